@@ -1,0 +1,204 @@
+//! The one error type of the crate. Every failure carries a stable string code that survives the
+//! trip to JavaScript (`AgentSessionsError.code`), plus the HTTP status and retryability where
+//! they apply.
+
+use std::fmt;
+
+/// Stable error codes. The string forms are part of the public API: never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    SessionNotFound,
+    SessionExists,
+    SessionBusy,
+    InvalidId,
+    InvalidMessage,
+    InvalidMetadata,
+    InvalidArgument,
+    InvalidConfig,
+    StorageQuota,
+    StorageCorrupt,
+    StorageUnavailable,
+    Storage,
+    LlmHttp,
+    LlmRateLimited,
+    LlmTimeout,
+    LlmStreamTruncated,
+    LlmBadResponse,
+    LlmNetwork,
+    ContextTooLarge,
+    Aborted,
+    Internal,
+}
+
+impl ErrorCode {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::SessionNotFound => "SESSION_NOT_FOUND",
+            ErrorCode::SessionExists => "SESSION_EXISTS",
+            ErrorCode::SessionBusy => "SESSION_BUSY",
+            ErrorCode::InvalidId => "INVALID_ID",
+            ErrorCode::InvalidMessage => "INVALID_MESSAGE",
+            ErrorCode::InvalidMetadata => "INVALID_METADATA",
+            ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorCode::InvalidConfig => "INVALID_CONFIG",
+            ErrorCode::StorageQuota => "STORAGE_QUOTA",
+            ErrorCode::StorageCorrupt => "STORAGE_CORRUPT",
+            ErrorCode::StorageUnavailable => "STORAGE_UNAVAILABLE",
+            ErrorCode::Storage => "STORAGE_ERROR",
+            ErrorCode::LlmHttp => "LLM_HTTP",
+            ErrorCode::LlmRateLimited => "LLM_RATE_LIMITED",
+            ErrorCode::LlmTimeout => "LLM_TIMEOUT",
+            ErrorCode::LlmStreamTruncated => "LLM_STREAM_TRUNCATED",
+            ErrorCode::LlmBadResponse => "LLM_BAD_RESPONSE",
+            ErrorCode::LlmNetwork => "LLM_NETWORK",
+            ErrorCode::ContextTooLarge => "CONTEXT_TOO_LARGE",
+            ErrorCode::Aborted => "ABORTED",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure with a stable code and a human message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error {
+    pub code: ErrorCode,
+    pub message: String,
+    /// HTTP status, for errors that came from an HTTP response.
+    pub status: Option<u16>,
+    /// Whether repeating the same call may succeed.
+    pub retryable: bool,
+    /// The session the error concerns, where there is one.
+    pub session_id: Option<String>,
+    /// A server-requested wait before retrying (from `retry-after-ms` / `Retry-After`).
+    pub retry_after_ms: Option<u64>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error {
+            code,
+            message: message.into(),
+            status: None,
+            retryable: false,
+            session_id: None,
+            retry_after_ms: None,
+        }
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub fn with_retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
+    pub fn with_session(mut self, id: impl Into<String>) -> Self {
+        self.session_id = Some(id.into());
+        self
+    }
+
+    pub fn with_retry_after_ms(mut self, ms: Option<u64>) -> Self {
+        self.retry_after_ms = ms;
+        self
+    }
+
+    pub fn session_not_found(id: &str) -> Self {
+        Error::new(ErrorCode::SessionNotFound, format!("session {id:?} does not exist"))
+            .with_session(id)
+    }
+
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::InvalidArgument, message)
+    }
+
+    pub fn invalid_config(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::InvalidConfig, message)
+    }
+
+    pub fn invalid_message(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::InvalidMessage, message)
+    }
+
+    pub fn corrupt(session_id: Option<&str>, detail: impl fmt::Display) -> Self {
+        let message = match session_id {
+            Some(id) => format!("stored data of session {id:?} is corrupt: {detail}"),
+            None => format!("stored data is corrupt: {detail}"),
+        };
+        let mut e = Error::new(ErrorCode::StorageCorrupt, message);
+        e.session_id = session_id.map(str::to_owned);
+        e
+    }
+
+    pub fn aborted() -> Self {
+        Error::new(ErrorCode::Aborted, "the operation was aborted")
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::Internal, message)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_screaming_snake_case_and_unique() {
+        let all = [
+            ErrorCode::SessionNotFound,
+            ErrorCode::SessionExists,
+            ErrorCode::SessionBusy,
+            ErrorCode::InvalidId,
+            ErrorCode::InvalidMessage,
+            ErrorCode::InvalidMetadata,
+            ErrorCode::InvalidArgument,
+            ErrorCode::InvalidConfig,
+            ErrorCode::StorageQuota,
+            ErrorCode::StorageCorrupt,
+            ErrorCode::StorageUnavailable,
+            ErrorCode::Storage,
+            ErrorCode::LlmHttp,
+            ErrorCode::LlmRateLimited,
+            ErrorCode::LlmTimeout,
+            ErrorCode::LlmStreamTruncated,
+            ErrorCode::LlmBadResponse,
+            ErrorCode::LlmNetwork,
+            ErrorCode::ContextTooLarge,
+            ErrorCode::Aborted,
+            ErrorCode::Internal,
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for c in all {
+            let s = c.as_str();
+            assert!(s.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_'), "{s}");
+            assert!(seen.insert(s), "duplicate code {s}");
+        }
+    }
+
+    #[test]
+    fn display_leads_with_the_code() {
+        let e = Error::session_not_found("abc");
+        assert_eq!(e.code, ErrorCode::SessionNotFound);
+        assert_eq!(e.session_id.as_deref(), Some("abc"));
+        assert!(e.to_string().starts_with("SESSION_NOT_FOUND: "));
+    }
+}

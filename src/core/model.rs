@@ -1,0 +1,303 @@
+//! The data the library keeps: sessions, messages, runs, usage and summaries. These are both the
+//! persisted records (serde, camelCase JSON) and, through views, what JavaScript receives.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Milliseconds since the Unix epoch, as JavaScript's `Date.now()` gives them.
+pub type Millis = f64;
+
+/// Version of the persisted record layout, written into every session record.
+pub const RECORD_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+    Tool,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Tool => "tool",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "system" => Some(Role::System),
+            "user" => Some(Role::User),
+            "assistant" => Some(Role::Assistant),
+            "tool" => Some(Role::Tool),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a message is whole. A stream that was aborted or failed leaves its partial text stored
+/// as `Interrupted` or `Error`, never passed off as `Complete`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    #[default]
+    Complete,
+    Interrupted,
+    Error,
+}
+
+/// A tool call requested by the model. `arguments` is the JSON text the model produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub arguments: String,
+}
+
+/// Token usage as a provider reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub total_tokens: u64,
+}
+
+impl Usage {
+    pub fn add(&mut self, other: &Usage) {
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.total_tokens += other.total_tokens;
+    }
+}
+
+/// One message of a session's history. Stored as one record, keyed by session and `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub id: String,
+    pub session_id: String,
+    /// Position in the session, strictly increasing, never reused (not even after a reset).
+    pub seq: u64,
+    pub role: Role,
+    pub content: String,
+    /// Author: the agent's name for assistant messages, optional for others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    #[serde(default)]
+    pub status: MessageStatus,
+    pub created_at: Millis,
+    /// Estimated tokens, computed once when the message is stored.
+    #[serde(default)]
+    pub tokens: u32,
+    /// The run that produced this message, for assistant messages written by an agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// Free-form plain-JSON data attached by the caller (AG-Kit's `state`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Map<String, Value>>,
+}
+
+/// What a caller supplies to add a message; everything else is filled in by the manager.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewMessage {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub role: String,
+    #[serde(default)]
+    pub content: Option<Value>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub tool_calls: Vec<ToolCall>,
+    #[serde(default)]
+    pub tool_call_id: Option<String>,
+    #[serde(default)]
+    pub status: Option<MessageStatus>,
+    #[serde(default)]
+    pub created_at: Option<Millis>,
+    #[serde(default)]
+    pub run_id: Option<String>,
+    #[serde(default)]
+    pub metadata: Option<Value>,
+}
+
+/// A session as persisted. `next_seq` and `v` are internal; JavaScript sees [`SessionInfo`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    #[serde(default = "record_version")]
+    pub v: u32,
+    pub id: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    #[serde(default)]
+    pub message_count: u64,
+    /// The `seq` the next message gets.
+    #[serde(default)]
+    pub next_seq: u64,
+    /// Totals over the session's runs.
+    #[serde(default)]
+    pub usage: Usage,
+}
+
+fn record_version() -> u32 {
+    RECORD_VERSION
+}
+
+impl Session {
+    pub fn new(id: String, now: Millis) -> Self {
+        Session {
+            v: RECORD_VERSION,
+            id,
+            title: None,
+            metadata: Map::new(),
+            created_at: now,
+            updated_at: now,
+            message_count: 0,
+            next_seq: 0,
+            usage: Usage::default(),
+        }
+    }
+
+    pub fn info(&self) -> SessionInfo<'_> {
+        SessionInfo {
+            id: &self.id,
+            title: self.title.as_deref(),
+            metadata: &self.metadata,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            message_count: self.message_count,
+            usage: &self.usage,
+        }
+    }
+}
+
+/// The public view of a session.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo<'a> {
+    pub id: &'a str,
+    pub title: Option<&'a str>,
+    pub metadata: &'a Map<String, Value>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub message_count: u64,
+    pub usage: &'a Usage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    #[default]
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Aborted,
+}
+
+/// One execution of an agent (or a caller's own unit of work) within a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Run {
+    pub id: String,
+    pub session_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub status: RunStatus,
+    pub created_at: Millis,
+    #[serde(default)]
+    pub started_at: Option<Millis>,
+    #[serde(default)]
+    pub ended_at: Option<Millis>,
+    #[serde(default)]
+    pub duration_ms: Option<f64>,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub usage: Usage,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+/// A stored summary of older messages (context strategy `summary_buffer`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub id: String,
+    pub session_id: String,
+    pub content: String,
+    /// Ids of the messages this summary stands for.
+    pub covers: Vec<String>,
+    /// The highest `seq` covered.
+    pub through_seq: u64,
+    pub tokens: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub created_at: Millis,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_json_is_camel_case_and_omits_empty_parts() {
+        let m = Message {
+            id: "msg_1".into(),
+            session_id: "s".into(),
+            seq: 3,
+            role: Role::User,
+            content: "hi".into(),
+            name: None,
+            tool_calls: vec![],
+            tool_call_id: None,
+            status: MessageStatus::Complete,
+            created_at: 5.0,
+            tokens: 1,
+            run_id: None,
+            metadata: None,
+        };
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["sessionId"], "s");
+        assert_eq!(v["role"], "user");
+        assert_eq!(v["status"], "complete");
+        assert!(v.get("toolCalls").is_none());
+        assert!(v.get("name").is_none());
+        let back: Message = serde_json::from_value(v).unwrap();
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn session_info_hides_internal_fields() {
+        let s = Session::new("a".into(), 1.0);
+        let v = serde_json::to_value(s.info()).unwrap();
+        assert!(v.get("nextSeq").is_none());
+        assert!(v.get("v").is_none());
+        assert_eq!(v["messageCount"], 0);
+        assert_eq!(v["title"], Value::Null);
+    }
+}

@@ -1,0 +1,16 @@
+//! agent-sessions: sessions for LLM agents — isolated conversation threads with working memory —
+//! in browsers, web workers, Node and Cloudflare Workers.
+//!
+//! - [`core`]: pure logic (model, ids, context strategies, session manager, store trait, LLM codecs).
+//! - `platform` (wasm32 only): fetch, IndexedDB, localStorage, host KV, clock, randomness.
+//! - `bindings` (wasm32 only): the `#[wasm_bindgen]` exports and their TypeScript types.
+//!
+//! Dependencies point one way: `bindings -> platform -> core`.
+
+pub mod core;
+
+#[cfg(target_arch = "wasm32")]
+pub mod platform;
+
+#[cfg(target_arch = "wasm32")]
+pub mod bindings;
