@@ -114,8 +114,11 @@ impl Error {
     }
 
     pub fn session_not_found(id: &str) -> Self {
-        Error::new(ErrorCode::SessionNotFound, format!("session {id:?} does not exist"))
-            .with_session(id)
+        Error::new(
+            ErrorCode::SessionNotFound,
+            format!("session {id:?} does not exist"),
+        )
+        .with_session(id)
     }
 
     pub fn invalid_argument(message: impl Into<String>) -> Self {
@@ -189,7 +192,10 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for c in all {
             let s = c.as_str();
-            assert!(s.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_'), "{s}");
+            assert!(
+                s.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_'),
+                "{s}"
+            );
             assert!(seen.insert(s), "duplicate code {s}");
         }
     }

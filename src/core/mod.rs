@@ -1,4 +1,10 @@
 //! The pure core: no wasm-bindgen, js-sys or web-sys here. Everything is tested with `cargo test`.
 
+pub mod context;
 pub mod error;
+pub mod events;
+pub mod ids;
+pub mod manager;
+pub mod metadata;
 pub mod model;
+pub mod store;

@@ -1,0 +1,168 @@
+//! Lifecycle events and a small single-threaded emitter. Listeners are called synchronously, in
+//! subscription order, after the change they report is durable.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use serde_json::{json, Value};
+
+use crate::core::model::{Message, Run, Session};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    SessionCreated(Session),
+    SessionUpdated(Session),
+    SessionReset(Session),
+    SessionDeleted { id: String },
+    SessionExpired { id: String },
+    MessageAdded(Message),
+    RunUpdated(Run),
+}
+
+impl Event {
+    /// Every event name a listener can subscribe to here.
+    pub const NAMES: [&'static str; 7] = [
+        "session:created",
+        "session:updated",
+        "session:reset",
+        "session:deleted",
+        "session:expired",
+        "message:added",
+        "run:updated",
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::SessionCreated(_) => "session:created",
+            Event::SessionUpdated(_) => "session:updated",
+            Event::SessionReset(_) => "session:reset",
+            Event::SessionDeleted { .. } => "session:deleted",
+            Event::SessionExpired { .. } => "session:expired",
+            Event::MessageAdded(_) => "message:added",
+            Event::RunUpdated(_) => "run:updated",
+        }
+    }
+
+    pub fn session_id(&self) -> &str {
+        match self {
+            Event::SessionCreated(s) | Event::SessionUpdated(s) | Event::SessionReset(s) => &s.id,
+            Event::SessionDeleted { id } | Event::SessionExpired { id } => id,
+            Event::MessageAdded(m) => &m.session_id,
+            Event::RunUpdated(r) => &r.session_id,
+        }
+    }
+
+    /// The payload JavaScript listeners receive: `{ type, sessionId, session? | message? | run? }`.
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({ "type": self.name(), "sessionId": self.session_id() });
+        let extra = match self {
+            Event::SessionCreated(s) | Event::SessionUpdated(s) | Event::SessionReset(s) => {
+                Some(("session", serde_json::to_value(s.info())))
+            }
+            Event::MessageAdded(m) => Some(("message", serde_json::to_value(m))),
+            Event::RunUpdated(r) => Some(("run", serde_json::to_value(r))),
+            Event::SessionDeleted { .. } | Event::SessionExpired { .. } => None,
+        };
+        if let (Some((key, Ok(payload))), Some(obj)) = (extra, v.as_object_mut()) {
+            obj.insert(key.to_owned(), payload);
+        }
+        v
+    }
+}
+
+pub type Listener = Rc<dyn Fn(&Event)>;
+
+/// Subscriptions by event name. Cloning the list before dispatch lets a listener unsubscribe (or
+/// subscribe) while an event is being delivered.
+#[derive(Default)]
+pub struct EventBus {
+    listeners: RefCell<Vec<(u64, &'static str, Listener)>>,
+    next_id: Cell<u64>,
+}
+
+impl EventBus {
+    /// Returns `None` for an unknown event name.
+    pub fn on(&self, name: &str, listener: Listener) -> Option<u64> {
+        let name = *Event::NAMES.iter().find(|n| **n == name)?;
+        let id = self.next_id.get() + 1;
+        self.next_id.set(id);
+        self.listeners.borrow_mut().push((id, name, listener));
+        Some(id)
+    }
+
+    pub fn off(&self, id: u64) -> bool {
+        let mut ls = self.listeners.borrow_mut();
+        let before = ls.len();
+        ls.retain(|(i, _, _)| *i != id);
+        ls.len() != before
+    }
+
+    pub fn emit(&self, event: &Event) {
+        let name = event.name();
+        let targets: Vec<Listener> = self
+            .listeners
+            .borrow()
+            .iter()
+            .filter(|(_, n, _)| *n == name)
+            .map(|(_, _, l)| l.clone())
+            .collect();
+        for l in targets {
+            l(event);
+        }
+    }
+
+    pub fn listener_count(&self) -> usize {
+        self.listeners.borrow().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listeners_get_their_events_and_can_unsubscribe_while_dispatching() {
+        let bus = Rc::new(EventBus::default());
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let s2 = seen.clone();
+        let id = bus
+            .on(
+                "session:deleted",
+                Rc::new(move |e| s2.borrow_mut().push(e.session_id().to_owned())),
+            )
+            .unwrap();
+        let b2 = bus.clone();
+        let once_id = Rc::new(Cell::new(0));
+        let once_id2 = once_id.clone();
+        once_id.set(
+            bus.on(
+                "session:deleted",
+                Rc::new(move |_| {
+                    b2.off(once_id2.get());
+                }),
+            )
+            .unwrap(),
+        );
+        bus.emit(&Event::SessionDeleted { id: "a".into() });
+        bus.emit(&Event::SessionExpired { id: "x".into() });
+        assert_eq!(bus.listener_count(), 1);
+        assert!(bus.off(id));
+        bus.emit(&Event::SessionDeleted { id: "b".into() });
+        assert_eq!(*seen.borrow(), vec!["a".to_owned()]);
+    }
+
+    #[test]
+    fn unknown_event_names_are_refused() {
+        let bus = EventBus::default();
+        assert!(bus.on("session:nope", Rc::new(|_| {})).is_none());
+    }
+
+    #[test]
+    fn payload_names_the_session_and_hides_internals() {
+        let s = Session::new("s1".into(), 1.0);
+        let v = Event::SessionCreated(s).to_json();
+        assert_eq!(v["type"], "session:created");
+        assert_eq!(v["sessionId"], "s1");
+        assert!(v["session"].get("nextSeq").is_none());
+    }
+}

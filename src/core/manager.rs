@@ -1,0 +1,758 @@
+//! Session lifecycle over a [`Store`]: create, get, list, query, update, reset, delete, messages,
+//! runs; an in-memory LRU cache bounded by count and idle time; retention (deletion from storage
+//! by idle time and age); per-session serialisation of writes; lifecycle events.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use futures_util::lock::{Mutex, OwnedMutexGuard};
+use serde_json::Value;
+
+use crate::core::context::estimate_message_tokens;
+use crate::core::error::{Error, ErrorCode, Result};
+use crate::core::events::{Event, EventBus};
+use crate::core::ids::{self, RandomSource};
+use crate::core::metadata::{sanitize_metadata, validate_title};
+use crate::core::model::{
+    Message, MessageStatus, Millis, NewMessage, Role, Run, RunStatus, Session, ToolCall,
+};
+use crate::core::store::{MessageQuery, Store};
+
+/// Wall-clock time, supplied by the platform (`Date.now()` in wasm).
+pub trait Clock {
+    fn now_ms(&self) -> Millis;
+}
+
+pub const DEFAULT_MAX_SESSIONS: usize = 1000;
+pub const DEFAULT_SESSION_TTL_MS: f64 = 3_600_000.0;
+/// Largest accepted message content, in bytes of UTF-8.
+pub const MAX_CONTENT_BYTES: usize = 4 * 1024 * 1024;
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// How many sessions the manager keeps in memory, and for how long an idle one stays there.
+/// Eviction never loses data: an evicted session is reloaded from the store on its next use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheConfig {
+    pub max_sessions: usize,
+    pub session_ttl_ms: f64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            session_ttl_ms: DEFAULT_SESSION_TTL_MS,
+        }
+    }
+}
+
+/// When sessions are deleted from storage: after `expire_after_ms` without a write, or
+/// `max_age_ms` after creation. Checked when a session is accessed and by [`SessionManager::sweep`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RetentionConfig {
+    pub expire_after_ms: Option<f64>,
+    pub max_age_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ManagerConfig {
+    pub cache: CacheConfig,
+    pub retention: RetentionConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateOptions {
+    pub title: Option<String>,
+    pub metadata: Option<Value>,
+}
+
+/// `title: Some(None)` clears the title; `metadata` replaces the whole object.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateOptions {
+    pub title: Option<Option<String>>,
+    pub metadata: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SessionOrder {
+    #[default]
+    UpdatedAt,
+    CreatedAt,
+}
+
+impl SessionOrder {
+    fn tag(self) -> char {
+        match self {
+            SessionOrder::UpdatedAt => 'u',
+            SessionOrder::CreatedAt => 'c',
+        }
+    }
+
+    fn key(self, s: &Session) -> f64 {
+        match self {
+            SessionOrder::UpdatedAt => s.updated_at,
+            SessionOrder::CreatedAt => s.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueryOptions {
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+    pub order: SessionOrder,
+    /// Oldest first when true; newest first by default.
+    pub ascending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionPage {
+    pub sessions: Vec<Session>,
+    pub next_cursor: Option<String>,
+}
+
+struct CacheEntry {
+    session: Session,
+    last_access: Millis,
+    tick: u64,
+}
+
+/// LRU by access tick; idle entries are the oldest ticks, so both evictions pop from the front.
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<String, CacheEntry>,
+    by_tick: BTreeMap<u64, String>,
+    tick: u64,
+}
+
+impl Cache {
+    fn get(&mut self, id: &str, now: Millis, ttl: f64) -> Option<Session> {
+        let entry = self.entries.get(id)?;
+        if now - entry.last_access > ttl {
+            self.remove(id);
+            return None;
+        }
+        let session = entry.session.clone();
+        self.put(session.clone(), now, usize::MAX);
+        Some(session)
+    }
+
+    fn put(&mut self, session: Session, now: Millis, max: usize) {
+        self.tick += 1;
+        let tick = self.tick;
+        let id = session.id.clone();
+        if let Some(old) = self.entries.insert(
+            id.clone(),
+            CacheEntry {
+                session,
+                last_access: now,
+                tick,
+            },
+        ) {
+            self.by_tick.remove(&old.tick);
+        }
+        self.by_tick.insert(tick, id);
+        while self.entries.len() > max {
+            let Some((_, victim)) = self.by_tick.pop_first() else {
+                break;
+            };
+            self.entries.remove(&victim);
+        }
+    }
+
+    fn evict_idle(&mut self, now: Millis, ttl: f64) {
+        while let Some((_, id)) = self.by_tick.first_key_value() {
+            let idle = self
+                .entries
+                .get(id)
+                .is_none_or(|e| now - e.last_access > ttl);
+            if !idle {
+                break;
+            }
+            let id = id.clone();
+            self.remove(&id);
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some(e) = self.entries.remove(id) {
+            self.by_tick.remove(&e.tick);
+        }
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.by_tick.values().cloned().collect()
+    }
+}
+
+/// One async mutex per session id, created on demand and dropped when nobody holds or awaits it.
+#[derive(Default)]
+struct KeyedLocks {
+    locks: RefCell<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+/// Held while a session is being written; dropping it lets the next writer in.
+pub struct SessionGuard {
+    _guard: OwnedMutexGuard<()>,
+    id: String,
+    locks: Rc<KeyedLocks>,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        let mut map = self.locks.locks.borrow_mut();
+        // 2 = the map's own handle + the one inside our guard: nobody else waits.
+        if map.get(&self.id).is_some_and(|m| Arc::strong_count(m) <= 2) {
+            map.remove(&self.id);
+        }
+    }
+}
+
+pub struct SessionManager {
+    store: Rc<dyn Store>,
+    clock: Rc<dyn Clock>,
+    rng: Rc<dyn RandomSource>,
+    config: ManagerConfig,
+    cache: RefCell<Cache>,
+    locks: Rc<KeyedLocks>,
+    pub events: EventBus,
+}
+
+impl SessionManager {
+    pub fn new(
+        store: Rc<dyn Store>,
+        clock: Rc<dyn Clock>,
+        rng: Rc<dyn RandomSource>,
+        config: ManagerConfig,
+    ) -> Self {
+        SessionManager {
+            store,
+            clock,
+            rng,
+            config,
+            cache: RefCell::new(Cache::default()),
+            locks: Rc::new(KeyedLocks::default()),
+            events: EventBus::default(),
+        }
+    }
+
+    pub fn store(&self) -> &Rc<dyn Store> {
+        &self.store
+    }
+
+    pub fn config(&self) -> &ManagerConfig {
+        &self.config
+    }
+
+    pub fn now(&self) -> Millis {
+        self.clock.now_ms()
+    }
+
+    pub fn rng(&self) -> &dyn RandomSource {
+        &*self.rng
+    }
+
+    /// Ids of the sessions held in memory, least recently used first.
+    pub fn cached_ids(&self) -> Vec<String> {
+        self.cache.borrow().ids()
+    }
+
+    /// Waits for exclusive write access to one session. Methods below take it themselves; hold it
+    /// across several `*_locked` calls to make them one unit (as an agent run does).
+    pub async fn lock(&self, id: &str) -> SessionGuard {
+        let mutex = self
+            .locks
+            .locks
+            .borrow_mut()
+            .entry(id.to_owned())
+            .or_default()
+            .clone();
+        SessionGuard {
+            _guard: mutex.lock_owned().await,
+            id: id.to_owned(),
+            locks: self.locks.clone(),
+        }
+    }
+
+    fn is_expired(&self, s: &Session, now: Millis) -> bool {
+        let r = &self.config.retention;
+        r.expire_after_ms.is_some_and(|t| now - s.updated_at > t)
+            || r.max_age_ms.is_some_and(|t| now - s.created_at > t)
+    }
+
+    async fn expire(&self, id: &str) -> Result<()> {
+        self.store.delete_session(id).await?;
+        self.cache.borrow_mut().remove(id);
+        self.events
+            .emit(&Event::SessionExpired { id: id.to_owned() });
+        Ok(())
+    }
+
+    fn remember(&self, session: &Session) {
+        let now = self.now();
+        let mut cache = self.cache.borrow_mut();
+        cache.put(session.clone(), now, self.config.cache.max_sessions.max(1));
+    }
+
+    /// The session, from memory or storage; `None` when absent or just expired.
+    pub async fn get(&self, id: &str) -> Result<Option<Session>> {
+        ids::validate_session_id(id)?;
+        let now = self.now();
+        let cached = {
+            let ttl = self.config.cache.session_ttl_ms;
+            self.cache.borrow_mut().get(id, now, ttl)
+        };
+        let session = match cached {
+            Some(s) => s,
+            None => match self.store.get_session(id).await? {
+                Some(s) => {
+                    if s.id != id {
+                        return Err(Error::corrupt(
+                            Some(id),
+                            "record holds another session's id",
+                        ));
+                    }
+                    s
+                }
+                None => return Ok(None),
+            },
+        };
+        if self.is_expired(&session, now) {
+            self.expire(id).await?;
+            return Ok(None);
+        }
+        self.remember(&session);
+        Ok(Some(session))
+    }
+
+    pub async fn require(&self, id: &str) -> Result<Session> {
+        self.get(id)
+            .await?
+            .ok_or_else(|| Error::session_not_found(id))
+    }
+
+    /// Creates a session with the given id, or a generated `sess_…` one.
+    pub async fn create(&self, id: Option<&str>, opts: CreateOptions) -> Result<Session> {
+        let id = match id {
+            Some(id) => {
+                ids::validate_session_id(id)?;
+                id.to_owned()
+            }
+            None => ids::new_session_id(&*self.rng),
+        };
+        let _guard = self.lock(&id).await;
+        self.create_locked(&id, opts).await
+    }
+
+    async fn create_locked(&self, id: &str, opts: CreateOptions) -> Result<Session> {
+        if let Some(t) = &opts.title {
+            validate_title(t)?;
+        }
+        let metadata = sanitize_metadata(opts.metadata)?;
+        if self.get(id).await?.is_some() {
+            return Err(Error::new(
+                ErrorCode::SessionExists,
+                format!("session {id:?} already exists"),
+            )
+            .with_session(id));
+        }
+        let mut session = Session::new(id.to_owned(), self.now());
+        session.title = opts.title;
+        session.metadata = metadata;
+        self.store.put_session(&session).await?;
+        self.remember(&session);
+        self.events.emit(&Event::SessionCreated(session.clone()));
+        Ok(session)
+    }
+
+    /// The existing session (options ignored) or a new one made with them; `true` when created.
+    pub async fn get_or_create(&self, id: &str, opts: CreateOptions) -> Result<(Session, bool)> {
+        ids::validate_session_id(id)?;
+        let _guard = self.lock(id).await;
+        match self.get(id).await? {
+            Some(s) => Ok((s, false)),
+            None => self.create_locked(id, opts).await.map(|s| (s, true)),
+        }
+    }
+
+    /// Every live session record (expired ones are deleted on the way).
+    async fn live_sessions(&self) -> Result<Vec<Session>> {
+        let now = self.now();
+        let mut live = Vec::new();
+        for s in self.store.list_sessions().await? {
+            if self.is_expired(&s, now) {
+                self.expire(&s.id).await?;
+            } else {
+                live.push(s);
+            }
+        }
+        Ok(live)
+    }
+
+    /// Ids of all sessions in storage, oldest first.
+    pub async fn list_ids(&self) -> Result<Vec<String>> {
+        let mut all = self.live_sessions().await?;
+        all.sort_by(|a, b| {
+            a.created_at
+                .total_cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(all.into_iter().map(|s| s.id).collect())
+    }
+
+    /// A page of sessions ordered by `updatedAt` or `createdAt`, with a cursor for the next one.
+    pub async fn query(&self, opts: QueryOptions) -> Result<SessionPage> {
+        let limit = opts.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+        if limit == 0 || limit > MAX_PAGE_SIZE {
+            return Err(Error::invalid_argument(format!(
+                "limit must be between 1 and {MAX_PAGE_SIZE}"
+            )));
+        }
+        let after = opts
+            .cursor
+            .as_deref()
+            .map(|c| decode_cursor(c, opts.order))
+            .transpose()?;
+        let order = opts.order;
+        let cmp = |a: &(f64, &str), b: &(f64, &str)| {
+            let o = a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1));
+            if opts.ascending {
+                o
+            } else {
+                o.reverse()
+            }
+        };
+        let mut all = self.live_sessions().await?;
+        all.sort_by(|a, b| cmp(&(order.key(a), &a.id), &(order.key(b), &b.id)));
+        let start = match &after {
+            Some((k, id)) => all.partition_point(|s| {
+                cmp(&(order.key(s), &s.id), &(*k, id.as_str())) != std::cmp::Ordering::Greater
+            }),
+            None => 0,
+        };
+        let sessions: Vec<Session> = all.iter().skip(start).take(limit).cloned().collect();
+        let next_cursor = if start + sessions.len() < all.len() {
+            sessions.last().map(|s| encode_cursor(order, s))
+        } else {
+            None
+        };
+        Ok(SessionPage {
+            sessions,
+            next_cursor,
+        })
+    }
+
+    pub async fn update(&self, id: &str, opts: UpdateOptions) -> Result<Session> {
+        ids::validate_session_id(id)?;
+        if let Some(Some(t)) = &opts.title {
+            validate_title(t)?;
+        }
+        let metadata = opts
+            .metadata
+            .map(|m| sanitize_metadata(Some(m)))
+            .transpose()?;
+        let _guard = self.lock(id).await;
+        let mut session = self.require(id).await?;
+        if let Some(title) = opts.title {
+            session.title = title;
+        }
+        if let Some(m) = metadata {
+            session.metadata = m;
+        }
+        session.updated_at = self.now().max(session.updated_at);
+        self.store.put_session(&session).await?;
+        self.remember(&session);
+        self.events.emit(&Event::SessionUpdated(session.clone()));
+        Ok(session)
+    }
+
+    /// Clears the history; keeps id, title, metadata, runs and usage totals.
+    pub async fn reset(&self, id: &str) -> Result<Session> {
+        ids::validate_session_id(id)?;
+        let _guard = self.lock(id).await;
+        let mut session = self.require(id).await?;
+        session.message_count = 0;
+        session.updated_at = self.now().max(session.updated_at);
+        self.store.clear_messages(&session).await?;
+        self.remember(&session);
+        self.events.emit(&Event::SessionReset(session.clone()));
+        Ok(session)
+    }
+
+    /// Deletes a session from memory and storage. Returns whether it existed.
+    pub async fn delete(&self, id: &str) -> Result<bool> {
+        ids::validate_session_id(id)?;
+        let _guard = self.lock(id).await;
+        let existed = match self.get(id).await {
+            Ok(s) => s.is_some(),
+            // A damaged session must still be deletable.
+            Err(e) if e.code == ErrorCode::StorageCorrupt => true,
+            Err(e) => return Err(e),
+        };
+        if existed {
+            self.store.delete_session(id).await?;
+            self.cache.borrow_mut().remove(id);
+            self.events
+                .emit(&Event::SessionDeleted { id: id.to_owned() });
+        }
+        Ok(existed)
+    }
+
+    pub async fn add_message(&self, id: &str, input: NewMessage) -> Result<Message> {
+        ids::validate_session_id(id)?;
+        let _guard = self.lock(id).await;
+        self.add_message_locked(id, input).await
+    }
+
+    /// Appends a message; the caller holds the session's lock.
+    pub async fn add_message_locked(&self, id: &str, input: NewMessage) -> Result<Message> {
+        let mut session = self.require(id).await?;
+        let now = self.now();
+        let message = build_message(&session, input, now, &*self.rng)?;
+        session.next_seq = message.seq + 1;
+        session.message_count += 1;
+        session.updated_at = now.max(session.updated_at);
+        self.store.put_message(&session, &message).await?;
+        self.remember(&session);
+        self.events.emit(&Event::MessageAdded(message.clone()));
+        self.events.emit(&Event::SessionUpdated(session.clone()));
+        Ok(message)
+    }
+
+    /// Rewrites a message already stored (same `seq`), e.g. a streamed reply as it grows and
+    /// when it ends. The caller holds the session's lock.
+    pub async fn replace_message_locked(&self, message: &Message) -> Result<Session> {
+        let mut session = self.require(&message.session_id).await?;
+        session.updated_at = self.now().max(session.updated_at);
+        self.store.put_message(&session, message).await?;
+        self.remember(&session);
+        Ok(session)
+    }
+
+    /// The active history, oldest first; with `limit`, only the newest `limit` messages.
+    pub async fn history(&self, id: &str, limit: Option<usize>) -> Result<Vec<Message>> {
+        let session = self.require(id).await?;
+        let query = MessageQuery {
+            limit,
+            ..MessageQuery::default()
+        };
+        let messages = self.store.get_messages(&session.id, query).await?;
+        if let Some(bad) = messages.iter().find(|m| m.session_id != session.id) {
+            return Err(Error::corrupt(
+                Some(id),
+                format!("message {} belongs to another session", bad.id),
+            ));
+        }
+        Ok(messages)
+    }
+
+    /// A new run record for a session (not yet stored).
+    pub fn new_run(&self, session_id: &str) -> Run {
+        Run {
+            id: ids::new_run_id(&*self.rng),
+            session_id: session_id.to_owned(),
+            agent: None,
+            provider: None,
+            model: None,
+            status: RunStatus::Pending,
+            created_at: self.now(),
+            started_at: None,
+            ended_at: None,
+            duration_ms: None,
+            attempts: 0,
+            usage: Default::default(),
+            error_code: None,
+            error_message: None,
+        }
+    }
+
+    /// Stores a run; when it has just completed, its usage is added to the session's totals.
+    pub async fn put_run(&self, run: &Run, add_usage: bool) -> Result<()> {
+        let _guard = if add_usage {
+            Some(self.lock(&run.session_id).await)
+        } else {
+            None
+        };
+        self.put_run_locked(run, add_usage).await
+    }
+
+    pub async fn put_run_locked(&self, run: &Run, add_usage: bool) -> Result<()> {
+        let mut session = self.require(&run.session_id).await?;
+        self.store.put_run(run).await?;
+        if add_usage {
+            session.usage.add(&run.usage);
+            self.store.put_session(&session).await?;
+            self.remember(&session);
+        }
+        self.events.emit(&Event::RunUpdated(run.clone()));
+        Ok(())
+    }
+
+    pub async fn runs(&self, id: &str) -> Result<Vec<Run>> {
+        let session = self.require(id).await?;
+        self.store.get_runs(&session.id).await
+    }
+
+    /// Deletes expired sessions from storage and drops idle ones from memory. Returns the ids
+    /// deleted.
+    pub async fn sweep(&self) -> Result<Vec<String>> {
+        let now = self.now();
+        self.cache
+            .borrow_mut()
+            .evict_idle(now, self.config.cache.session_ttl_ms);
+        let mut expired = Vec::new();
+        for s in self.store.list_sessions().await? {
+            if self.is_expired(&s, now) {
+                self.expire(&s.id).await?;
+                expired.push(s.id);
+            }
+        }
+        Ok(expired)
+    }
+}
+
+fn encode_cursor(order: SessionOrder, s: &Session) -> String {
+    format!("{}{}:{}", order.tag(), order.key(s), s.id)
+}
+
+fn decode_cursor(cursor: &str, order: SessionOrder) -> Result<(f64, String)> {
+    let bad = || Error::invalid_argument("cursor is not one this store issued for that order");
+    let rest = cursor.strip_prefix(order.tag()).ok_or_else(bad)?;
+    let (key, id) = rest.split_once(':').ok_or_else(bad)?;
+    let key: f64 = key.parse().map_err(|_| bad())?;
+    Ok((key, id.to_owned()))
+}
+
+/// Validates a caller's message and completes it into a stored one.
+fn build_message(
+    session: &Session,
+    input: NewMessage,
+    now: Millis,
+    rng: &dyn RandomSource,
+) -> Result<Message> {
+    let role = Role::parse(&input.role).ok_or_else(|| {
+        Error::invalid_message(format!(
+            "unknown role {:?} (expected system, user, assistant or tool)",
+            ids::truncate_for_message(&input.role)
+        ))
+    })?;
+    let content = content_text(input.content)?;
+    if content.len() > MAX_CONTENT_BYTES {
+        return Err(Error::invalid_message(format!(
+            "content is {} bytes (at most {MAX_CONTENT_BYTES})",
+            content.len()
+        )));
+    }
+    match role {
+        Role::User | Role::System if content.trim().is_empty() => {
+            return Err(Error::invalid_message(format!(
+                "a {} message needs non-empty content",
+                role.as_str()
+            )))
+        }
+        Role::Tool
+            if input
+                .tool_call_id
+                .as_deref()
+                .is_none_or(|t| t.trim().is_empty()) =>
+        {
+            return Err(Error::invalid_message("a tool message needs a toolCallId"))
+        }
+        _ => {}
+    }
+    if !input.tool_calls.is_empty() && role != Role::Assistant {
+        return Err(Error::invalid_message(
+            "only assistant messages carry toolCalls",
+        ));
+    }
+    for call in &input.tool_calls {
+        validate_tool_call(call)?;
+    }
+    let id = match input.id {
+        Some(id) => {
+            ids::validate_id("message", &id).map_err(|e| Error::invalid_message(e.message))?;
+            id
+        }
+        None => ids::new_message_id(rng),
+    };
+    if let Some(name) = &input.name {
+        if name.chars().count() > 128 || name.chars().any(char::is_control) {
+            return Err(Error::invalid_message(
+                "name must be at most 128 characters, no control characters",
+            ));
+        }
+    }
+    let created_at = match input.created_at {
+        Some(t) if t.is_finite() && t >= 0.0 => t,
+        Some(_) => {
+            return Err(Error::invalid_message(
+                "createdAt must be a time in milliseconds",
+            ))
+        }
+        None => now,
+    };
+    let metadata = match input.metadata {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            sanitize_metadata(Some(v))
+                .map_err(|e| Error::new(ErrorCode::InvalidMessage, e.message))?,
+        ),
+    };
+    let extra: String = input
+        .tool_calls
+        .iter()
+        .flat_map(|c| [c.name.as_str(), c.arguments.as_str()])
+        .collect();
+    Ok(Message {
+        id,
+        session_id: session.id.clone(),
+        seq: session.next_seq,
+        role,
+        tokens: estimate_message_tokens(&content, &extra),
+        content,
+        name: input.name,
+        tool_calls: input.tool_calls,
+        tool_call_id: input.tool_call_id,
+        status: input.status.unwrap_or(MessageStatus::Complete),
+        created_at,
+        run_id: input.run_id,
+        metadata,
+    })
+}
+
+/// Content is text; OpenAI-style part arrays are accepted and their text parts joined.
+fn content_text(content: Option<Value>) -> Result<String> {
+    match content {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s),
+        Some(Value::Array(parts)) => {
+            let mut text = String::new();
+            for part in parts {
+                match part.get("text").and_then(Value::as_str) {
+                    Some(t) => text.push_str(t),
+                    None => {
+                        return Err(Error::invalid_message(
+                            "content parts must be objects with a text field",
+                        ))
+                    }
+                }
+            }
+            Ok(text)
+        }
+        Some(_) => Err(Error::invalid_message("content must be a string")),
+    }
+}
+
+fn validate_tool_call(call: &ToolCall) -> Result<()> {
+    if call.id.trim().is_empty() || call.name.trim().is_empty() {
+        return Err(Error::invalid_message("a tool call needs an id and a name"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "manager_tests.rs"]
+mod tests;

@@ -1,0 +1,601 @@
+use std::cell::Cell;
+use std::rc::Rc;
+
+use futures_executor::block_on;
+use serde_json::json;
+
+use super::*;
+use crate::core::ids::testing::SeqRandom;
+use crate::core::store::MemoryStore;
+
+pub struct ManualClock(Cell<f64>);
+
+impl ManualClock {
+    fn advance(&self, ms: f64) {
+        self.0.set(self.0.get() + ms);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> Millis {
+        self.0.get()
+    }
+}
+
+struct Fixture {
+    manager: SessionManager,
+    clock: Rc<ManualClock>,
+    store: Rc<MemoryStore>,
+}
+
+fn fixture(config: ManagerConfig) -> Fixture {
+    let clock = Rc::new(ManualClock(Cell::new(1_700_000_000_000.0)));
+    let store = Rc::new(MemoryStore::new());
+    let manager = SessionManager::new(
+        store.clone(),
+        clock.clone(),
+        Rc::new(SeqRandom::new(42)),
+        config,
+    );
+    Fixture {
+        manager,
+        clock,
+        store,
+    }
+}
+
+fn user(text: &str) -> NewMessage {
+    NewMessage {
+        role: "user".into(),
+        content: Some(json!(text)),
+        ..NewMessage::default()
+    }
+}
+
+fn assistant(text: &str) -> NewMessage {
+    NewMessage {
+        role: "assistant".into(),
+        content: Some(json!(text)),
+        ..NewMessage::default()
+    }
+}
+
+#[test]
+fn create_with_generated_and_custom_ids() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        let a = f
+            .manager
+            .create(None, CreateOptions::default())
+            .await
+            .unwrap();
+        assert!(a.id.starts_with("sess_"));
+        let b = f
+            .manager
+            .create(Some("user-sarah-2024"), CreateOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(b.id, "user-sarah-2024");
+        let dup = f
+            .manager
+            .create(Some("user-sarah-2024"), CreateOptions::default())
+            .await;
+        assert_eq!(dup.unwrap_err().code, ErrorCode::SessionExists);
+        let bad = f.manager.create(Some(" "), CreateOptions::default()).await;
+        assert_eq!(bad.unwrap_err().code, ErrorCode::InvalidId);
+        assert_eq!(f.manager.list_ids().await.unwrap(), vec![a.id, b.id]);
+    });
+}
+
+#[test]
+fn get_returns_none_when_absent_and_the_session_when_present() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        assert!(f.manager.get("nope").await.unwrap().is_none());
+        let opts = CreateOptions {
+            title: Some("Support".into()),
+            metadata: Some(json!({"tier": "premium"})),
+        };
+        f.manager.create(Some("s"), opts).await.unwrap();
+        let s = f.manager.get("s").await.unwrap().unwrap();
+        assert_eq!(s.title.as_deref(), Some("Support"));
+        assert_eq!(s.metadata["tier"], "premium");
+    });
+}
+
+#[test]
+fn get_or_create_creates_once_and_ignores_options_after() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        let opts = CreateOptions {
+            metadata: Some(json!({"v": 1})),
+            ..Default::default()
+        };
+        let (s, created) = f.manager.get_or_create("user-123", opts).await.unwrap();
+        assert!(created);
+        let opts2 = CreateOptions {
+            metadata: Some(json!({"v": 2})),
+            ..Default::default()
+        };
+        let (again, created2) = f.manager.get_or_create("user-123", opts2).await.unwrap();
+        assert!(!created2);
+        assert_eq!(again.id, s.id);
+        assert_eq!(again.metadata["v"], 1);
+    });
+}
+
+#[test]
+fn messages_append_in_order_and_history_limit_takes_the_newest() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        f.manager
+            .create(Some("s"), CreateOptions::default())
+            .await
+            .unwrap();
+        for i in 0..5 {
+            f.clock.advance(1.0);
+            f.manager
+                .add_message("s", user(&format!("u{i}")))
+                .await
+                .unwrap();
+            f.manager
+                .add_message("s", assistant(&format!("a{i}")))
+                .await
+                .unwrap();
+        }
+        let all = f.manager.history("s", None).await.unwrap();
+        assert_eq!(all.len(), 10);
+        assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
+        assert_eq!(all[0].content, "u0");
+        let last3 = f.manager.history("s", Some(3)).await.unwrap();
+        let texts: Vec<_> = last3.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(texts, ["a3", "u4", "a4"]);
+        let s = f.manager.get("s").await.unwrap().unwrap();
+        assert_eq!(s.message_count, 10);
+        assert!(all.iter().all(|m| m.tokens > 0));
+    });
+}
+
+#[test]
+fn invalid_messages_are_refused_and_nothing_is_stored() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        f.manager
+            .create(Some("s"), CreateOptions::default())
+            .await
+            .unwrap();
+        let cases = [
+            NewMessage {
+                role: "wizard".into(),
+                content: Some(json!("x")),
+                ..Default::default()
+            },
+            user(""),
+            user("   \n"),
+            NewMessage {
+                role: "tool".into(),
+                content: Some(json!("result")),
+                ..Default::default()
+            },
+            NewMessage {
+                role: "user".into(),
+                content: Some(json!(42)),
+                ..Default::default()
+            },
+            NewMessage {
+                role: "user".into(),
+                content: Some(json!("x")),
+                metadata: Some(json!({"__proto__": {}})),
+                ..Default::default()
+            },
+        ];
+        for c in cases {
+            let err = f.manager.add_message("s", c.clone()).await.unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidMessage, "{c:?}");
+        }
+        assert!(f.manager.history("s", None).await.unwrap().is_empty());
+        let missing = f
+            .manager
+            .add_message("ghost", user("hi"))
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code, ErrorCode::SessionNotFound);
+    });
+}
+
+#[test]
+fn sessions_are_isolated() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        f.manager
+            .create(Some("alice"), CreateOptions::default())
+            .await
+            .unwrap();
+        f.manager
+            .create(Some("alice/2"), CreateOptions::default())
+            .await
+            .unwrap();
+        f.manager
+            .add_message("alice", user("Hello, I'm Alice"))
+            .await
+            .unwrap();
+        f.manager
+            .add_message("alice/2", user("Hi, I'm Bob"))
+            .await
+            .unwrap();
+        let a = f.manager.history("alice", None).await.unwrap();
+        let b = f.manager.history("alice/2", None).await.unwrap();
+        assert_eq!(a.len(), 1);
+        assert_eq!(b.len(), 1);
+        assert_eq!(a[0].content, "Hello, I'm Alice");
+        assert_eq!(b[0].session_id, "alice/2");
+    });
+}
+
+#[test]
+fn reset_clears_history_but_keeps_identity_and_never_reuses_seq() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        let opts = CreateOptions {
+            title: Some("T".into()),
+            metadata: Some(json!({"k": "v"})),
+        };
+        f.manager.create(Some("demo"), opts).await.unwrap();
+        let first = f.manager.add_message("demo", user("one")).await.unwrap();
+        f.manager.reset("demo").await.unwrap();
+        assert!(f.manager.history("demo", None).await.unwrap().is_empty());
+        let s = f.manager.get("demo").await.unwrap().unwrap();
+        assert_eq!((s.title.as_deref(), s.message_count), (Some("T"), 0));
+        assert_eq!(s.metadata["k"], "v");
+        let next = f.manager.add_message("demo", user("two")).await.unwrap();
+        assert!(next.seq > first.seq);
+    });
+}
+
+#[test]
+fn delete_removes_everything_and_is_idempotent() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        f.manager
+            .create(Some("demo"), CreateOptions::default())
+            .await
+            .unwrap();
+        f.manager.add_message("demo", user("x")).await.unwrap();
+        assert!(f.manager.delete("demo").await.unwrap());
+        assert!(!f.manager.delete("demo").await.unwrap());
+        assert!(f.manager.get("demo").await.unwrap().is_none());
+        assert!(f
+            .store
+            .get_messages("demo", MessageQuery::all())
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            f.manager.history("demo", None).await.unwrap_err().code,
+            ErrorCode::SessionNotFound
+        );
+        // The id is free again.
+        f.manager
+            .create(Some("demo"), CreateOptions::default())
+            .await
+            .unwrap();
+        assert!(f.manager.history("demo", None).await.unwrap().is_empty());
+    });
+}
+
+#[test]
+fn update_replaces_title_and_metadata_and_validates() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        f.manager
+            .create(Some("s"), CreateOptions::default())
+            .await
+            .unwrap();
+        f.clock.advance(5.0);
+        let s = f
+            .manager
+            .update(
+                "s",
+                UpdateOptions {
+                    title: Some(Some("New".into())),
+                    metadata: Some(json!({"a": 1})),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(s.title.as_deref(), Some("New"));
+        assert!(s.updated_at > s.created_at);
+        let bad = f
+            .manager
+            .update(
+                "s",
+                UpdateOptions {
+                    metadata: Some(json!({"constructor": {"prototype": {}}})),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(bad.code, ErrorCode::InvalidMetadata);
+        assert_eq!(f.manager.get("s").await.unwrap().unwrap().metadata["a"], 1);
+        let cleared = f
+            .manager
+            .update(
+                "s",
+                UpdateOptions {
+                    title: Some(None),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(cleared.title, None);
+    });
+}
+
+#[test]
+fn cache_is_bounded_by_max_sessions_lru_and_reloads_evicted_sessions() {
+    let f = fixture(ManagerConfig {
+        cache: CacheConfig {
+            max_sessions: 2,
+            session_ttl_ms: 1e12,
+        },
+        ..Default::default()
+    });
+    block_on(async {
+        for id in ["a", "b", "c"] {
+            f.manager
+                .create(Some(id), CreateOptions::default())
+                .await
+                .unwrap();
+        }
+        assert_eq!(f.manager.cached_ids(), vec!["b", "c"]);
+        // Touching b makes c the least recently used.
+        f.manager.get("b").await.unwrap().unwrap();
+        f.manager
+            .add_message("a", user("still here"))
+            .await
+            .unwrap();
+        assert_eq!(f.manager.cached_ids(), vec!["b", "a"]);
+        assert_eq!(f.manager.history("c", None).await.unwrap().len(), 0);
+        assert_eq!(f.manager.history("a", None).await.unwrap().len(), 1);
+        assert_eq!(f.manager.list_ids().await.unwrap().len(), 3);
+    });
+}
+
+#[test]
+fn session_ttl_evicts_idle_sessions_from_memory_only() {
+    let f = fixture(ManagerConfig {
+        cache: CacheConfig {
+            max_sessions: 10,
+            session_ttl_ms: 1000.0,
+        },
+        ..Default::default()
+    });
+    block_on(async {
+        f.manager
+            .create(Some("idle"), CreateOptions::default())
+            .await
+            .unwrap();
+        f.manager
+            .add_message("idle", user("remember me"))
+            .await
+            .unwrap();
+        f.clock.advance(500.0);
+        f.manager
+            .create(Some("busy"), CreateOptions::default())
+            .await
+            .unwrap();
+        f.clock.advance(600.0);
+        assert!(f.manager.sweep().await.unwrap().is_empty());
+        assert_eq!(f.manager.cached_ids(), vec!["busy"]);
+        let h = f.manager.history("idle", None).await.unwrap();
+        assert_eq!(h[0].content, "remember me");
+    });
+}
+
+#[test]
+fn retention_deletes_expired_sessions_on_access_and_on_sweep() {
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let f = fixture(ManagerConfig {
+        retention: RetentionConfig {
+            expire_after_ms: Some(1000.0),
+            max_age_ms: Some(10_000.0),
+        },
+        ..Default::default()
+    });
+    let ev = events.clone();
+    f.manager
+        .events
+        .on(
+            "session:expired",
+            Rc::new(move |e| ev.borrow_mut().push(e.session_id().to_owned())),
+        )
+        .unwrap();
+    block_on(async {
+        f.manager
+            .create(Some("old"), CreateOptions::default())
+            .await
+            .unwrap();
+        f.manager
+            .create(Some("swept"), CreateOptions::default())
+            .await
+            .unwrap();
+        f.manager
+            .create(Some("active"), CreateOptions::default())
+            .await
+            .unwrap();
+        f.clock.advance(900.0);
+        f.manager.add_message("active", user("ping")).await.unwrap();
+        f.clock.advance(200.0);
+        assert!(f.manager.get("old").await.unwrap().is_none());
+        assert!(f.store.get_session("old").await.unwrap().is_none());
+        assert_eq!(f.manager.sweep().await.unwrap(), vec!["swept"]);
+        assert!(f.manager.get("active").await.unwrap().is_some());
+        // max_age applies however active the session is.
+        for _ in 0..11 {
+            f.clock.advance(900.0);
+            let _ = f.manager.add_message("active", user("ping")).await;
+        }
+        assert!(f.manager.get("active").await.unwrap().is_none());
+    });
+    assert_eq!(*events.borrow(), vec!["old", "swept", "active"]);
+}
+
+#[test]
+fn query_pages_through_sessions_by_updated_at_newest_first() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        for i in 0..7 {
+            f.clock.advance(10.0);
+            f.manager
+                .create(Some(&format!("s{i}")), CreateOptions::default())
+                .await
+                .unwrap();
+        }
+        f.clock.advance(10.0);
+        f.manager.add_message("s2", user("bump")).await.unwrap();
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = f
+                .manager
+                .query(QueryOptions {
+                    limit: Some(3),
+                    cursor: cursor.clone(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            seen.extend(page.sessions.iter().map(|s| s.id.clone()));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["s2", "s6", "s5", "s4", "s3", "s1", "s0"]);
+        let by_created = f
+            .manager
+            .query(QueryOptions {
+                limit: Some(2),
+                order: SessionOrder::CreatedAt,
+                ascending: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let ids: Vec<_> = by_created.sessions.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["s0", "s1"]);
+        let wrong = f
+            .manager
+            .query(QueryOptions {
+                cursor: Some("garbage".into()),
+                ..Default::default()
+            })
+            .await;
+        assert_eq!(wrong.unwrap_err().code, ErrorCode::InvalidArgument);
+        assert!(f
+            .manager
+            .query(QueryOptions {
+                limit: Some(0),
+                ..Default::default()
+            })
+            .await
+            .is_err());
+    });
+}
+
+#[test]
+fn events_report_lifecycle_in_order() {
+    let f = fixture(ManagerConfig::default());
+    let log = Rc::new(RefCell::new(Vec::new()));
+    for name in Event::NAMES {
+        let l = log.clone();
+        f.manager
+            .events
+            .on(name, Rc::new(move |e| l.borrow_mut().push(e.name())))
+            .unwrap();
+    }
+    block_on(async {
+        f.manager
+            .create(Some("s"), CreateOptions::default())
+            .await
+            .unwrap();
+        f.manager.add_message("s", user("x")).await.unwrap();
+        f.manager
+            .update(
+                "s",
+                UpdateOptions {
+                    title: Some(Some("t".into())),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        f.manager.reset("s").await.unwrap();
+        f.manager.delete("s").await.unwrap();
+    });
+    assert_eq!(
+        *log.borrow(),
+        [
+            "session:created",
+            "message:added",
+            "session:updated",
+            "session:updated",
+            "session:reset",
+            "session:deleted"
+        ]
+    );
+}
+
+#[test]
+fn concurrent_appends_to_one_session_are_serialised() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        f.manager
+            .create(Some("s"), CreateOptions::default())
+            .await
+            .unwrap();
+        let adds = (0..20).map(|i| f.manager.add_message("s", user(&format!("m{i}"))));
+        let results = futures_util::future::join_all(adds).await;
+        let mut seqs: Vec<u64> = results.into_iter().map(|r| r.unwrap().seq).collect();
+        seqs.sort();
+        assert_eq!(seqs, (0..20).collect::<Vec<_>>());
+        assert_eq!(f.manager.get("s").await.unwrap().unwrap().message_count, 20);
+    });
+    assert!(
+        f.manager.locks.locks.borrow().is_empty(),
+        "locks are released"
+    );
+}
+
+#[test]
+fn runs_are_stored_and_completed_usage_accumulates_on_the_session() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        f.manager
+            .create(Some("s"), CreateOptions::default())
+            .await
+            .unwrap();
+        let mut run = f.manager.new_run("s");
+        run.status = RunStatus::Completed;
+        run.usage = crate::core::model::Usage {
+            input_tokens: 10,
+            output_tokens: 5,
+            total_tokens: 15,
+        };
+        f.manager.put_run(&run, true).await.unwrap();
+        let runs = f.manager.runs("s").await.unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(
+            f.manager
+                .get("s")
+                .await
+                .unwrap()
+                .unwrap()
+                .usage
+                .total_tokens,
+            15
+        );
+    });
+}

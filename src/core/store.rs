@@ -1,0 +1,211 @@
+//! The async storage contract every backend implements, and the in-memory backend.
+//!
+//! Records are small and separate: one per session, one per message (keyed by session and `seq`),
+//! one per run and per summary. Appending a message writes that message and the session record,
+//! never the rest of the history; listing sessions reads session records only.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use crate::core::error::Result;
+use crate::core::model::{Message, Run, Session, Summary};
+
+/// Which messages of a session to read. The result is always in ascending `seq` order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessageQuery {
+    /// Only messages with `seq >= from_seq`.
+    pub from_seq: Option<u64>,
+    /// Only messages with `seq < before_seq`.
+    pub before_seq: Option<u64>,
+    /// Only the newest `limit` of the messages in range.
+    pub limit: Option<usize>,
+}
+
+impl MessageQuery {
+    pub fn all() -> Self {
+        MessageQuery::default()
+    }
+
+    pub fn newest(limit: usize) -> Self {
+        MessageQuery {
+            limit: Some(limit),
+            ..MessageQuery::default()
+        }
+    }
+
+    pub fn contains(&self, seq: u64) -> bool {
+        self.from_seq.is_none_or(|f| seq >= f) && self.before_seq.is_none_or(|b| seq < b)
+    }
+}
+
+/// A storage backend. Futures are not `Send`: wasm is single-threaded, and so is each store.
+///
+/// Every method that writes several records writes them atomically where the backend can
+/// (IndexedDB: one transaction) and in an order that a crash cannot turn into a torn state
+/// elsewhere (message first, then the session record that counts it).
+#[async_trait(?Send)]
+pub trait Store {
+    async fn get_session(&self, id: &str) -> Result<Option<Session>>;
+    /// Creates or replaces a session record.
+    async fn put_session(&self, session: &Session) -> Result<()>;
+    /// Every session record, no messages.
+    async fn list_sessions(&self) -> Result<Vec<Session>>;
+    /// Removes a session with its messages, runs and summaries. Absent is not an error.
+    async fn delete_session(&self, id: &str) -> Result<()>;
+
+    /// Writes (inserts or replaces, by `seq`) one message together with its session's record.
+    async fn put_message(&self, session: &Session, message: &Message) -> Result<()>;
+    async fn get_messages(&self, session_id: &str, query: MessageQuery) -> Result<Vec<Message>>;
+    /// Removes every message and summary of a session and writes its record (a reset).
+    async fn clear_messages(&self, session: &Session) -> Result<()>;
+
+    async fn put_run(&self, run: &Run) -> Result<()>;
+    async fn get_runs(&self, session_id: &str) -> Result<Vec<Run>>;
+
+    async fn put_summary(&self, summary: &Summary) -> Result<()>;
+    async fn get_summaries(&self, session_id: &str) -> Result<Vec<Summary>>;
+    async fn delete_summary(&self, session_id: &str, summary_id: &str) -> Result<()>;
+}
+
+#[derive(Default)]
+struct MemoryState {
+    sessions: BTreeMap<String, Session>,
+    messages: BTreeMap<String, BTreeMap<u64, Message>>,
+    /// Runs by session, in creation order (run id → position kept by a linear scan: runs are few).
+    runs: BTreeMap<String, Vec<Run>>,
+    summaries: BTreeMap<String, Vec<Summary>>,
+}
+
+/// Keeps everything in this instance's memory. Gone when the instance is.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: RefCell<MemoryState>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+}
+
+/// Upserts by id, keeping the first insertion's position.
+fn upsert<T: Clone>(items: &mut Vec<T>, item: &T, same: impl Fn(&T) -> bool) {
+    match items.iter_mut().find(|x| same(x)) {
+        Some(slot) => *slot = item.clone(),
+        None => items.push(item.clone()),
+    }
+}
+
+#[async_trait(?Send)]
+impl Store for MemoryStore {
+    async fn get_session(&self, id: &str) -> Result<Option<Session>> {
+        Ok(self.state.borrow().sessions.get(id).cloned())
+    }
+
+    async fn put_session(&self, session: &Session) -> Result<()> {
+        self.state
+            .borrow_mut()
+            .sessions
+            .insert(session.id.clone(), session.clone());
+        Ok(())
+    }
+
+    async fn list_sessions(&self) -> Result<Vec<Session>> {
+        Ok(self.state.borrow().sessions.values().cloned().collect())
+    }
+
+    async fn delete_session(&self, id: &str) -> Result<()> {
+        let mut st = self.state.borrow_mut();
+        st.sessions.remove(id);
+        st.messages.remove(id);
+        st.runs.remove(id);
+        st.summaries.remove(id);
+        Ok(())
+    }
+
+    async fn put_message(&self, session: &Session, message: &Message) -> Result<()> {
+        let mut st = self.state.borrow_mut();
+        st.messages
+            .entry(session.id.clone())
+            .or_default()
+            .insert(message.seq, message.clone());
+        st.sessions.insert(session.id.clone(), session.clone());
+        Ok(())
+    }
+
+    async fn get_messages(&self, session_id: &str, query: MessageQuery) -> Result<Vec<Message>> {
+        let st = self.state.borrow();
+        let Some(all) = st.messages.get(session_id) else {
+            return Ok(Vec::new());
+        };
+        let lo = query.from_seq.unwrap_or(0);
+        let hi = query.before_seq.unwrap_or(u64::MAX);
+        if lo >= hi {
+            return Ok(Vec::new());
+        }
+        let range = all.range(lo..hi);
+        let mut out: Vec<Message> = match query.limit {
+            // Walk from the newest end so a small window of a long history costs only the window.
+            Some(limit) => range.rev().take(limit).map(|(_, m)| m.clone()).collect(),
+            None => range.map(|(_, m)| m.clone()).collect(),
+        };
+        if query.limit.is_some() {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    async fn clear_messages(&self, session: &Session) -> Result<()> {
+        let mut st = self.state.borrow_mut();
+        st.messages.remove(&session.id);
+        st.summaries.remove(&session.id);
+        st.sessions.insert(session.id.clone(), session.clone());
+        Ok(())
+    }
+
+    async fn put_run(&self, run: &Run) -> Result<()> {
+        let mut st = self.state.borrow_mut();
+        upsert(
+            st.runs.entry(run.session_id.clone()).or_default(),
+            run,
+            |r| r.id == run.id,
+        );
+        Ok(())
+    }
+
+    async fn get_runs(&self, session_id: &str) -> Result<Vec<Run>> {
+        Ok(self
+            .state
+            .borrow()
+            .runs
+            .get(session_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn put_summary(&self, summary: &Summary) -> Result<()> {
+        let mut st = self.state.borrow_mut();
+        let list = st.summaries.entry(summary.session_id.clone()).or_default();
+        upsert(list, summary, |s| s.id == summary.id);
+        Ok(())
+    }
+
+    async fn get_summaries(&self, session_id: &str) -> Result<Vec<Summary>> {
+        Ok(self
+            .state
+            .borrow()
+            .summaries
+            .get(session_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn delete_summary(&self, session_id: &str, summary_id: &str) -> Result<()> {
+        if let Some(list) = self.state.borrow_mut().summaries.get_mut(session_id) {
+            list.retain(|s| s.id != summary_id);
+        }
+        Ok(())
+    }
+}
