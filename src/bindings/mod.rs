@@ -1,1 +1,17 @@
+//! The `#[wasm_bindgen]` surface. Only conversion lives here: JavaScript values to core types and
+//! back, core errors to `AgentSessionsError`s. TypeScript declarations are hand-written in
+//! `types.d.ts` and checked by compiling a consumer with `tsc` in the tests.
 
+pub mod agent;
+pub mod config;
+pub mod convert;
+pub mod errors;
+pub mod events;
+pub mod run;
+pub mod session;
+pub mod store;
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = include_str!("types.d.ts");

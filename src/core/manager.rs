@@ -255,6 +255,11 @@ impl SessionManager {
         &*self.rng
     }
 
+    /// Reads a session held in memory without touching its recency; `None` when not cached.
+    pub fn with_cached<R>(&self, id: &str, f: impl FnOnce(&Session) -> R) -> Option<R> {
+        self.cache.borrow().entries.get(id).map(|e| f(&e.session))
+    }
+
     /// Ids of the sessions held in memory, least recently used first.
     pub fn cached_ids(&self) -> Vec<String> {
         self.cache.borrow().ids()

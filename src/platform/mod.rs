@@ -1,1 +1,6 @@
+//! The thin layer over the JavaScript host: time and randomness now; fetch, IndexedDB,
+//! localStorage and host KV stores as they come. Globals are reached through `globalThis` and
+//! feature-detected, so the same module runs in a page, a web worker, Node and workerd.
 
+pub mod clock;
+pub mod random;

@@ -339,7 +339,7 @@ const gemini = {
     return null;
   },
 
-  errorBody(status, message, { status: statusName } = {}) {
+  errorBody(status, message, { statusName } = {}) {
     return { error: { code: status, message, status: statusName ?? GEMINI_STATUS[status] ?? (status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT") } };
   },
 
@@ -388,7 +388,7 @@ const gemini = {
 
   streamErrorEvent(e) {
     const code = e.code ?? GEMINI_ERROR_FOR_TYPE[e.type] ?? 500;
-    return `data: ${JSON.stringify(gemini.errorBody(code, e.message ?? "The model is overloaded. Please try again later.", { status: e.status }))}${GEMINI_EOL}`;
+    return `data: ${JSON.stringify(gemini.errorBody(code, e.message ?? "The model is overloaded. Please try again later.", { statusName: e.status }))}${GEMINI_EOL}`;
   },
 };
 
@@ -500,7 +500,7 @@ export async function startMockLlmServer({ port = 0, host = "127.0.0.1" } = {}) 
 
     const invalid = p.validate(req, body, url);
     if (invalid) {
-      return sendJson(res, invalid.status, p.errorBody(invalid.status, invalid.message, invalid), { ...baseHeaders, "content-type": p.contentType });
+      return sendJson(res, invalid.status, p.errorBody(invalid.status, invalid.message, { type: invalid.type, code: invalid.code }), { ...baseHeaders, "content-type": p.contentType });
     }
 
     // Validation failures above do not consume a step: the step is for the attempt the API accepts.
@@ -512,7 +512,9 @@ export async function startMockLlmServer({ port = 0, host = "127.0.0.1" } = {}) 
     if (step.body !== undefined || (step.status ?? 200) >= 400) {
       const status = step.status ?? 200;
       const errBody = step.body !== undefined ? step.body : p.errorBody(status, `Mock error ${status}`);
-      return sendBody(res, status, errBody, { "content-type": p.contentType, ...headers }, step, signal);
+      // A string body stands for a non-JSON answer (a proxy's HTML page, say), so don't call it JSON.
+      const type = typeof errBody === "string" ? "text/plain; charset=utf-8" : p.contentType;
+      return sendBody(res, status, errBody, { "content-type": type, ...headers }, step, signal);
     }
 
     const out = buildReply(p, parsed, step, key);
@@ -641,6 +643,12 @@ function sendJson(res, status, value, headers = {}) {
   res.end(text);
 }
 
+/** Node corks the socket until the next tick; wait past it so a fault right after still lets the headers out. */
+async function flushHeaders(res) {
+  res.flushHeaders();
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Resolves once the chunk reached the kernel, so a following socket.destroy() cannot drop it. */
 function write(res, chunk, signal) {
   return new Promise((resolve, reject) => {
@@ -662,13 +670,10 @@ function write(res, chunk, signal) {
  */
 async function sendBody(res, status, value, headers, step, signal) {
   const text = typeof value === "string" ? value : JSON.stringify(value);
-  if (typeof value === "string" && !("content-type" in lowerKeys(step.headers ?? {})) && step.body !== undefined) {
-    headers = { ...headers, "content-type": "text/plain; charset=utf-8" };
-  }
   const faulted = ["stallAfterChunks", "disconnectAfterChunks", "truncateAfterChunks", "malformedAfterChunks"].some((f) => step[f] != null);
   res.writeHead(status, faulted ? headers : { ...headers, "content-length": Buffer.byteLength(text) });
   if (step.firstByteDelayMs || faulted) {
-    res.flushHeaders();
+    await flushHeaders(res);
     if (step.firstByteDelayMs) await sleep(step.firstByteDelayMs, undefined, { signal });
   }
   const half = text.slice(0, Math.floor(text.length / 2));
@@ -691,7 +696,7 @@ async function sendStream(res, events, p, headers, step, signal) {
     connection: "keep-alive",
     ...headers,
   });
-  res.flushHeaders();
+  await flushHeaders(res);
   if (step.firstByteDelayMs) await sleep(step.firstByteDelayMs, undefined, { signal });
 
   const total = events.length;

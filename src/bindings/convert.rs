@@ -1,0 +1,64 @@
+//! Values cross the boundary as JSON: `JSON.stringify` in, serde in Rust, `JSON.parse` out. One
+//! well-tested path for every DTO; `JSON.parse` creates a `__proto__` key as an own property, so
+//! nothing that comes back out can reach a prototype.
+
+use js_sys::{Promise, JSON};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::core::error::{Error, ErrorCode};
+
+pub type JsResult<T> = Result<T, JsValue>;
+
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsResult<JsValue> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| Error::internal(format!("could not encode a result: {e}")))?;
+    JSON::parse(&text)
+}
+
+/// Reads a JSON-shaped argument. `undefined` reads as JSON `null`, so optional arguments
+/// deserialize to their defaults.
+pub fn from_js<T: DeserializeOwned>(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<T> {
+    let text = if value.is_undefined() {
+        "null".to_owned()
+    } else {
+        match JSON::stringify(value) {
+            Ok(s) => s.as_string().unwrap_or_else(|| "null".to_owned()),
+            Err(thrown) => {
+                return Err(super::errors::wrap_js_error(
+                    code,
+                    &format!("{what} is not JSON-serialisable"),
+                    thrown,
+                ))
+            }
+        }
+    };
+    serde_json::from_str(&text).map_err(|e| Error::new(code, format!("{what}: {e}")).into())
+}
+
+/// Runs a Rust future as a JavaScript Promise; errors reject with an `AgentSessionsError`.
+pub fn promise<F>(fut: F) -> Promise
+where
+    F: std::future::Future<Output = JsResult<JsValue>> + 'static,
+{
+    future_to_promise(fut)
+}
+
+/// Reads an optional string argument: `undefined`/`null` → `None`, a string → `Some`, anything
+/// else → an error with `code`.
+pub fn opt_string(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<Option<String>> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value
+        .as_string()
+        .map(Some)
+        .ok_or_else(|| Error::new(code, format!("{what} must be a string")).into())
+}
+
+pub fn string_arg(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<String> {
+    opt_string(value, what, code)?
+        .ok_or_else(|| Error::new(code, format!("{what} is required")).into())
+}

@@ -1,0 +1,49 @@
+//! JavaScript listeners on the core event bus.
+
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+
+use super::convert::{string_arg, to_js, JsResult};
+use super::store::require_function;
+use crate::core::error::{Error, ErrorCode};
+use crate::core::manager::SessionManager;
+
+/// Adds a listener and returns a function that removes it. A listener that throws is reported on
+/// the console and does not disturb the operation that emitted the event.
+pub fn subscribe(
+    manager: &Rc<SessionManager>,
+    event: &JsValue,
+    listener: JsValue,
+) -> JsResult<JsValue> {
+    let name = string_arg(event, "event name", ErrorCode::InvalidArgument)?;
+    let listener = require_function(listener, "listener")?;
+    let id = manager
+        .events
+        .on(
+            &name,
+            Rc::new(move |e| {
+                let delivered =
+                    to_js(&e.to_json()).and_then(|p| listener.call1(&JsValue::NULL, &p));
+                if let Err(err) = delivered {
+                    web_sys::console::error_2(
+                        &"agent-sessions: an event listener threw".into(),
+                        &err,
+                    );
+                }
+            }),
+        )
+        .ok_or_else(|| {
+            Error::invalid_argument(format!(
+                "unknown event {name:?}; expected one of {}",
+                crate::core::events::Event::NAMES.join(", ")
+            ))
+        })?;
+    let weak = Rc::downgrade(manager);
+    let off = Closure::<dyn FnMut()>::new(move || {
+        if let Some(m) = weak.upgrade() {
+            m.events.off(id);
+        }
+    });
+    Ok(off.into_js_value())
+}

@@ -1,0 +1,313 @@
+//! `SessionStore`: sessions over a storage backend, PraisonAI / AG-Kit shaped.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+use js_sys::{Function, Promise};
+use serde::Deserialize;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+use super::config::{self, StorageConfig};
+use super::convert::{from_js, opt_string, promise, string_arg, to_js, JsResult};
+use super::session::Session;
+use crate::core::error::{Error, ErrorCode};
+use crate::core::manager::{CreateOptions, QueryOptions, SessionManager, SessionOrder};
+use crate::core::model::NewMessage;
+use crate::core::store::{MemoryStore, Store};
+use crate::platform::{clock::JsClock, random::CryptoRandom};
+
+thread_local! {
+    /// Live stores by key, so an `Agent` config can name a store object it was given.
+    static REGISTRY: RefCell<HashMap<u32, Weak<SessionManager>>> = RefCell::new(HashMap::new());
+    static NEXT_KEY: Cell<u32> = const { Cell::new(1) };
+}
+
+/// The key a `SessionStore` object carries, hidden from TypeScript.
+const KEY_PROPERTY: &str = "__agentSessionsStoreKey";
+
+#[wasm_bindgen(skip_typescript)]
+pub struct SessionStore {
+    pub(crate) manager: Rc<SessionManager>,
+    key: u32,
+}
+
+impl Drop for SessionStore {
+    fn drop(&mut self) {
+        REGISTRY.with(|r| r.borrow_mut().remove(&self.key));
+    }
+}
+
+impl SessionStore {
+    pub(crate) fn from_manager(manager: Rc<SessionManager>) -> SessionStore {
+        let key = NEXT_KEY.with(|k| {
+            let key = k.get();
+            k.set(key.wrapping_add(1).max(1));
+            key
+        });
+        REGISTRY.with(|r| r.borrow_mut().insert(key, Rc::downgrade(&manager)));
+        SessionStore { manager, key }
+    }
+
+    /// The store behind a `SessionStore` object passed in from JavaScript, if it is one.
+    pub(crate) fn manager_of(value: &JsValue) -> Option<Rc<SessionManager>> {
+        let key = js_sys::Reflect::get(value, &JsValue::from_str(KEY_PROPERTY))
+            .ok()?
+            .as_f64()?;
+        REGISTRY.with(|r| r.borrow().get(&(key as u32)).and_then(Weak::upgrade))
+    }
+
+    pub(crate) async fn open_manager(config: &JsValue) -> JsResult<Rc<SessionManager>> {
+        let manager_config = config::manager_config(config)?;
+        let store: Rc<dyn Store> = match config::storage_config(config)? {
+            StorageConfig::Memory => Rc::new(MemoryStore::new()),
+        };
+        Ok(Rc::new(SessionManager::new(
+            store,
+            Rc::new(JsClock),
+            Rc::new(CryptoRandom),
+            manager_config,
+        )))
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct CreateOptionsJs {
+    title: Option<String>,
+    metadata: Option<Value>,
+}
+
+impl From<CreateOptionsJs> for CreateOptions {
+    fn from(o: CreateOptionsJs) -> Self {
+        CreateOptions {
+            title: o.title,
+            metadata: o.metadata,
+        }
+    }
+}
+
+pub(crate) fn create_options(options: &JsValue) -> JsResult<CreateOptions> {
+    let o: Option<CreateOptionsJs> = from_js(options, "options", ErrorCode::InvalidArgument)?;
+    Ok(o.unwrap_or_default().into())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct QueryOptionsJs {
+    limit: Option<f64>,
+    cursor: Option<String>,
+    order: Option<String>,
+    direction: Option<String>,
+}
+
+/// AG-Kit's memory entry: `{ message: { id?, role, content, timestamp? }, state? }`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MemoryEntryJs {
+    message: NewMessage,
+    #[serde(default)]
+    state: Option<Value>,
+}
+
+fn session_id_option(options: &JsValue) -> JsResult<String> {
+    string_arg(
+        &config::get(options, "sessionId")?,
+        "options.sessionId",
+        ErrorCode::InvalidId,
+    )
+}
+
+/// AG-Kit's list shape: `{ message: { id, role, content, timestamp: Date, … }, state }`.
+fn memory_entry(message: &crate::core::model::Message) -> JsResult<JsValue> {
+    let mut m = serde_json::to_value(message)
+        .map_err(|e| Error::internal(format!("could not encode a message: {e}")))?;
+    let state = m
+        .as_object_mut()
+        .and_then(|o| o.remove("metadata"))
+        .unwrap_or(Value::Null);
+    let entry = to_js(&serde_json::json!({ "message": m, "state": state }))?;
+    let msg = js_sys::Reflect::get(&entry, &"message".into())?;
+    let date = js_sys::Date::new(&JsValue::from_f64(message.created_at));
+    js_sys::Reflect::set(&msg, &"timestamp".into(), &date)?;
+    Ok(entry)
+}
+
+#[wasm_bindgen]
+impl SessionStore {
+    /// `await SessionStore.open({ storage, sessions, retention })`.
+    pub fn open(config: JsValue) -> Promise {
+        promise(async move {
+            let manager = SessionStore::open_manager(&config).await?;
+            Ok(SessionStore::from_manager(manager).into())
+        })
+    }
+
+    #[wasm_bindgen(getter = __agentSessionsStoreKey)]
+    pub fn store_key(&self) -> u32 {
+        self.key
+    }
+
+    /// Creates a session (generated id when `id` is absent). `SESSION_EXISTS` if taken.
+    pub fn create(&self, id: JsValue, options: JsValue) -> Promise {
+        let manager = self.manager.clone();
+        promise(async move {
+            let id = opt_string(&id, "id", ErrorCode::InvalidId)?;
+            let opts = create_options(&options)?;
+            let session = manager.create(id.as_deref(), opts).await?;
+            Ok(Session::new(manager, session).into())
+        })
+    }
+
+    /// The session, or `null` when there is none.
+    pub fn get(&self, id: JsValue) -> Promise {
+        let manager = self.manager.clone();
+        promise(async move {
+            let id = string_arg(&id, "id", ErrorCode::InvalidId)?;
+            Ok(match manager.get(&id).await? {
+                Some(s) => Session::new(manager, s).into(),
+                None => JsValue::NULL,
+            })
+        })
+    }
+
+    #[wasm_bindgen(js_name = getOrCreate)]
+    pub fn get_or_create(&self, id: JsValue, options: JsValue) -> Promise {
+        let manager = self.manager.clone();
+        promise(async move {
+            let id = string_arg(&id, "id", ErrorCode::InvalidId)?;
+            let opts = create_options(&options)?;
+            let (session, _) = manager.get_or_create(&id, opts).await?;
+            Ok(Session::new(manager, session).into())
+        })
+    }
+
+    /// Ids of every session in storage, oldest first.
+    #[wasm_bindgen(js_name = listSessions)]
+    pub fn list_sessions(&self) -> Promise {
+        let manager = self.manager.clone();
+        promise(async move { to_js(&manager.list_ids().await?) })
+    }
+
+    /// `{ sessions: SessionInfo[], nextCursor }`, newest `updatedAt` first by default.
+    #[wasm_bindgen(js_name = querySessions)]
+    pub fn query_sessions(&self, options: JsValue) -> Promise {
+        let manager = self.manager.clone();
+        promise(async move {
+            let o: Option<QueryOptionsJs> =
+                from_js(&options, "options", ErrorCode::InvalidArgument)?;
+            let o = o.unwrap_or_default();
+            let order = match o.order.as_deref() {
+                None | Some("updatedAt") => SessionOrder::UpdatedAt,
+                Some("createdAt") => SessionOrder::CreatedAt,
+                Some(other) => {
+                    return Err(Error::invalid_argument(format!(
+                        "order must be \"updatedAt\" or \"createdAt\", not {other:?}"
+                    ))
+                    .into())
+                }
+            };
+            let ascending = match o.direction.as_deref() {
+                None | Some("desc") => false,
+                Some("asc") => true,
+                Some(other) => {
+                    return Err(Error::invalid_argument(format!(
+                        "direction must be \"asc\" or \"desc\", not {other:?}"
+                    ))
+                    .into())
+                }
+            };
+            let limit = match o.limit {
+                Some(l) if l.fract() != 0.0 || l < 1.0 => {
+                    return Err(Error::invalid_argument("limit must be a positive integer").into())
+                }
+                Some(l) => Some(l.min(1e9) as usize),
+                None => None,
+            };
+            let page = manager
+                .query(QueryOptions {
+                    limit,
+                    cursor: o.cursor,
+                    order,
+                    ascending,
+                })
+                .await?;
+            let sessions: Vec<_> = page.sessions.iter().map(|s| s.info()).collect();
+            to_js(&serde_json::json!({ "sessions": sessions, "nextCursor": page.next_cursor }))
+        })
+    }
+
+    /// Deletes a session from memory and storage; resolves to whether it existed.
+    pub fn delete(&self, id: JsValue) -> Promise {
+        let manager = self.manager.clone();
+        promise(async move {
+            let id = string_arg(&id, "id", ErrorCode::InvalidId)?;
+            Ok(JsValue::from_bool(manager.delete(&id).await?))
+        })
+    }
+
+    /// Deletes expired sessions (retention) and drops idle ones from memory; resolves to the ids
+    /// deleted.
+    pub fn sweep(&self) -> Promise {
+        let manager = self.manager.clone();
+        promise(async move { to_js(&manager.sweep().await?) })
+    }
+
+    /// AG-Kit: `await store.add({ message, state }, { sessionId })`. The session is created on
+    /// first use.
+    pub fn add(&self, entry: JsValue, options: JsValue) -> Promise {
+        let manager = self.manager.clone();
+        promise(async move {
+            let session_id = session_id_option(&options)?;
+            // A Date timestamp is read as its time value before the entry becomes JSON.
+            let message = config::get(&entry, "message")?;
+            let timestamp = config::get(&message, "timestamp")?;
+            let created_at = match timestamp.dyn_ref::<js_sys::Date>() {
+                Some(d) => Some(d.get_time()),
+                None => timestamp.as_f64(),
+            };
+            let parsed: MemoryEntryJs = from_js(&entry, "entry", ErrorCode::InvalidMessage)?;
+            let mut new = parsed.message;
+            new.created_at = created_at.or(new.created_at);
+            new.metadata = parsed.state.or(new.metadata);
+            manager
+                .get_or_create(&session_id, CreateOptions::default())
+                .await?;
+            let stored = manager.add_message(&session_id, new).await?;
+            memory_entry(&stored)
+        })
+    }
+
+    /// AG-Kit: `await store.list({ sessionId, limit? })` → entries, oldest first; `[]` for a
+    /// session that does not exist.
+    pub fn list(&self, options: JsValue) -> Promise {
+        let manager = self.manager.clone();
+        promise(async move {
+            let session_id = session_id_option(&options)?;
+            let limit = config::get(&options, "limit")?
+                .as_f64()
+                .map(|l| l.max(0.0) as usize);
+            if manager.get(&session_id).await?.is_none() {
+                return Ok(js_sys::Array::new().into());
+            }
+            let out = js_sys::Array::new();
+            for m in manager.history(&session_id, limit).await? {
+                out.push(&memory_entry(&m)?);
+            }
+            Ok(out.into())
+        })
+    }
+
+    /// Subscribes to `session:created|updated|reset|deleted|expired`, `message:added` or
+    /// `run:updated`; returns the function that unsubscribes.
+    pub fn on(&self, event: JsValue, listener: JsValue) -> JsResult<JsValue> {
+        super::events::subscribe(&self.manager, &event, listener)
+    }
+}
+
+pub(crate) fn require_function(value: JsValue, what: &str) -> JsResult<Function> {
+    value
+        .dyn_into::<Function>()
+        .map_err(|_| Error::invalid_argument(format!("{what} must be a function")).into())
+}

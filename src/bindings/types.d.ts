@@ -1,0 +1,285 @@
+/** Every error this library throws: an `Error` named `AgentSessionsError` with a stable `code`. */
+export interface AgentSessionsError extends Error {
+  name: "AgentSessionsError";
+  code: ErrorCode;
+  /** Whether the same call may succeed if repeated. */
+  retryable: boolean;
+  /** HTTP status, for errors that came from an HTTP response. */
+  status?: number;
+  /** The session concerned, where there is one. */
+  sessionId?: string;
+  /** A wait the server asked for before retrying. */
+  retryAfterMs?: number;
+  /** The original value thrown by JavaScript code or a host API, where one was wrapped. */
+  cause?: unknown;
+}
+
+export type ErrorCode =
+  | "SESSION_NOT_FOUND" | "SESSION_EXISTS" | "SESSION_BUSY"
+  | "INVALID_ID" | "INVALID_MESSAGE" | "INVALID_METADATA" | "INVALID_ARGUMENT" | "INVALID_CONFIG"
+  | "STORAGE_QUOTA" | "STORAGE_CORRUPT" | "STORAGE_UNAVAILABLE" | "STORAGE_ERROR"
+  | "LLM_HTTP" | "LLM_RATE_LIMITED" | "LLM_TIMEOUT" | "LLM_STREAM_TRUNCATED" | "LLM_BAD_RESPONSE"
+  | "LLM_NETWORK" | "CONTEXT_TOO_LARGE" | "ABORTED" | "INTERNAL";
+
+/** Plain JSON, as stored. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type Metadata = { [key: string]: JsonValue };
+
+export type StorageConfig = { type: "memory" };
+
+export interface SessionsConfig {
+  /** Sessions held in memory at most (LRU). Storage keeps the rest. Default 1000. */
+  maxSessions?: number;
+  /** Milliseconds an idle session stays in memory. Default 3 600 000. */
+  sessionTTL?: number;
+}
+
+export interface RetentionConfig {
+  /** Delete a session from storage after this many milliseconds without a write. */
+  expireAfter?: number;
+  /** Delete a session from storage this many milliseconds after its creation. */
+  maxAge?: number;
+}
+
+export interface StoreConfig {
+  storage?: StorageConfig;
+  sessions?: SessionsConfig;
+  retention?: RetentionConfig;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+}
+
+export interface SessionInfo {
+  id: string;
+  title: string | null;
+  metadata: Metadata;
+  createdAt: number;
+  updatedAt: number;
+  messageCount: number;
+  usage: Usage;
+}
+
+export type Role = "system" | "user" | "assistant" | "tool";
+export type MessageStatus = "complete" | "interrupted" | "error";
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** JSON text of the arguments. */
+  arguments: string;
+}
+
+export interface Message {
+  id: string;
+  sessionId: string;
+  /** Position in the session; increases, never reused. */
+  seq: number;
+  role: Role;
+  content: string;
+  /** Author: the agent's name on assistant messages. */
+  name?: string;
+  toolCalls?: ToolCall[];
+  toolCallId?: string;
+  status: MessageStatus;
+  createdAt: number;
+  /** Estimated tokens, computed when stored. */
+  tokens: number;
+  runId?: string;
+  metadata?: Metadata;
+}
+
+export interface NewMessage {
+  role: Role;
+  content?: string | { type?: string; text: string }[] | null;
+  id?: string;
+  name?: string;
+  toolCalls?: ToolCall[];
+  toolCallId?: string;
+  status?: MessageStatus;
+  createdAt?: number;
+  metadata?: Metadata;
+}
+
+/** A message in the OpenAI chat shape, as `getMessagesForLLM` returns it. */
+export interface LlmMessage {
+  role: Role;
+  content: string;
+  name?: string;
+  tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[];
+  tool_call_id?: string;
+}
+
+export interface CreateSessionOptions {
+  title?: string;
+  metadata?: Metadata;
+}
+
+export interface UpdateSessionOptions {
+  /** `null` clears the title. */
+  title?: string | null;
+  /** Replaces the whole metadata object. */
+  metadata?: Metadata;
+}
+
+export interface HistoryOptions {
+  /** Only the newest `limit` messages. */
+  limit?: number;
+}
+
+export interface MessagesForLlmOptions {
+  maxTokens?: number;
+  maxMessages?: number;
+  strategy?: "recent";
+}
+
+export interface QuerySessionsOptions {
+  /** 1 to 1000; default 50. */
+  limit?: number;
+  cursor?: string | null;
+  order?: "updatedAt" | "createdAt";
+  direction?: "desc" | "asc";
+}
+
+export interface SessionPage {
+  sessions: SessionInfo[];
+  /** Pass back as `cursor` for the next page; `null` on the last. */
+  nextCursor: string | null;
+}
+
+export type RunStatus = "pending" | "running" | "completed" | "failed" | "aborted";
+
+export interface RunRecord {
+  id: string;
+  sessionId: string;
+  agent?: string;
+  provider?: string;
+  model?: string;
+  status: RunStatus;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  durationMs: number | null;
+  attempts: number;
+  usage: Usage;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+export interface CompleteRunOptions {
+  tokensUsed?: number;
+  usage?: Partial<Usage>;
+}
+
+/** AG-Kit's memory entry. */
+export interface MemoryEntry {
+  message: { id?: string; role: Role; content: string; timestamp?: Date | number; [key: string]: unknown };
+  state?: Metadata;
+}
+
+export interface StoredMemoryEntry {
+  message: Omit<Message, "metadata"> & { timestamp: Date };
+  state: Metadata | null;
+}
+
+export type StoreEventName =
+  | "session:created" | "session:updated" | "session:reset"
+  | "session:deleted" | "session:expired" | "message:added" | "run:updated";
+
+export interface StoreEvent {
+  type: StoreEventName;
+  sessionId: string;
+  session?: SessionInfo;
+  message?: Message;
+  run?: RunRecord;
+}
+
+export type Unsubscribe = () => void;
+
+/** Sessions over a storage backend. */
+export class SessionStore {
+  private constructor();
+  free(): void;
+  static open(config?: StoreConfig): Promise<SessionStore>;
+  create(id?: string | null, options?: CreateSessionOptions): Promise<Session>;
+  get(id: string): Promise<Session | null>;
+  getOrCreate(id: string, options?: CreateSessionOptions): Promise<Session>;
+  listSessions(): Promise<string[]>;
+  querySessions(options?: QuerySessionsOptions): Promise<SessionPage>;
+  delete(id: string): Promise<boolean>;
+  sweep(): Promise<string[]>;
+  /** AG-Kit: add an entry to a session, creating the session on first use. */
+  add(entry: MemoryEntry, options: { sessionId: string }): Promise<StoredMemoryEntry>;
+  /** AG-Kit: the entries of a session, oldest first (`[]` when it does not exist). */
+  list(options: { sessionId: string; limit?: number }): Promise<StoredMemoryEntry[]>;
+  on(event: StoreEventName, listener: (event: StoreEvent) => void): Unsubscribe;
+}
+
+/** A handle on one session. */
+export class Session {
+  private constructor();
+  free(): void;
+  readonly id: string;
+  readonly title: string | null;
+  readonly metadata: Metadata;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly messageCount: number;
+  readonly usage: Usage;
+  addMessage(message: NewMessage): Promise<Message>;
+  getHistory(options?: HistoryOptions): Promise<Message[]>;
+  getMessagesForLLM(options?: MessagesForLlmOptions): Promise<LlmMessage[]>;
+  update(options: UpdateSessionOptions): Promise<SessionInfo>;
+  reset(): Promise<void>;
+  delete(): Promise<boolean>;
+  refresh(): Promise<boolean>;
+  createRun(): Run;
+  getRuns(): Promise<RunRecord[]>;
+  toJSON(): SessionInfo;
+}
+
+/** A unit of work tracked on a session. */
+export class Run {
+  private constructor();
+  free(): void;
+  readonly id: string;
+  readonly sessionId: string;
+  readonly status: RunStatus;
+  /** Milliseconds from start to end (to now while running); null before start. */
+  readonly duration: number | null;
+  start(): Promise<void>;
+  complete(options?: CompleteRunOptions): Promise<void>;
+  fail(error: unknown): Promise<void>;
+  toJSON(): RunRecord;
+}
+
+export interface AgentConfig extends StoreConfig {
+  /** Author of this agent's assistant messages. Default "assistant". */
+  name?: string;
+  /** The system prompt; never stored as a message. */
+  instructions?: string;
+  /** Share a store (and so sessions) with other agents. */
+  store?: SessionStore;
+  /** Bind the agent to one session (a handle or an id). */
+  session?: Session | string;
+}
+
+/** Dexto-shaped agent. */
+export class Agent {
+  constructor(config: AgentConfig);
+  free(): void;
+  readonly name: string;
+  readonly instructions: string | undefined;
+  start(): Promise<void>;
+  store(): Promise<SessionStore>;
+  createSession(sessionId?: string | null, options?: CreateSessionOptions): Promise<Session>;
+  getSession(sessionId: string): Promise<Session | null>;
+  listSessions(): Promise<string[]>;
+  getSessionHistory(sessionId?: string): Promise<Message[]>;
+  resetConversation(sessionId: string): Promise<void>;
+  deleteSession(sessionId: string): Promise<boolean>;
+  on(event: StoreEventName, listener: (event: StoreEvent) => void): Unsubscribe;
+}
