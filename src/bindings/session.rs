@@ -116,8 +116,8 @@ impl Session {
     }
 
     #[wasm_bindgen(getter)]
-    pub fn title(&self) -> Option<String> {
-        self.read(|s| s.title.clone())
+    pub fn title(&self) -> JsValue {
+        self.read(|s| s.title.as_deref().map_or(JsValue::NULL, JsValue::from_str))
     }
 
     #[wasm_bindgen(getter)]

@@ -128,6 +128,11 @@ mod window_tests {
             max_messages: None,
             max_tokens: Some(50),
         };
+        assert_eq!(recent_window(&h, lim), 2);
+        let lim = WindowLimits {
+            max_messages: None,
+            max_tokens: Some(35),
+        };
         assert_eq!(recent_window(&h, lim), 6);
         let lim = WindowLimits {
             max_messages: Some(5),

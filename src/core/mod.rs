@@ -8,3 +8,4 @@ pub mod manager;
 pub mod metadata;
 pub mod model;
 pub mod store;
+pub mod llm;
