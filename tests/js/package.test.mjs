@@ -14,6 +14,12 @@ test("the exports map names an entry per runtime and types", () => {
   assert.deepEqual(Object.keys(lib).filter((k) => /^[A-Z]/.test(k)).sort(), ["Agent", "Run", "Session", "SessionStore"]);
 });
 
+test("the public declarations never use `any`", () => {
+  const dts = readFileSync(new URL("../../pkg/index.d.ts", import.meta.url), "utf8");
+  assert.doesNotMatch(dts, /\bany\b/);
+  assert.match(dts, /export class SessionStore/);
+});
+
 test("errors are Error instances named AgentSessionsError with a stable code", async () => {
   const store = await lib.SessionStore.open();
   await assert.rejects(store.create("   "), (e) => {

@@ -1,0 +1,85 @@
+// Compiled with `tsc --noEmit` against the built package: the declarations must type real usage
+// (the seed snippets) with no `any`, and reject misuse.
+import {
+  Agent,
+  SessionStore,
+  type AgentSessionsError,
+  type Message,
+  type SessionInfo,
+  type StoreEvent,
+} from "agent-sessions";
+
+async function dexto(): Promise<string> {
+  const agent = new Agent({ name: "assistant", instructions: "Be brief.", sessions: { maxSessions: 10, sessionTTL: 1000 } });
+  await agent.start();
+  const session = await agent.createSession();
+  const custom = await agent.createSession("user-sarah-2024", { metadata: { tier: "premium" }, title: "Sarah" });
+  const found = await agent.getSession(custom.id);
+  if (found) {
+    const title: string | null = found.title;
+    void title;
+  }
+  const history: Message[] = await agent.getSessionHistory(session.id);
+  for (const m of history) {
+    const line: string = `[${m.role}]: ${m.content.substring(0, 60)}`;
+    void line;
+  }
+  const ids: string[] = await agent.listSessions();
+  await agent.resetConversation(custom.id);
+  const existed: boolean = await agent.deleteSession(custom.id);
+  void existed;
+  return ids.join(",");
+}
+
+async function praison(): Promise<void> {
+  const store = await SessionStore.open({ storage: { type: "memory" }, retention: { expireAfter: 60_000 } });
+  const s = await store.getOrCreate("user-123", { metadata: { userId: "user-789", nested: { ok: [1, "two", null] } } });
+  const stored: Message = await s.addMessage({ role: "user", content: "Hi" });
+  const seq: number = stored.seq;
+  void seq;
+  const forLlm = await s.getMessagesForLLM({ maxTokens: 4000, strategy: "recent" });
+  const role: "system" | "user" | "assistant" | "tool" = forLlm[0].role;
+  void role;
+  const run = s.createRun();
+  await run.start();
+  await run.complete({ tokensUsed: 150 });
+  const duration: number | null = run.duration;
+  void duration;
+  const page = await store.querySessions({ limit: 10, order: "createdAt", direction: "asc" });
+  const infos: SessionInfo[] = page.sessions;
+  const next: string | null = page.nextCursor;
+  void infos;
+  void next;
+  const off: () => void = store.on("message:added", (e: StoreEvent) => {
+    const m: Message | undefined = e.message;
+    void m;
+  });
+  off();
+}
+
+async function agkit(): Promise<void> {
+  const memory = await SessionStore.open();
+  await memory.add({ message: { id: "msg-1", role: "user", content: "Hello", timestamp: new Date() }, state: { userId: "alice" } }, { sessionId: "a" });
+  const entries = await memory.list({ sessionId: "a" });
+  const when: Date = entries[0].message.timestamp;
+  void when;
+}
+
+function handle(e: unknown): string {
+  const err = e as AgentSessionsError;
+  if (err.name === "AgentSessionsError" && err.code === "SESSION_NOT_FOUND") return err.sessionId ?? "";
+  return err.message;
+}
+
+async function misuse(store: SessionStore): Promise<void> {
+  // @ts-expect-error: roles are a closed set
+  await (await store.create()).addMessage({ role: "wizard", content: "x" });
+  // @ts-expect-error: metadata is plain JSON
+  await store.create("x", { metadata: { when: () => 1 } });
+  // @ts-expect-error: unknown storage type
+  await SessionStore.open({ storage: { type: "floppy" } });
+  // @ts-expect-error: unknown event
+  store.on("session:exploded", () => {});
+}
+
+export { dexto, praison, agkit, handle, misuse };
