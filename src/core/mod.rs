@@ -1,11 +1,13 @@
 //! The pure core: no wasm-bindgen, js-sys or web-sys here. Everything is tested with `cargo test`.
 
+pub mod agent;
 pub mod context;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod io;
+pub mod llm;
 pub mod manager;
 pub mod metadata;
 pub mod model;
 pub mod store;
-pub mod llm;

@@ -6,6 +6,7 @@
 //! instance, so every lookup into decoded data is fallible.
 
 mod anthropic;
+pub mod chat;
 mod gemini;
 pub mod mock;
 mod openai;

@@ -1,0 +1,534 @@
+//! The run engine: one turn of an agent on a session. It stores the user message before the
+//! model is called, calls the model with retries (backoff with jitter, `Retry-After` honoured,
+//! never after the first streamed byte), enforces the whole-call and idle timeouts and the
+//! caller's cancellation, keeps a streamed reply's partial text stored as it grows, and records
+//! the run. Pure: the model, the timer and the cancellation come in as traits.
+
+use std::cell::RefCell;
+
+use futures_util::future::{self, Either, LocalBoxFuture};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::core::context::{recent_window, WindowLimits};
+use crate::core::error::{Error, ErrorCode, Result};
+use crate::core::io::{CancelSignal, Timer};
+use crate::core::llm::chat::ChatModel;
+use crate::core::llm::{ChatRequest, ChatResponse, RetryPolicy, StreamEvent, ToolSpec};
+use crate::core::manager::SessionManager;
+use crate::core::model::{
+    Message, MessageStatus, NewMessage, Role, Run, RunStatus, ToolCall, Usage,
+};
+
+pub const DEFAULT_TIMEOUT_MS: u64 = 600_000;
+pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 60_000;
+/// How often a growing streamed reply is rewritten in storage, so a crash loses at most this
+/// much of it.
+pub const PARTIAL_FLUSH_MS: f64 = 1_000.0;
+
+/// What an agent is, independent of any one call.
+#[derive(Debug, Clone)]
+pub struct AgentSettings {
+    pub name: String,
+    pub instructions: Option<String>,
+    pub retry: RetryPolicy,
+    pub timeout_ms: u64,
+    pub idle_timeout_ms: u64,
+    pub context: WindowLimits,
+    pub tools: Vec<ToolSpec>,
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        AgentSettings {
+            name: "assistant".to_owned(),
+            instructions: None,
+            retry: RetryPolicy::default(),
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            idle_timeout_ms: DEFAULT_IDLE_TIMEOUT_MS,
+            context: WindowLimits::default(),
+            tools: Vec::new(),
+        }
+    }
+}
+
+/// The outcome of a turn, as `generate` resolves and `done` carries it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunResult {
+    pub content: String,
+    pub session_id: String,
+    pub message_id: String,
+    pub run_id: String,
+    pub usage: Usage,
+    pub finish_reason: Option<String>,
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+}
+
+/// What a stream's consumer sees, in order: `Start`, then deltas and tool calls, then `Done`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamItem {
+    Start { run_id: String },
+    Delta(String),
+    ToolCall(ToolCall),
+    Done(RunResult),
+}
+
+impl StreamItem {
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            StreamItem::Start { run_id } => json!({ "type": "start", "runId": run_id }),
+            StreamItem::Delta(text) => json!({ "type": "delta", "text": text }),
+            StreamItem::ToolCall(call) => json!({ "type": "tool_call", "toolCall": call }),
+            StreamItem::Done(result) => json!({ "type": "done", "result": result }),
+        }
+    }
+}
+
+/// Agent-level events (`agent.on(...)`).
+#[derive(Debug, Clone)]
+pub enum AgentEvent {
+    RunStart(Run),
+    RunComplete(Run, RunResult),
+    RunError(Run, Error),
+    Retry {
+        run: Run,
+        attempt: u32,
+        delay_ms: u64,
+        error: Error,
+    },
+    Chunk {
+        run_id: String,
+        session_id: String,
+        text: String,
+    },
+}
+
+impl AgentEvent {
+    pub fn name(&self) -> &'static str {
+        match self {
+            AgentEvent::RunStart(_) => "run:start",
+            AgentEvent::RunComplete(..) => "run:complete",
+            AgentEvent::RunError(..) => "run:error",
+            AgentEvent::Retry { .. } => "llm:retry",
+            AgentEvent::Chunk { .. } => "llm:chunk",
+        }
+    }
+
+    pub const NAMES: [&'static str; 5] = [
+        "run:start",
+        "run:complete",
+        "run:error",
+        "llm:retry",
+        "llm:chunk",
+    ];
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let err = |e: &Error| json!({ "code": e.code.as_str(), "message": e.message, "status": e.status, "retryable": e.retryable });
+        match self {
+            AgentEvent::RunStart(run) => json!({ "type": self.name(), "run": run }),
+            AgentEvent::RunComplete(run, result) => {
+                json!({ "type": self.name(), "run": run, "result": result })
+            }
+            AgentEvent::RunError(run, e) => {
+                json!({ "type": self.name(), "run": run, "error": err(e) })
+            }
+            AgentEvent::Retry {
+                run,
+                attempt,
+                delay_ms,
+                error,
+            } => json!({
+                "type": self.name(), "runId": run.id, "sessionId": run.session_id,
+                "attempt": attempt, "delayMs": delay_ms, "error": err(error)
+            }),
+            AgentEvent::Chunk {
+                run_id,
+                session_id,
+                text,
+            } => {
+                json!({ "type": self.name(), "runId": run_id, "sessionId": session_id, "text": text })
+            }
+        }
+    }
+}
+
+/// Everything one turn needs.
+pub struct Turn<'a> {
+    pub manager: &'a SessionManager,
+    pub model: &'a dyn ChatModel,
+    pub timer: &'a dyn Timer,
+    pub settings: &'a AgentSettings,
+    pub cancel: Option<&'a dyn CancelSignal>,
+    pub stream: bool,
+    pub on_event: &'a dyn Fn(&AgentEvent),
+    pub on_item: &'a dyn Fn(StreamItem),
+}
+
+enum Stop {
+    Cancelled,
+    Deadline,
+    Idle,
+}
+
+impl Stop {
+    fn error(self, settings: &AgentSettings) -> Error {
+        match self {
+            Stop::Cancelled => Error::aborted(),
+            Stop::Deadline => Error::new(
+                ErrorCode::LlmTimeout,
+                format!(
+                    "the model call took longer than timeoutMs ({} ms)",
+                    settings.timeout_ms
+                ),
+            ),
+            Stop::Idle => Error::new(
+                ErrorCode::LlmTimeout,
+                format!(
+                    "the model sent nothing for idleTimeoutMs ({} ms)",
+                    settings.idle_timeout_ms
+                ),
+            )
+            .with_retryable(true),
+        }
+    }
+}
+
+/// The reply as it accumulates, and its stored message once there is one.
+#[derive(Default)]
+struct Reply {
+    response: ChatResponse,
+    message: Option<Message>,
+    last_flush: f64,
+}
+
+impl<'a> Turn<'a> {
+    /// Waits for `fut`, unless the caller cancels, the deadline passes, or (with `idle`) nothing
+    /// comes for the idle timeout.
+    async fn guarded<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T>>,
+        deadline: f64,
+        idle: bool,
+    ) -> Result<T> {
+        let remaining = (deadline - self.manager.now()).max(0.0) as u64;
+        let mut stops: Vec<LocalBoxFuture<'static, Stop>> = Vec::new();
+        let deadline_sleep = self.timer.sleep(remaining);
+        stops.push(Box::pin(async move {
+            deadline_sleep.await;
+            Stop::Deadline
+        }));
+        if idle {
+            let idle_sleep = self.timer.sleep(self.settings.idle_timeout_ms);
+            stops.push(Box::pin(async move {
+                idle_sleep.await;
+                Stop::Idle
+            }));
+        }
+        if let Some(c) = self.cancel {
+            let cancelled = c.cancelled();
+            stops.push(Box::pin(async move {
+                cancelled.await;
+                Stop::Cancelled
+            }));
+        }
+        let stop = future::select_all(stops);
+        match future::select(Box::pin(fut), stop).await {
+            Either::Left((out, _)) => out,
+            Either::Right(((stop, _, _), _)) => Err(stop.error(self.settings)),
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.is_cancelled())
+    }
+
+    /// Runs one turn. `input` is the user's message; `None` continues from the stored history
+    /// (e.g. after tool results were added).
+    pub async fn run(&self, session_id: &str, input: Option<String>) -> Result<RunResult> {
+        if self.cancelled() {
+            return Err(Error::aborted());
+        }
+        let deadline = self.manager.now() + self.settings.timeout_ms as f64;
+        // One turn at a time per session: the whole turn holds the session's lock.
+        let _guard = self
+            .guarded(
+                async { Ok(self.manager.lock(session_id).await) },
+                deadline,
+                false,
+            )
+            .await?;
+        self.manager.require(session_id).await?;
+        if let Some(text) = input {
+            let user = NewMessage {
+                role: "user".into(),
+                content: Some(serde_json::Value::String(text)),
+                ..NewMessage::default()
+            };
+            self.manager.add_message_locked(session_id, user).await?;
+        }
+
+        let mut run = self.manager.new_run(session_id);
+        run.agent = Some(self.settings.name.clone());
+        run.provider = Some(self.model.provider().to_owned());
+        run.model = Some(self.model.model().to_owned());
+        run.status = RunStatus::Running;
+        run.started_at = Some(self.manager.now());
+        self.manager.put_run_locked(&run, false).await?;
+        (self.on_event)(&AgentEvent::RunStart(run.clone()));
+        (self.on_item)(StreamItem::Start {
+            run_id: run.id.clone(),
+        });
+
+        let history = self.manager.history(session_id, None).await?;
+        let sendable: Vec<Message> = history
+            .into_iter()
+            .filter(|m| {
+                !(m.role == Role::Assistant && m.content.is_empty() && m.tool_calls.is_empty())
+            })
+            .collect();
+        let start = recent_window(&sendable, self.settings.context);
+        let request = ChatRequest {
+            system: self.settings.instructions.as_deref(),
+            messages: &sendable[start..],
+            tools: &self.settings.tools,
+            stream: self.stream,
+        };
+
+        let reply = RefCell::new(Reply::default());
+        let outcome = self
+            .call_with_retries(&mut run, &request, &reply, deadline)
+            .await;
+        let mut reply = reply.into_inner();
+        match outcome {
+            Ok(()) => self.finish(session_id, run, reply).await,
+            Err(error) => {
+                let status = if error.code == ErrorCode::Aborted {
+                    MessageStatus::Interrupted
+                } else {
+                    MessageStatus::Error
+                };
+                // Whatever text arrived is kept, marked for what it is.
+                self.store_reply(session_id, &run, &mut reply, status)
+                    .await?;
+                let now = self.manager.now();
+                run.status = if error.code == ErrorCode::Aborted {
+                    RunStatus::Aborted
+                } else {
+                    RunStatus::Failed
+                };
+                run.ended_at = Some(now);
+                run.duration_ms = run.started_at.map(|s| (now - s).max(0.0));
+                run.error_code = Some(error.code.as_str().to_owned());
+                run.error_message = Some(error.message.clone());
+                if let Some(u) = reply.response.usage {
+                    run.usage = u;
+                }
+                self.manager.put_run_locked(&run, true).await?;
+                (self.on_event)(&AgentEvent::RunError(run, error.clone()));
+                Err(error)
+            }
+        }
+    }
+
+    async fn call_with_retries(
+        &self,
+        run: &mut Run,
+        request: &ChatRequest<'_>,
+        reply: &RefCell<Reply>,
+        deadline: f64,
+    ) -> Result<()> {
+        let mut retry = 0u32;
+        loop {
+            run.attempts += 1;
+            let mut streamed = false;
+            let result = self
+                .attempt(request, reply, run, deadline, &mut streamed)
+                .await;
+            let error = match result {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            let time_left = deadline - self.manager.now();
+            if self.cancelled()
+                || !self.settings.retry.should_retry(retry, &error, streamed)
+                || time_left <= 0.0
+            {
+                return Err(error);
+            }
+            let jitter = self.manager.rng().next_f64();
+            let delay = self
+                .settings
+                .retry
+                .delay_for(retry, error.retry_after_ms, jitter);
+            if delay as f64 >= time_left {
+                return Err(error);
+            }
+            retry += 1;
+            (self.on_event)(&AgentEvent::Retry {
+                run: run.clone(),
+                attempt: retry,
+                delay_ms: delay,
+                error: error.clone(),
+            });
+            let sleep = self.timer.sleep(delay);
+            self.guarded(
+                async {
+                    sleep.await;
+                    Ok(())
+                },
+                deadline,
+                false,
+            )
+            .await?;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        request: &ChatRequest<'_>,
+        reply: &RefCell<Reply>,
+        run: &Run,
+        deadline: f64,
+        streamed: &mut bool,
+    ) -> Result<()> {
+        reply.borrow_mut().response = ChatResponse::default();
+        let mut source = self
+            .guarded(self.model.open(request), deadline, true)
+            .await?;
+        loop {
+            let next = self.guarded(source.next_event(), deadline, true).await;
+            *streamed |= source.received_bytes();
+            let Some(event) = next? else { return Ok(()) };
+            reply.borrow_mut().response.apply(&event);
+            match event {
+                StreamEvent::TextDelta(text) => {
+                    (self.on_event)(&AgentEvent::Chunk {
+                        run_id: run.id.clone(),
+                        session_id: run.session_id.clone(),
+                        text: text.clone(),
+                    });
+                    (self.on_item)(StreamItem::Delta(text));
+                    if self.stream {
+                        self.keep_partial(run, reply).await?;
+                    }
+                }
+                StreamEvent::ToolCall(call) => (self.on_item)(StreamItem::ToolCall(call)),
+                StreamEvent::Usage(_) | StreamEvent::Finish { .. } | StreamEvent::Model(_) => {}
+            }
+        }
+    }
+
+    /// Stores a streamed reply's text as it grows (status `interrupted` until it completes), at
+    /// its first delta and then at most once per [`PARTIAL_FLUSH_MS`].
+    async fn keep_partial(&self, run: &Run, reply: &RefCell<Reply>) -> Result<()> {
+        let now = self.manager.now();
+        let due = {
+            let r = reply.borrow();
+            r.message.is_none() || now - r.last_flush >= PARTIAL_FLUSH_MS
+        };
+        if due {
+            let mut r = reply.take();
+            let stored = self
+                .store_reply(&run.session_id, run, &mut r, MessageStatus::Interrupted)
+                .await;
+            r.last_flush = now;
+            reply.replace(r);
+            stored?;
+        }
+        Ok(())
+    }
+
+    /// Writes the reply as one assistant message: added the first time, rewritten after.
+    async fn store_reply(
+        &self,
+        session_id: &str,
+        run: &Run,
+        reply: &mut Reply,
+        status: MessageStatus,
+    ) -> Result<()> {
+        let r = &reply.response;
+        if reply.message.is_none() && r.content.is_empty() && r.tool_calls.is_empty() {
+            return Ok(());
+        }
+        match &mut reply.message {
+            Some(m) => {
+                m.content = r.content.clone();
+                m.tool_calls = r.tool_calls.clone();
+                m.status = status;
+                m.tokens = crate::core::context::estimate_message_tokens(&m.content, "");
+                self.manager.replace_message_locked(m).await?;
+            }
+            None => {
+                let new = NewMessage {
+                    role: "assistant".into(),
+                    content: Some(serde_json::Value::String(r.content.clone())),
+                    name: Some(self.settings.name.clone()),
+                    tool_calls: r.tool_calls.clone(),
+                    status: Some(status),
+                    run_id: Some(run.id.clone()),
+                    ..NewMessage::default()
+                };
+                reply.message = Some(self.manager.add_message_locked(session_id, new).await?);
+            }
+        }
+        Ok(())
+    }
+
+    async fn finish(&self, session_id: &str, mut run: Run, mut reply: Reply) -> Result<RunResult> {
+        if reply.message.is_none() {
+            // An empty complete reply is still the model's answer: store it so history shows
+            // the turn happened.
+            let new = NewMessage {
+                role: "assistant".into(),
+                content: Some(serde_json::Value::String(reply.response.content.clone())),
+                name: Some(self.settings.name.clone()),
+                tool_calls: reply.response.tool_calls.clone(),
+                status: Some(MessageStatus::Complete),
+                run_id: Some(run.id.clone()),
+                ..NewMessage::default()
+            };
+            reply.message = Some(self.manager.add_message_locked(session_id, new).await?);
+        } else {
+            self.store_reply(session_id, &run, &mut reply, MessageStatus::Complete)
+                .await?;
+        }
+        let message_id = reply
+            .message
+            .as_ref()
+            .map(|m| m.id.clone())
+            .unwrap_or_default();
+        let response = reply.response;
+        let now = self.manager.now();
+        run.status = RunStatus::Completed;
+        run.ended_at = Some(now);
+        run.duration_ms = run.started_at.map(|s| (now - s).max(0.0));
+        run.usage = response.usage.unwrap_or_default();
+        if run.usage.total_tokens == 0 {
+            run.usage.total_tokens = run.usage.input_tokens + run.usage.output_tokens;
+        }
+        if let Some(m) = &response.model {
+            run.model = Some(m.clone());
+        }
+        self.manager.put_run_locked(&run, true).await?;
+        let result = RunResult {
+            content: response.content,
+            session_id: session_id.to_owned(),
+            message_id,
+            run_id: run.id.clone(),
+            usage: run.usage,
+            finish_reason: response.finish_reason,
+            model: run.model.clone(),
+            tool_calls: response.tool_calls,
+        };
+        (self.on_event)(&AgentEvent::RunComplete(run, result.clone()));
+        (self.on_item)(StreamItem::Done(result.clone()));
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+#[path = "agent_tests.rs"]
+mod tests;

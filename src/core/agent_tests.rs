@@ -1,0 +1,655 @@
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use async_trait::async_trait;
+use futures_executor::block_on;
+use futures_util::future::LocalBoxFuture;
+
+use super::*;
+use crate::core::ids::testing::SeqRandom;
+use crate::core::io::{ByteStream, CancelToken, HttpClient, HttpResponse};
+use crate::core::llm::chat::{HttpModel, MockModel};
+use crate::core::llm::{HttpRequest, Provider, ProviderConfig};
+use crate::core::manager::{Clock, CreateOptions, ManagerConfig};
+use crate::core::store::MemoryStore;
+
+struct StepClock(Cell<f64>);
+impl Clock for StepClock {
+    fn now_ms(&self) -> f64 {
+        self.0.set(self.0.get() + 1.0);
+        self.0.get()
+    }
+}
+
+/// Sleeps up to `instant` ms end at once (backoff); longer ones never end (timeouts), unless a
+/// test makes its timeouts short. `on_sleep` lets a test act at a given wait.
+type SleepHook = Box<dyn Fn(u64)>;
+
+struct FakeTimer {
+    instant: u64,
+    log: RefCell<Vec<u64>>,
+    on_sleep: RefCell<Option<SleepHook>>,
+}
+
+impl Timer for FakeTimer {
+    fn sleep(&self, ms: u64) -> LocalBoxFuture<'static, ()> {
+        self.log.borrow_mut().push(ms);
+        if let Some(hook) = &*self.on_sleep.borrow() {
+            hook(ms);
+        }
+        if ms <= self.instant {
+            Box::pin(future::ready(()))
+        } else {
+            Box::pin(future::pending())
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Piece {
+    Bytes(&'static str),
+    Fail,
+    Stall,
+}
+
+#[derive(Clone)]
+struct Scripted {
+    status: u16,
+    headers: Vec<(&'static str, &'static str)>,
+    body: Vec<Piece>,
+}
+
+fn ok_stream(pieces: &[&'static str]) -> Scripted {
+    Scripted {
+        status: 200,
+        headers: vec![],
+        body: pieces.iter().map(|p| Piece::Bytes(p)).collect(),
+    }
+}
+
+fn status(code: u16, headers: Vec<(&'static str, &'static str)>) -> Scripted {
+    Scripted {
+        status: code,
+        headers,
+        body: vec![Piece::Bytes(
+            r#"{"error":{"message":"scripted failure","type":"x"}}"#,
+        )],
+    }
+}
+
+struct FakeBody(Vec<Piece>);
+
+#[async_trait(?Send)]
+impl ByteStream for FakeBody {
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+        if self.0.is_empty() {
+            return Ok(None);
+        }
+        match self.0.remove(0) {
+            Piece::Bytes(b) => Ok(Some(b.as_bytes().to_vec())),
+            Piece::Fail => Err(Error::new(ErrorCode::LlmNetwork, "socket hang up")),
+            Piece::Stall => future::pending().await,
+        }
+    }
+}
+
+#[derive(Default)]
+struct FakeHttp {
+    script: RefCell<Vec<Result<Scripted>>>,
+    requests: RefCell<Vec<HttpRequest>>,
+    /// Called at send time with the store, to check what was durable before the request.
+    on_send: RefCell<Option<Box<dyn Fn()>>>,
+}
+
+#[async_trait(?Send)]
+impl HttpClient for FakeHttp {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse> {
+        self.requests.borrow_mut().push(request);
+        if let Some(hook) = &*self.on_send.borrow() {
+            hook();
+        }
+        let next = {
+            let mut s = self.script.borrow_mut();
+            if s.is_empty() {
+                Ok(ok_stream(&[OPENAI_OK]))
+            } else {
+                s.remove(0)
+            }
+        }?;
+        Ok(HttpResponse {
+            status: next.status,
+            headers: next
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: Box::new(FakeBody(next.body)),
+        })
+    }
+}
+
+const OPENAI_OK: &str = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"}}]}\n\n\
+data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" there\"},\"finish_reason\":\"stop\"}]}\n\n\
+data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2,\"total_tokens\":9}}\n\n\
+data: [DONE]\n\n";
+const OPENAI_FIRST: &str =
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Part\"}}]}\n\n";
+const OPENAI_JSON: &str = r#"{"id":"x","model":"gpt-test","choices":[{"index":0,"message":{"role":"assistant","content":"Hi!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}"#;
+
+struct World {
+    manager: SessionManager,
+    http: Rc<FakeHttp>,
+    timer: Rc<FakeTimer>,
+    settings: AgentSettings,
+    events: RefCell<Vec<String>>,
+    items: RefCell<Vec<StreamItem>>,
+}
+
+fn world() -> World {
+    let clock = Rc::new(StepClock(Cell::new(1_700_000_000_000.0)));
+    World {
+        manager: SessionManager::new(
+            Rc::new(MemoryStore::new()),
+            clock,
+            Rc::new(SeqRandom::new(9)),
+            ManagerConfig::default(),
+        ),
+        http: Rc::new(FakeHttp::default()),
+        timer: Rc::new(FakeTimer {
+            instant: 10_000,
+            log: RefCell::new(vec![]),
+            on_sleep: RefCell::new(None),
+        }),
+        settings: AgentSettings {
+            instructions: Some("Be brief.".into()),
+            ..AgentSettings::default()
+        },
+        events: RefCell::new(vec![]),
+        items: RefCell::new(vec![]),
+    }
+}
+
+impl World {
+    fn http_model(&self) -> HttpModel {
+        HttpModel {
+            config: ProviderConfig::new(Provider::OpenAi, "gpt-test"),
+            http: self.http.clone(),
+            now_ms: Rc::new(|| 0.0),
+        }
+    }
+
+    async fn turn(
+        &self,
+        model: &dyn ChatModel,
+        session: &str,
+        input: &str,
+        stream: bool,
+        cancel: Option<&dyn CancelSignal>,
+    ) -> Result<RunResult> {
+        let on_event = |e: &AgentEvent| self.events.borrow_mut().push(e.name().to_owned());
+        let on_item = |i: StreamItem| self.items.borrow_mut().push(i);
+        Turn {
+            manager: &self.manager,
+            model,
+            timer: &*self.timer,
+            settings: &self.settings,
+            cancel,
+            stream,
+            on_event: &on_event,
+            on_item: &on_item,
+        }
+        .run(session, Some(input.to_owned()))
+        .await
+    }
+
+    async fn session(&self, id: &str) {
+        self.manager
+            .create(Some(id), CreateOptions::default())
+            .await
+            .unwrap();
+    }
+
+    async fn history(&self, id: &str) -> Vec<(Role, String, MessageStatus)> {
+        self.manager
+            .history(id, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.role, m.content, m.status))
+            .collect()
+    }
+}
+
+fn mock_model(w: &World) -> MockModel {
+    MockModel {
+        model: "mock-1".into(),
+        agent_name: None,
+        chunk_delay_ms: 0,
+        timer: w.timer.clone(),
+    }
+}
+
+#[test]
+fn the_mock_remembers_within_a_session_and_not_across() {
+    let w = world();
+    let model = mock_model(&w);
+    block_on(async {
+        w.session("a").await;
+        w.session("b").await;
+        w.turn(&model, "a", "My name is Sarah.", false, None)
+            .await
+            .unwrap();
+        let r = w
+            .turn(&model, "a", "What is my name?", true, None)
+            .await
+            .unwrap();
+        assert!(r.content.contains("Your name is Sarah."), "{}", r.content);
+        let other = w
+            .turn(&model, "b", "What is my name?", false, None)
+            .await
+            .unwrap();
+        assert!(
+            other.content.contains("I don't have that information."),
+            "{}",
+            other.content
+        );
+        assert_eq!(w.history("a").await.len(), 4);
+    });
+}
+
+#[test]
+fn generate_stores_user_then_assistant_and_records_the_run() {
+    let w = world();
+    let model = w.http_model();
+    w.http.script.borrow_mut().push(Ok(Scripted {
+        status: 200,
+        headers: vec![],
+        body: vec![Piece::Bytes(OPENAI_JSON)],
+    }));
+    block_on(async {
+        w.session("s").await;
+        let r = w.turn(&model, "s", "Hello?", false, None).await.unwrap();
+        assert_eq!(r.content, "Hi!");
+        assert_eq!(r.usage.total_tokens, 4);
+        assert_eq!(r.finish_reason.as_deref(), Some("stop"));
+        assert_eq!(r.model.as_deref(), Some("gpt-test"));
+        let h = w.manager.history("s", None).await.unwrap();
+        assert_eq!(h.len(), 2);
+        assert_eq!((h[0].role, h[1].role), (Role::User, Role::Assistant));
+        assert_eq!(h[1].name.as_deref(), Some("assistant"));
+        assert_eq!(h[1].run_id.as_deref(), Some(r.run_id.as_str()));
+        assert_eq!(h[1].id, r.message_id);
+        let runs = w.manager.runs("s").await.unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(
+            (runs[0].status, runs[0].attempts),
+            (RunStatus::Completed, 1)
+        );
+        assert_eq!(
+            w.manager
+                .get("s")
+                .await
+                .unwrap()
+                .unwrap()
+                .usage
+                .total_tokens,
+            4
+        );
+        let body = &w.http.requests.borrow()[0].body;
+        assert!(
+            body.contains("Be brief.") && body.contains("Hello?"),
+            "{body}"
+        );
+    });
+    assert_eq!(
+        *w.events.borrow(),
+        ["run:start", "llm:chunk", "run:complete"]
+    );
+}
+
+#[test]
+fn the_user_message_is_durable_before_the_request_is_sent() {
+    let w = Rc::new(world());
+    let seen = Rc::new(Cell::new(0usize));
+    let (w2, seen2) = (Rc::downgrade(&w), seen.clone());
+    *w.http.on_send.borrow_mut() = Some(Box::new(move || {
+        if let Some(w) = w2.upgrade() {
+            use futures_util::FutureExt;
+            // The memory store answers at once, so the read completes without an executor.
+            let history = w.manager.history("s", None).now_or_never();
+            seen2.set(history.and_then(|h| h.ok()).map_or(usize::MAX, |h| h.len()));
+        }
+    }));
+    let model = w.http_model();
+    block_on(async {
+        w.session("s").await;
+        w.turn(&model, "s", "first", true, None).await.unwrap();
+    });
+    assert_eq!(seen.get(), 1);
+}
+
+#[test]
+fn streaming_yields_start_deltas_done_and_stores_complete() {
+    let w = world();
+    let model = w.http_model();
+    block_on(async {
+        w.session("s").await;
+        let r = w.turn(&model, "s", "hi", true, None).await.unwrap();
+        assert_eq!(r.content, "Hello there");
+        assert_eq!(r.usage.total_tokens, 9);
+        let h = w.history("s").await;
+        assert_eq!(
+            h[1],
+            (
+                Role::Assistant,
+                "Hello there".into(),
+                MessageStatus::Complete
+            )
+        );
+        assert_eq!(h.len(), 2, "the placeholder was rewritten, not duplicated");
+    });
+    let items = w.items.borrow();
+    assert!(matches!(items[0], StreamItem::Start { .. }));
+    assert_eq!(items[1], StreamItem::Delta("Hello".into()));
+    assert_eq!(items[2], StreamItem::Delta(" there".into()));
+    assert!(matches!(items.last(), Some(StreamItem::Done(_))));
+}
+
+#[test]
+fn rate_limits_are_retried_honouring_retry_after_ms() {
+    let w = world();
+    let model = w.http_model();
+    w.http.script.borrow_mut().extend([
+        Ok(status(429, vec![("retry-after-ms", "1234")])),
+        Ok(status(503, vec![])),
+    ]);
+    block_on(async {
+        w.session("s").await;
+        let r = w.turn(&model, "s", "hi", true, None).await.unwrap();
+        assert_eq!(r.content, "Hello there");
+    });
+    assert_eq!(w.http.requests.borrow().len(), 3);
+    assert!(
+        w.timer.log.borrow().contains(&1234),
+        "{:?}",
+        w.timer.log.borrow()
+    );
+    let runs = block_on(w.manager.runs("s")).unwrap();
+    assert_eq!(runs[0].attempts, 3);
+    assert_eq!(
+        w.events
+            .borrow()
+            .iter()
+            .filter(|e| *e == "llm:retry")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn client_errors_are_never_retried() {
+    for code in [400u16, 401, 403, 404, 422] {
+        let w = world();
+        let model = w.http_model();
+        w.http.script.borrow_mut().push(Ok(status(code, vec![])));
+        block_on(async {
+            w.session("s").await;
+            let e = w.turn(&model, "s", "hi", false, None).await.unwrap_err();
+            assert_eq!((e.code, e.status), (ErrorCode::LlmHttp, Some(code)));
+            assert!(e.message.contains("scripted failure"), "{}", e.message);
+            assert_eq!(w.history("s").await.len(), 1, "the user message stays");
+            let runs = w.manager.runs("s").await.unwrap();
+            assert_eq!(runs[0].status, RunStatus::Failed);
+            assert_eq!(runs[0].error_code.as_deref(), Some("LLM_HTTP"));
+        });
+        assert_eq!(w.http.requests.borrow().len(), 1, "{code}");
+    }
+}
+
+#[test]
+fn max_retries_bounds_the_attempts() {
+    let mut w = world();
+    w.settings.retry.max_retries = 3;
+    let model = w.http_model();
+    w.http
+        .script
+        .borrow_mut()
+        .extend((0..10).map(|_| Ok(status(500, vec![]))));
+    block_on(async {
+        w.session("s").await;
+        let e = w.turn(&model, "s", "hi", false, None).await.unwrap_err();
+        assert_eq!(e.status, Some(500));
+    });
+    assert_eq!(w.http.requests.borrow().len(), 4);
+}
+
+#[test]
+fn network_errors_before_any_byte_are_retried() {
+    let w = world();
+    let model = w.http_model();
+    w.http
+        .script
+        .borrow_mut()
+        .push(Err(Error::new(ErrorCode::LlmNetwork, "ECONNRESET")));
+    block_on(async {
+        w.session("s").await;
+        w.turn(&model, "s", "hi", true, None).await.unwrap();
+    });
+    assert_eq!(w.http.requests.borrow().len(), 2);
+}
+
+#[test]
+fn a_cut_stream_is_truncated_not_retried_and_keeps_its_partial_text() {
+    let w = world();
+    let model = w.http_model();
+    w.http.script.borrow_mut().push(Ok(Scripted {
+        status: 200,
+        headers: vec![],
+        body: vec![Piece::Bytes(OPENAI_FIRST), Piece::Fail],
+    }));
+    block_on(async {
+        w.session("s").await;
+        let e = w.turn(&model, "s", "hi", true, None).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LlmStreamTruncated);
+        let h = w.history("s").await;
+        assert_eq!(h[1], (Role::Assistant, "Part".into(), MessageStatus::Error));
+        // The session keeps working.
+        let r = w.turn(&model, "s", "again", true, None).await.unwrap();
+        assert_eq!(r.content, "Hello there");
+        assert_eq!(w.history("s").await.len(), 4);
+    });
+    assert_eq!(w.http.requests.borrow().len(), 2);
+}
+
+#[test]
+fn a_stream_without_its_finish_marker_is_truncated() {
+    let w = world();
+    let model = w.http_model();
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_stream(&[OPENAI_FIRST])));
+    block_on(async {
+        w.session("s").await;
+        let e = w.turn(&model, "s", "hi", true, None).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LlmStreamTruncated);
+    });
+    assert_eq!(w.http.requests.borrow().len(), 1);
+}
+
+#[test]
+fn a_malformed_chunk_is_a_bad_response() {
+    let w = world();
+    let model = w.http_model();
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_stream(&[OPENAI_FIRST, "data: {not json\n\n"])));
+    block_on(async {
+        w.session("s").await;
+        let e = w.turn(&model, "s", "hi", true, None).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LlmBadResponse);
+        assert_eq!(w.history("s").await[1].2, MessageStatus::Error);
+    });
+}
+
+#[test]
+fn a_stalled_stream_times_out_on_the_idle_timeout() {
+    let mut w = world();
+    w.settings.idle_timeout_ms = 50;
+    let model = w.http_model();
+    w.http.script.borrow_mut().push(Ok(Scripted {
+        status: 200,
+        headers: vec![],
+        body: vec![Piece::Bytes(OPENAI_FIRST), Piece::Stall],
+    }));
+    // The idle sleep is short enough for the fake timer to end it at once.
+    block_on(async {
+        w.session("s").await;
+        let e = w.turn(&model, "s", "hi", true, None).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LlmTimeout);
+        assert!(e.message.contains("idleTimeoutMs"));
+    });
+}
+
+#[test]
+fn the_whole_call_deadline_ends_a_slow_call() {
+    let mut w = world();
+    w.settings.timeout_ms = 100;
+    let model = w.http_model();
+    w.http.script.borrow_mut().push(Ok(Scripted {
+        status: 200,
+        headers: vec![],
+        body: vec![Piece::Stall],
+    }));
+    block_on(async {
+        w.session("s").await;
+        let e = w.turn(&model, "s", "hi", true, None).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LlmTimeout);
+        assert!(e.message.contains("timeoutMs"));
+    });
+}
+
+#[test]
+fn abort_mid_stream_keeps_the_partial_text_as_interrupted() {
+    let w = world();
+    let model = w.http_model();
+    let token = CancelToken::new();
+    w.http.script.borrow_mut().push(Ok(Scripted {
+        status: 200,
+        headers: vec![],
+        body: vec![Piece::Bytes(OPENAI_FIRST), Piece::Stall],
+    }));
+    // The stall waits on the idle timer (60 s, never ends here): cancel when it starts.
+    let t2 = token.clone();
+    *w.timer.on_sleep.borrow_mut() = Some(Box::new(move |ms| {
+        if ms == DEFAULT_IDLE_TIMEOUT_MS {
+            t2.cancel()
+        }
+    }));
+    block_on(async {
+        w.session("s").await;
+        let e = w
+            .turn(&model, "s", "hi", true, Some(&token))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Aborted);
+        let h = w.history("s").await;
+        assert_eq!(h.len(), 2);
+        assert_eq!(
+            h[1],
+            (Role::Assistant, "Part".into(), MessageStatus::Interrupted)
+        );
+        let runs = w.manager.runs("s").await.unwrap();
+        assert_eq!(runs[0].status, RunStatus::Aborted);
+        *w.timer.on_sleep.borrow_mut() = None;
+        w.turn(&model, "s", "next", true, None).await.unwrap();
+        assert_eq!(w.history("s").await.len(), 4);
+    });
+}
+
+#[test]
+fn abort_during_a_backoff_wait_ends_the_call_at_once() {
+    let w = world();
+    let model = w.http_model();
+    let token = CancelToken::new();
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(status(429, vec![("retry-after-ms", "50000")])));
+    let t2 = token.clone();
+    *w.timer.on_sleep.borrow_mut() = Some(Box::new(move |ms| {
+        if ms == 50_000 {
+            t2.cancel()
+        }
+    }));
+    block_on(async {
+        w.session("s").await;
+        let e = w
+            .turn(&model, "s", "hi", false, Some(&token))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Aborted);
+    });
+    assert_eq!(w.http.requests.borrow().len(), 1);
+}
+
+#[test]
+fn an_already_aborted_signal_stores_nothing() {
+    let w = world();
+    let model = w.http_model();
+    let token = CancelToken::new();
+    token.cancel();
+    block_on(async {
+        w.session("s").await;
+        let e = w
+            .turn(&model, "s", "hi", false, Some(&token))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Aborted);
+        assert!(w.history("s").await.is_empty());
+    });
+    assert!(w.http.requests.borrow().is_empty());
+}
+
+#[test]
+fn turns_on_one_session_are_serialised() {
+    let w = world();
+    let model = mock_model(&w);
+    block_on(async {
+        w.session("s").await;
+        let (a, b) = futures_util::future::join(
+            w.turn(&model, "s", "My name is Ann.", false, None),
+            w.turn(&model, "s", "What is my name?", false, None),
+        )
+        .await;
+        a.unwrap();
+        assert!(b.unwrap().content.contains("Ann"));
+        let roles: Vec<Role> = w.history("s").await.into_iter().map(|h| h.0).collect();
+        assert_eq!(
+            roles,
+            [Role::User, Role::Assistant, Role::User, Role::Assistant]
+        );
+    });
+}
+
+#[test]
+fn tool_calls_are_returned_and_stored() {
+    let w = world();
+    let model = w.http_model();
+    w.http.script.borrow_mut().push(Ok(ok_stream(&[
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"lookup\",\"arguments\":\"{\\\"q\\\":\"}}]}}]}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"1}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n",
+        "data: [DONE]\n\n",
+    ])));
+    block_on(async {
+        w.session("s").await;
+        let r = w.turn(&model, "s", "look it up", true, None).await.unwrap();
+        assert_eq!(r.tool_calls.len(), 1);
+        assert_eq!(r.tool_calls[0].arguments, "{\"q\":1}");
+        assert_eq!(r.finish_reason.as_deref(), Some("tool_calls"));
+        let h = w.manager.history("s", None).await.unwrap();
+        assert_eq!(h[1].tool_calls[0].name, "lookup");
+        assert_eq!(h[1].status, MessageStatus::Complete);
+    });
+}
