@@ -1,18 +1,27 @@
 //! `Agent`: Dexto-shaped sessions API (and, bound to one session, PraisonAI-shaped).
 
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use futures_channel::mpsc;
 use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
-use js_sys::Promise;
+use futures_util::lock::Mutex;
+use futures_util::StreamExt;
+use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::config::{self, is_absent};
 use super::convert::{opt_string, promise, string_arg, to_js, JsResult};
 use super::session::Session;
-use super::store::{create_options, SessionStore};
+use super::store::{create_options, require_function, SessionStore};
+use crate::core::agent::{AgentEvent, AgentSettings, StreamItem, Turn};
 use crate::core::error::{Error, ErrorCode};
 use crate::core::ids;
-use crate::core::manager::SessionManager;
+use crate::core::io::{AnyCancel, CancelSignal, CancelToken};
+use crate::core::llm::chat::ChatModel;
+use crate::core::manager::{CreateOptions, SessionManager};
+use crate::platform::abort;
+use crate::platform::timer::JsTimer;
 
 type Opening = Shared<LocalBoxFuture<'static, Result<Rc<SessionManager>, JsValue>>>;
 
@@ -22,12 +31,153 @@ pub struct Agent {
     instructions: Option<String>,
     bound_session: Option<String>,
     manager: Opening,
+    settings: Rc<AgentSettings>,
+    model: Option<Rc<dyn ChatModel>>,
+    listeners: Rc<Listeners>,
+}
+
+/// Listeners of the agent's own events (`run:*`, `llm:*`).
+#[derive(Default)]
+struct Listeners {
+    list: RefCell<Vec<(u64, &'static str, Function)>>,
+    next: Cell<u64>,
+}
+
+impl Listeners {
+    fn emit(&self, event: &AgentEvent) {
+        let name = event.name();
+        let targets: Vec<Function> = self
+            .list
+            .borrow()
+            .iter()
+            .filter(|(_, n, _)| *n == name)
+            .map(|(_, _, f)| f.clone())
+            .collect();
+        if targets.is_empty() {
+            return;
+        }
+        let Ok(payload) = to_js(&event.to_json()) else {
+            return;
+        };
+        for f in targets {
+            if let Err(err) = f.call1(&JsValue::NULL, &payload) {
+                web_sys::console::error_2(&"agent-sessions: an event listener threw".into(), &err);
+            }
+        }
+    }
+}
+
+/// What one `generate`/`stream` call works on, resolved before anything runs.
+struct Call {
+    opening: Opening,
+    settings: Rc<AgentSettings>,
+    model: Rc<dyn ChatModel>,
+    listeners: Rc<Listeners>,
+    session_id: String,
+    create_if_missing: bool,
+    input: Option<String>,
+    signal: Option<abort::JsAbortSignal>,
+}
+
+impl Call {
+    async fn run(
+        self,
+        stream: bool,
+        extra_cancel: Option<CancelToken>,
+        on_item: &dyn Fn(StreamItem),
+    ) -> JsResult<JsValue> {
+        let manager = self.opening.await?;
+        if self.create_if_missing {
+            manager
+                .get_or_create(&self.session_id, CreateOptions::default())
+                .await?;
+        }
+        let mut signals: Vec<Rc<dyn CancelSignal>> = Vec::new();
+        if let Some(s) = self.signal {
+            signals.push(Rc::new(s));
+        }
+        if let Some(t) = extra_cancel {
+            signals.push(Rc::new(t));
+        }
+        let cancel = AnyCancel(signals);
+        let listeners = self.listeners.clone();
+        let on_event = move |e: &AgentEvent| listeners.emit(e);
+        let turn = Turn {
+            manager: &manager,
+            model: &*self.model,
+            timer: &JsTimer,
+            settings: &self.settings,
+            cancel: Some(&cancel),
+            stream,
+            on_event: &on_event,
+            on_item,
+        };
+        let result = turn.run(&self.session_id, self.input).await?;
+        to_js(&result)
+    }
 }
 
 impl Agent {
     fn manager(&self) -> Opening {
         self.manager.clone()
     }
+
+    /// Resolves a call's session, input and signal: `(input, sessionId)` or
+    /// `(input, { sessionId, signal })`, or the bound session when none is given.
+    fn call(&self, input: &JsValue, options: &JsValue) -> JsResult<Call> {
+        let model = self.model.clone().ok_or_else(|| {
+            Error::invalid_config("this agent has no `llm` configured, so it cannot generate")
+        })?;
+        let input = if is_absent(input) {
+            None
+        } else {
+            Some(
+                input
+                    .as_string()
+                    .ok_or_else(|| Error::invalid_message("input must be a string"))?,
+            )
+        };
+        let (session_id, signal) = if let Some(id) = options.as_string() {
+            (Some(id), None)
+        } else {
+            let id = opt_string(
+                &config::get(options, "sessionId")?,
+                "sessionId",
+                ErrorCode::InvalidId,
+            )?;
+            (id, abort::from_js(&config::get(options, "signal")?)?)
+        };
+        let (session_id, create_if_missing) = match session_id {
+            Some(id) => (id, false),
+            None => (
+                self.bound_session.clone().ok_or_else(|| {
+                    Error::invalid_argument(
+                        "sessionId is required (or bind the agent with `session`)",
+                    )
+                })?,
+                true,
+            ),
+        };
+        ids::validate_session_id(&session_id)?;
+        Ok(Call {
+            opening: self.manager(),
+            settings: self.settings.clone(),
+            model,
+            listeners: self.listeners.clone(),
+            session_id,
+            create_if_missing,
+            input,
+            signal,
+        })
+    }
+}
+
+/// A `{ value, done }` iterator result.
+fn iter_result(value: &JsValue, done: bool) -> JsResult<JsValue> {
+    let o = Object::new();
+    Reflect::set(&o, &"value".into(), value)?;
+    Reflect::set(&o, &"done".into(), &JsValue::from_bool(done))?;
+    Ok(o.into())
 }
 
 #[wasm_bindgen]
@@ -90,16 +240,22 @@ impl Agent {
                 // Report configuration mistakes at construction, not at first use.
                 config::manager_config(&config)?;
                 config::storage_config(&config)?;
+                let config = config.clone();
                 async move { SessionStore::open_manager(&config).await }
                     .boxed_local()
                     .shared()
             }
         };
+        let settings = super::llm::settings(&config, name.clone(), instructions.clone())?;
+        let model = super::llm::model(&config, &name)?;
         Ok(Agent {
             name,
             instructions,
             bound_session,
             manager,
+            settings: Rc::new(settings),
+            model,
+            listeners: Rc::new(Listeners::default()),
         })
     }
 
@@ -194,9 +350,79 @@ impl Agent {
         })
     }
 
-    /// Subscribes to the store's events (see `SessionStore.on`); returns the unsubscribe function.
-    /// Storage must be open (`await agent.start()`) first.
+    /// One turn: stores `input` as a user message, calls the model, stores and resolves to the
+    /// reply. `options` is a session id or `{ sessionId, signal }`.
+    pub fn generate(&self, input: JsValue, options: JsValue) -> Promise {
+        let call = match self.call(&input, &options) {
+            Ok(c) => c,
+            Err(e) => return Promise::reject(&e),
+        };
+        promise(async move { call.run(false, None, &|_| {}).await })
+    }
+
+    /// PraisonAI: `generate` on the session the agent is bound to (created on first use).
+    pub fn chat(&self, input: JsValue, options: JsValue) -> Promise {
+        self.generate(input, options)
+    }
+
+    /// One streamed turn, as an async iterable of `{ type: "start" | "delta" | "tool_call" |
+    /// "done" }` events. Leaving the loop early aborts the call (the partial reply is kept as
+    /// `interrupted`).
+    pub fn stream(&self, input: JsValue, options: JsValue) -> JsResult<JsValue> {
+        let call = self.call(&input, &options)?;
+        let (tx, rx) = mpsc::unbounded::<Result<JsValue, JsValue>>();
+        let stop = CancelToken::new();
+        let run_stop = stop.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let items = tx.clone();
+            let on_item = move |item: StreamItem| {
+                let _ = items.unbounded_send(to_js(&item.to_json()));
+            };
+            if let Err(e) = call.run(true, Some(run_stop), &on_item).await {
+                let _ = tx.unbounded_send(Err(e));
+            }
+        });
+        let rx = Rc::new(Mutex::new(rx));
+        let next = Closure::<dyn FnMut() -> Promise>::new(move || {
+            let rx = rx.clone();
+            promise(async move {
+                match rx.lock().await.next().await {
+                    Some(Ok(v)) => iter_result(&v, false),
+                    Some(Err(e)) => Err(e),
+                    None => iter_result(&JsValue::UNDEFINED, true),
+                }
+            })
+        });
+        let finish = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_v: JsValue| {
+            stop.cancel();
+            promise(async { iter_result(&JsValue::UNDEFINED, true) })
+        });
+        let iterator = Object::new();
+        Reflect::set(&iterator, &"next".into(), &next.into_js_value())?;
+        Reflect::set(&iterator, &"return".into(), &finish.into_js_value())?;
+        let this = Function::new_no_args("return this");
+        Reflect::set(&iterator, &js_sys::Symbol::async_iterator(), &this)?;
+        Ok(iterator.into())
+    }
+
+    /// Subscribes to `run:start`, `run:complete`, `run:error`, `llm:retry`, `llm:chunk`, or to
+    /// the store's events (see `SessionStore.on`, which need `await agent.start()` first).
+    /// Returns the unsubscribe function.
     pub fn on(&self, event: JsValue, listener: JsValue) -> JsResult<JsValue> {
+        let name = string_arg(&event, "event name", ErrorCode::InvalidArgument)?;
+        if let Some(n) = AgentEvent::NAMES.iter().find(|n| **n == name) {
+            let f = require_function(listener, "listener")?;
+            let id = self.listeners.next.get() + 1;
+            self.listeners.next.set(id);
+            self.listeners.list.borrow_mut().push((id, n, f));
+            let weak = Rc::downgrade(&self.listeners);
+            let off = Closure::<dyn FnMut()>::new(move || {
+                if let Some(l) = weak.upgrade() {
+                    l.list.borrow_mut().retain(|(i, _, _)| *i != id);
+                }
+            });
+            return Ok(off.into_js_value());
+        }
         match self.manager.peek() {
             Some(Ok(m)) => super::events::subscribe(m, &event, listener),
             Some(Err(e)) => Err(e.clone()),

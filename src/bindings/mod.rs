@@ -7,6 +7,7 @@ pub mod config;
 pub mod convert;
 pub mod errors;
 pub mod events;
+pub mod llm;
 pub mod run;
 pub mod session;
 pub mod store;

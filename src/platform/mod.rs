@@ -2,5 +2,8 @@
 //! localStorage and host KV stores as they come. Globals are reached through `globalThis` and
 //! feature-detected, so the same module runs in a page, a web worker, Node and workerd.
 
+pub mod abort;
 pub mod clock;
+pub mod fetch;
 pub mod random;
+pub mod timer;
