@@ -256,7 +256,113 @@ export class Run {
   toJSON(): RunRecord;
 }
 
+export type Provider = "openai" | "anthropic" | "gemini" | "mock" | "custom";
+
+/** What a `custom` provider's handler receives. */
+export interface CustomLlmRequest {
+  model: string;
+  system: string | null;
+  messages: LlmMessage[];
+  tools: ToolSpec[];
+  stream: boolean;
+}
+
+/** What a `custom` provider's handler resolves to. */
+export type CustomLlmResponse =
+  | string
+  | { content?: string; toolCalls?: ToolCall[]; usage?: Partial<Usage>; finishReason?: string; model?: string };
+
+export interface LlmConfig {
+  provider: Provider;
+  /** Required for openai, anthropic and gemini. */
+  model?: string;
+  /** Sent as the provider's auth header; never stored or logged. */
+  apiKey?: string;
+  /** Replaces the provider's URL prefix, e.g. "http://localhost:11434/v1" for Ollama. */
+  baseUrl?: string;
+  headers?: Record<string, string>;
+  maxTokens?: number;
+  temperature?: number;
+  /** Anthropic from a browser: sends `anthropic-dangerous-direct-browser-access: true`. */
+  dangerouslyAllowBrowser?: boolean;
+  /** mock: pause between streamed chunks. */
+  chunkDelayMs?: number;
+  /** custom: the model. */
+  handler?: (request: CustomLlmRequest) => CustomLlmResponse | Promise<CustomLlmResponse>;
+  /** A fetch to use instead of the global one. */
+  fetch?: typeof fetch;
+}
+
+export interface ToolSpec {
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments object. */
+  parameters?: JsonValue;
+}
+
+export interface RetryConfig {
+  /** Default 2. */
+  maxRetries?: number;
+  /** Default 500. */
+  baseDelayMs?: number;
+  /** Default 8000. */
+  maxDelayMs?: number;
+  /** Cap on a server-requested wait. Default 60000. */
+  maxRetryAfterMs?: number;
+}
+
+export type ContextConfig =
+  | { strategy?: "full"; maxMessages?: number }
+  | { strategy: "buffer_window"; windowSize?: number }
+  | { strategy: "token_window"; budget?: number; maxMessages?: number };
+
+export interface GenerateResult {
+  content: string;
+  sessionId: string;
+  messageId: string;
+  runId: string;
+  usage: Usage;
+  finishReason: string | null;
+  model: string | null;
+  toolCalls?: ToolCall[];
+}
+
+export interface GenerateOptions {
+  sessionId?: string;
+  signal?: AbortSignal;
+}
+
+export type StreamEvent =
+  | { type: "start"; runId: string }
+  | { type: "delta"; text: string }
+  | { type: "tool_call"; toolCall: ToolCall }
+  | { type: "done"; result: GenerateResult };
+
+export interface EventError {
+  code: ErrorCode;
+  message: string;
+  status: number | null;
+  retryable: boolean;
+}
+
+export type AgentEvent =
+  | { type: "run:start"; run: RunRecord }
+  | { type: "run:complete"; run: RunRecord; result: GenerateResult }
+  | { type: "run:error"; run: RunRecord; error: EventError }
+  | { type: "llm:retry"; runId: string; sessionId: string; attempt: number; delayMs: number; error: EventError }
+  | { type: "llm:chunk"; runId: string; sessionId: string; text: string };
+
+export type AgentEventName = AgentEvent["type"];
+
 export interface AgentConfig extends StoreConfig {
+  llm?: LlmConfig;
+  context?: ContextConfig;
+  retry?: RetryConfig;
+  /** Whole call, retries included. Default 600 000. */
+  timeoutMs?: number;
+  /** Longest wait for the next streamed chunk. Default 60 000. */
+  idleTimeoutMs?: number;
+  tools?: ToolSpec[];
   /** Author of this agent's assistant messages. Default "assistant". */
   name?: string;
   /** The system prompt; never stored as a message. */
@@ -281,5 +387,13 @@ export class Agent {
   getSessionHistory(sessionId?: string): Promise<Message[]>;
   resetConversation(sessionId: string): Promise<void>;
   deleteSession(sessionId: string): Promise<boolean>;
+  /** Stores `input` as a user message, calls the model, stores the reply. `null` input continues
+   * from the stored history (e.g. after adding tool results). */
+  generate(input: string | null, sessionIdOrOptions?: string | GenerateOptions): Promise<GenerateResult>;
+  /** `generate` on the bound session (config `session`), created on first use. */
+  chat(input: string | null, options?: GenerateOptions): Promise<GenerateResult>;
+  /** One streamed turn; breaking out of the loop aborts it (the partial reply stays, `interrupted`). */
+  stream(input: string | null, sessionIdOrOptions?: string | GenerateOptions): AsyncIterableIterator<StreamEvent>;
+  on<E extends AgentEventName>(event: E, listener: (event: Extract<AgentEvent, { type: E }>) => void): Unsubscribe;
   on(event: StoreEventName, listener: (event: StoreEvent) => void): Unsubscribe;
 }

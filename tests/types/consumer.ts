@@ -57,6 +57,34 @@ async function praison(): Promise<void> {
   off();
 }
 
+async function generation(signal: AbortSignal): Promise<string> {
+  const agent = new Agent({
+    name: "assistant",
+    llm: { provider: "openai", model: "gpt-4o-mini", apiKey: "sk-test", baseUrl: "http://localhost:11434/v1" },
+    retry: { maxRetries: 2 },
+    timeoutMs: 600_000,
+    idleTimeoutMs: 60_000,
+    context: { strategy: "token_window", budget: 8000 },
+  });
+  const s = await agent.createSession();
+  const r = await agent.generate("My name is Sarah.", s.id);
+  const total: number = r.usage.totalTokens;
+  void total;
+  await agent.generate("What is my name?", { sessionId: s.id, signal });
+  let text = "";
+  for await (const ev of agent.stream("Hi", { sessionId: s.id, signal })) {
+    if (ev.type === "delta") text += ev.text;
+    if (ev.type === "done") text += ev.result.content;
+  }
+  agent.on("llm:retry", (e) => void e.delayMs);
+  agent.on("run:error", (e) => void e.error.code);
+  const custom = new Agent({ llm: { provider: "custom", handler: async (req) => ({ content: req.messages.length + " messages" }) } });
+  void custom;
+  // @ts-expect-error: unknown provider
+  new Agent({ llm: { provider: "palm" } });
+  return text;
+}
+
 async function agkit(): Promise<void> {
   const memory = await SessionStore.open();
   await memory.add({ message: { id: "msg-1", role: "user", content: "Hello", timestamp: new Date() }, state: { userId: "alice" } }, { sessionId: "a" });
@@ -82,4 +110,4 @@ async function misuse(store: SessionStore): Promise<void> {
   store.on("session:exploded", () => {});
 }
 
-export { dexto, praison, agkit, handle, misuse };
+export { dexto, praison, agkit, handle, misuse, generation };
