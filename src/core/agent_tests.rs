@@ -653,3 +653,41 @@ fn tool_calls_are_returned_and_stored() {
         assert_eq!(h[1].status, MessageStatus::Complete);
     });
 }
+
+#[test]
+fn a_json_reply_cut_off_mid_body_is_not_retried() {
+    let w = world();
+    let model = w.http_model();
+    w.http.script.borrow_mut().push(Ok(Scripted {
+        status: 200,
+        headers: vec![],
+        body: vec![
+            Piece::Bytes(r#"{"id":"x","choices":[{"index":0,"mess"#),
+            Piece::Fail,
+        ],
+    }));
+    block_on(async {
+        w.session("s").await;
+        let e = w.turn(&model, "s", "hi", false, None).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LlmStreamTruncated);
+        assert_eq!(w.history("s").await.len(), 1);
+    });
+    assert_eq!(w.http.requests.borrow().len(), 1);
+}
+
+#[test]
+fn a_json_body_that_fails_before_any_byte_is_not_retried_either() {
+    let w = world();
+    let model = w.http_model();
+    w.http.script.borrow_mut().push(Ok(Scripted {
+        status: 200,
+        headers: vec![],
+        body: vec![Piece::Fail],
+    }));
+    block_on(async {
+        w.session("s").await;
+        let e = w.turn(&model, "s", "hi", false, None).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LlmNetwork);
+    });
+    assert_eq!(w.http.requests.borrow().len(), 1);
+}

@@ -90,9 +90,62 @@ impl ChatModel for HttpModel {
                 finished: false,
             }));
         }
-        let body = read_body(&mut *response.body, MAX_JSON_BODY).await?;
-        let reply = decode_response(provider, &body)?;
-        Ok(Box::new(ListSource::new(reply_events(reply), None)))
+        Ok(Box::new(JsonSource {
+            body: Some(response.body),
+            provider,
+            events: VecDeque::new(),
+            received: false,
+            started: false,
+        }))
+    }
+}
+
+/// A whole JSON reply, read when first asked for. As in the providers' SDKs, which read the body
+/// outside their retry loop, a 2xx response counts as the call having started: a body that
+/// fails half-way is not sent again (browsers may report the reset before any partial chunk).
+struct JsonSource {
+    body: Option<Box<dyn ByteStream>>,
+    provider: super::Provider,
+    events: VecDeque<StreamEvent>,
+    received: bool,
+    started: bool,
+}
+
+#[async_trait(?Send)]
+impl EventSource for JsonSource {
+    async fn next_event(&mut self) -> Result<Option<StreamEvent>> {
+        if let Some(mut body) = self.body.take() {
+            self.started = true;
+            let mut bytes = Vec::new();
+            loop {
+                match body.next_chunk().await {
+                    Ok(Some(chunk)) => {
+                        self.received |= !chunk.is_empty();
+                        if bytes.len() + chunk.len() > MAX_JSON_BODY {
+                            return Err(Error::new(
+                                ErrorCode::LlmBadResponse,
+                                format!("the response is larger than {MAX_JSON_BODY} bytes"),
+                            ));
+                        }
+                        bytes.extend_from_slice(&chunk);
+                    }
+                    Ok(None) => break,
+                    Err(e) if self.received => {
+                        return Err(Error::new(
+                            ErrorCode::LlmStreamTruncated,
+                            format!("the response was cut off before it ended: {}", e.message),
+                        ))
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            self.events = reply_events(decode_response(self.provider, &bytes)?).into();
+        }
+        Ok(self.events.pop_front())
+    }
+
+    fn received_bytes(&self) -> bool {
+        self.started
     }
 }
 
