@@ -1,9 +1,16 @@
-// The demo page: sessions kept by agent-sessions in this tab.
-import { SessionStore } from "/pkg/browser.js";
+// The demo page: an agent on the offline `mock` provider, with sessions kept by agent-sessions.
+import { Agent, SessionStore } from "/pkg/browser.js";
 
 const $ = (id) => document.getElementById(id);
 const store = await SessionStore.open({ storage: { type: "memory" } });
+const agent = new Agent({
+  name: "assistant",
+  instructions: "You are a helpful assistant.",
+  llm: { provider: "mock", model: "mock-1", chunkDelayMs: 40 },
+  store,
+});
 let current = null;
+let running = null;
 
 function showError(e) {
   $("error").textContent = e ? `${e.code ?? e.name}: ${e.message}` : "";
@@ -52,7 +59,14 @@ async function renderDetail() {
       const role = document.createElement("span");
       role.className = "role";
       role.textContent = m.role;
+      li.className = `msg-${m.role} status-${m.status}`;
       li.append(role, document.createTextNode(m.content));
+      if (m.status !== "complete") {
+        const badge = document.createElement("span");
+        badge.className = "badge";
+        badge.textContent = m.status;
+        li.append(badge);
+      }
       return li;
     }),
   );
@@ -79,17 +93,41 @@ $("create-form").onsubmit = async (ev) => {
 
 $("message-form").onsubmit = async (ev) => {
   ev.preventDefault();
+  const text = $("message-input").value;
+  if (running || !text.trim()) return;
+  running = new AbortController();
+  $("send").disabled = true;
+  $("stop").disabled = false;
+  $("message-input").value = "";
+  showError(null);
+  let live = null;
   try {
-    const s = await store.get(current);
-    await s.addMessage({ role: "user", content: $("message-input").value });
-    $("message-input").value = "";
-    showError(null);
-    await render();
+    for await (const event of agent.stream(text, { sessionId: current, signal: running.signal })) {
+      if (event.type === "start") {
+        await render();
+        live = document.createElement("li");
+        live.className = "msg-assistant streaming";
+        const role = document.createElement("span");
+        role.className = "role";
+        role.textContent = "assistant";
+        live.append(role, document.createTextNode(""));
+        $("history").append(live);
+      } else if (event.type === "delta") {
+        live.lastChild.textContent += event.text;
+      }
+    }
   } catch (e) {
-    showError(e);
+    if (e.code !== "ABORTED") showError(e);
+  } finally {
+    running = null;
+    $("send").disabled = false;
+    $("stop").disabled = true;
+    await render();
   }
 };
 
-$("status").textContent = "module loaded · memory storage";
+$("stop").onclick = () => running?.abort();
+
+$("status").textContent = "module loaded · offline mock provider · memory storage";
 document.body.dataset.ready = "true";
 await render();

@@ -35,9 +35,20 @@ test("the demo loads the module and creates, lists and deletes sessions", async 
   assert.ok(ids.some((id) => /^sess_[0-9a-f]{32}$/.test(id)));
   await page.click('li.session[data-id="user-sarah-2024"]');
   await page.fill("#message-input", "My name is Sarah.");
-  await page.click("#message-form button");
-  await page.waitForSelector("#history li");
-  assert.match(await page.textContent("#history"), /My name is Sarah\./);
+  await page.click("#send");
+  await page.waitForFunction(() => document.querySelectorAll("#history li.msg-assistant.status-complete").length === 1);
+  await page.fill("#message-input", "What is my name?");
+  await page.click("#send");
+  await page.waitForFunction(() => document.querySelectorAll("#history li.msg-assistant.status-complete").length === 2);
+  const answers = await page.$$eval("#history li.msg-assistant", (els) => els.map((e) => e.textContent));
+  assert.match(answers[1], /Your name is Sarah\./, "the offline provider remembers within the session");
+  // Stop a reply mid-stream: the partial answer is kept, marked interrupted.
+  await page.fill("#message-input", "Tell me a long story about the sea and the stars and the wind");
+  await page.click("#send");
+  await page.waitForFunction(() => (document.querySelector("#history li.streaming")?.textContent.length ?? 0) > 20);
+  await page.click("#stop");
+  await page.waitForSelector("#history li.msg-assistant.status-interrupted");
+  assert.match(await page.textContent("#history li.status-interrupted .badge"), /interrupted/);
   // A duplicate id is refused with the typed error, shown to the user.
   await page.fill("#new-id", "user-sarah-2024");
   await page.click("#create-form button");
