@@ -4,6 +4,35 @@
 
 #![allow(dead_code)]
 
+/// Declares every test of this suite as a `#[wasm_bindgen_test]` in the including test crate, so
+/// `tests/web.rs` and `tests/node.rs` always run the same list.
+macro_rules! bindings_suite {
+    () => {
+        bindings_suite!(@async
+            store_lifecycle,
+            bad_input_gives_typed_errors_and_loses_nothing,
+            prototype_keys_are_refused_and_nothing_is_polluted,
+            query_sessions_pages_newest_first,
+            agkit_memory_add_and_list_by_session,
+            events_fire_and_unsubscribe,
+            runs_are_tracked,
+            agent_manages_sessions_like_dexto,
+            agents_share_a_store,
+        );
+
+        #[wasm_bindgen_test]
+        fn bad_agent_config_is_refused_synchronously() {
+            common::bad_agent_config_is_refused_synchronously()
+        }
+    };
+    (@async $($name:ident),* $(,)?) => {$(
+        #[wasm_bindgen_test]
+        async fn $name() {
+            common::$name().await
+        }
+    )*};
+}
+
 use agent_sessions::bindings::agent::Agent;
 use agent_sessions::bindings::store::SessionStore;
 use js_sys::{Array, Function, Promise, Reflect, JSON};

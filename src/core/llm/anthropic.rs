@@ -385,7 +385,9 @@ fn finish_call(c: PendingCall) -> ToolCall {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{assistant, msg, tool_result, user};
+    use super::super::tests::{
+        assistant, body_of, decode_stream_of, header, msg, tool_result, user,
+    };
     use super::super::*;
     use crate::core::model::Usage;
     use serde_json::json;
@@ -406,17 +408,6 @@ mod tests {
                 stream,
             },
         )
-    }
-
-    fn body_of(r: &HttpRequest) -> Value {
-        serde_json::from_str(&r.body).unwrap()
-    }
-
-    fn header<'r>(r: &'r HttpRequest, name: &str) -> Option<&'r str> {
-        r.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
     }
 
     #[test]
@@ -653,10 +644,7 @@ mod tests {
     );
 
     fn decode_stream(body: &str) -> Result<Vec<StreamEvent>> {
-        let mut d = StreamDecoder::new(Provider::Anthropic);
-        let mut out = d.push(body.as_bytes())?;
-        out.extend(d.finish()?);
-        Ok(out)
+        decode_stream_of(Provider::Anthropic, body)
     }
 
     #[test]

@@ -329,7 +329,9 @@ impl StreamState {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{assistant, msg, tool_result, user};
+    use super::super::tests::{
+        assistant, body_of, decode_stream_of, header, msg, tool_result, user,
+    };
     use super::super::*;
     use super::model_path;
     use crate::core::model::Usage;
@@ -339,17 +341,6 @@ mod tests {
         let mut c = ProviderConfig::new(Provider::Gemini, "gemini-2.5-flash");
         c.api_key = Some("AIza-test".into());
         c
-    }
-
-    fn body_of(r: &HttpRequest) -> Value {
-        serde_json::from_str(&r.body).unwrap()
-    }
-
-    fn header<'r>(r: &'r HttpRequest, name: &str) -> Option<&'r str> {
-        r.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
     }
 
     fn req<'a>(history: &'a [Message], stream: bool) -> ChatRequest<'a> {
@@ -578,10 +569,7 @@ mod tests {
     );
 
     fn decode_stream(body: &str) -> Result<Vec<StreamEvent>> {
-        let mut d = StreamDecoder::new(Provider::Gemini);
-        let mut out = d.push(body.as_bytes())?;
-        out.extend(d.finish()?);
-        Ok(out)
+        decode_stream_of(Provider::Gemini, body)
     }
 
     #[test]

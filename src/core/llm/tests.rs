@@ -4,6 +4,25 @@ use super::*;
 use crate::core::model::MessageStatus;
 use proptest::prelude::*;
 
+pub(crate) fn body_of(r: &HttpRequest) -> serde_json::Value {
+    serde_json::from_str(&r.body).unwrap()
+}
+
+pub(crate) fn header<'r>(r: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    r.headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Decodes a whole stream body in one push, as a provider's fixtures need.
+pub(crate) fn decode_stream_of(provider: Provider, body: &str) -> Result<Vec<StreamEvent>> {
+    let mut d = StreamDecoder::new(provider);
+    let mut out = d.push(body.as_bytes())?;
+    out.extend(d.finish()?);
+    Ok(out)
+}
+
 pub(crate) fn msg(role: Role, content: &str) -> Message {
     Message {
         id: format!("msg_{role:?}_{}", content.len()),
