@@ -1,6 +1,5 @@
 //! `Agent`: Dexto-shaped sessions API (and, bound to one session, PraisonAI-shaped).
 
-use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use futures_channel::mpsc;
@@ -13,9 +12,10 @@ use wasm_bindgen::prelude::*;
 use super::config::{self, is_absent};
 use super::convert::{opt_string, promise, string_arg, to_js, JsResult};
 use super::session::Session;
-use super::store::{create_options, require_function, SessionStore};
+use super::store::{create_options, SessionStore};
 use crate::core::agent::{AgentEvent, AgentSettings, StreamItem, Turn};
 use crate::core::error::{Error, ErrorCode};
+use crate::core::events::EventBus;
 use crate::core::ids;
 use crate::core::io::{AnyCancel, CancelSignal, CancelToken};
 use crate::core::llm::chat::ChatModel;
@@ -33,38 +33,7 @@ pub struct Agent {
     manager: Opening,
     settings: Rc<AgentSettings>,
     model: Option<Rc<dyn ChatModel>>,
-    listeners: Rc<Listeners>,
-}
-
-/// Listeners of the agent's own events (`run:*`, `llm:*`).
-#[derive(Default)]
-struct Listeners {
-    list: RefCell<Vec<(u64, &'static str, Function)>>,
-    next: Cell<u64>,
-}
-
-impl Listeners {
-    fn emit(&self, event: &AgentEvent) {
-        let name = event.name();
-        let targets: Vec<Function> = self
-            .list
-            .borrow()
-            .iter()
-            .filter(|(_, n, _)| *n == name)
-            .map(|(_, _, f)| f.clone())
-            .collect();
-        if targets.is_empty() {
-            return;
-        }
-        let Ok(payload) = to_js(&event.to_json()) else {
-            return;
-        };
-        for f in targets {
-            if let Err(err) = f.call1(&JsValue::NULL, &payload) {
-                web_sys::console::error_2(&"agent-sessions: an event listener threw".into(), &err);
-            }
-        }
-    }
+    events: Rc<EventBus<AgentEvent>>,
 }
 
 /// What one `generate`/`stream` call works on, resolved before anything runs.
@@ -72,7 +41,7 @@ struct Call {
     opening: Opening,
     settings: Rc<AgentSettings>,
     model: Rc<dyn ChatModel>,
-    listeners: Rc<Listeners>,
+    events: Rc<EventBus<AgentEvent>>,
     session_id: String,
     create_if_missing: bool,
     input: Option<String>,
@@ -100,8 +69,8 @@ impl Call {
             signals.push(Rc::new(t));
         }
         let cancel = AnyCancel(signals);
-        let listeners = self.listeners.clone();
-        let on_event = move |e: &AgentEvent| listeners.emit(e);
+        let events = self.events.clone();
+        let on_event = move |e: &AgentEvent| events.emit(e);
         let turn = Turn {
             manager: &manager,
             model: &*self.model,
@@ -163,7 +132,7 @@ impl Agent {
             opening: self.manager(),
             settings: self.settings.clone(),
             model,
-            listeners: self.listeners.clone(),
+            events: self.events.clone(),
             session_id,
             create_if_missing,
             input,
@@ -224,11 +193,7 @@ impl Agent {
         };
         let store = config::get(&config, "store")?;
         let shared_manager = if is_absent(&store) {
-            if let Some(m) = SessionStore::manager_of(&session) {
-                Some(m)
-            } else {
-                None
-            }
+            SessionStore::manager_of(&session)
         } else {
             Some(SessionStore::manager_of(&store).ok_or_else(|| {
                 Error::invalid_config("store must be a SessionStore (from SessionStore.open)")
@@ -255,7 +220,7 @@ impl Agent {
             manager,
             settings: Rc::new(settings),
             model,
-            listeners: Rc::new(Listeners::default()),
+            events: Rc::default(),
         })
     }
 
@@ -410,21 +375,11 @@ impl Agent {
     /// Returns the unsubscribe function.
     pub fn on(&self, event: JsValue, listener: JsValue) -> JsResult<JsValue> {
         let name = string_arg(&event, "event name", ErrorCode::InvalidArgument)?;
-        if let Some(n) = AgentEvent::NAMES.iter().find(|n| **n == name) {
-            let f = require_function(listener, "listener")?;
-            let id = self.listeners.next.get() + 1;
-            self.listeners.next.set(id);
-            self.listeners.list.borrow_mut().push((id, n, f));
-            let weak = Rc::downgrade(&self.listeners);
-            let off = Closure::<dyn FnMut()>::new(move || {
-                if let Some(l) = weak.upgrade() {
-                    l.list.borrow_mut().retain(|(i, _, _)| *i != id);
-                }
-            });
-            return Ok(off.into_js_value());
+        if AgentEvent::NAMES.contains(&name.as_str()) {
+            return super::events::subscribe(&self.events, &event, listener);
         }
         match self.manager.peek() {
-            Some(Ok(m)) => super::events::subscribe(m, &event, listener),
+            Some(Ok(m)) => super::events::subscribe(&m.events, &event, listener),
             Some(Err(e)) => Err(e.clone()),
             None => Err(Error::new(
                 ErrorCode::InvalidArgument,

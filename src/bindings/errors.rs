@@ -2,7 +2,7 @@
 //! and, where they apply, `status`, `retryable`, `sessionId`, `retryAfterMs` and `cause`.
 
 use js_sys::Reflect;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::error::{Error, ErrorCode};
 
@@ -61,5 +61,3 @@ pub fn is_our_error(v: &JsValue) -> bool {
     v.dyn_ref::<js_sys::Error>()
         .is_some_and(|e| String::from(e.name()) == ERROR_NAME)
 }
-
-use wasm_bindgen::JsCast;

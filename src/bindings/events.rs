@@ -1,4 +1,4 @@
-//! JavaScript listeners on the core event bus.
+//! JavaScript listeners on a core event bus (the store's events, an agent's run events).
 
 use std::rc::Rc;
 
@@ -7,22 +7,21 @@ use wasm_bindgen::prelude::*;
 use super::convert::{string_arg, to_js, JsResult};
 use super::store::require_function;
 use crate::core::error::{Error, ErrorCode};
-use crate::core::manager::SessionManager;
+use crate::core::events::{BusEvent, EventBus};
 
 /// Adds a listener and returns a function that removes it. A listener that throws is reported on
 /// the console and does not disturb the operation that emitted the event.
-pub fn subscribe(
-    manager: &Rc<SessionManager>,
+pub fn subscribe<E: BusEvent>(
+    bus: &Rc<EventBus<E>>,
     event: &JsValue,
     listener: JsValue,
 ) -> JsResult<JsValue> {
     let name = string_arg(event, "event name", ErrorCode::InvalidArgument)?;
     let listener = require_function(listener, "listener")?;
-    let id = manager
-        .events
+    let id = bus
         .on(
             &name,
-            Rc::new(move |e| {
+            Rc::new(move |e: &E| {
                 let delivered =
                     to_js(&e.to_json()).and_then(|p| listener.call1(&JsValue::NULL, &p));
                 if let Err(err) = delivered {
@@ -36,13 +35,13 @@ pub fn subscribe(
         .ok_or_else(|| {
             Error::invalid_argument(format!(
                 "unknown event {name:?}; expected one of {}",
-                crate::core::events::Event::NAMES.join(", ")
+                E::NAMES.join(", ")
             ))
         })?;
-    let weak = Rc::downgrade(manager);
+    let weak = Rc::downgrade(bus);
     let off = Closure::<dyn FnMut()>::new(move || {
-        if let Some(m) = weak.upgrade() {
-            m.events.off(id);
+        if let Some(bus) = weak.upgrade() {
+            bus.off(id);
         }
     });
     Ok(off.into_js_value())

@@ -265,9 +265,18 @@ impl ChatModel for CustomModel {
                 content: text,
                 ..CustomReplyJs::default()
             },
-            None => from_js(&value, "llm.handler result", ErrorCode::LlmBadResponse)
-                .map_err(|e| js_failure(&e))
-                .map_err(|e| Error::new(ErrorCode::LlmBadResponse, e.message))?,
+            None => {
+                let text = js_sys::JSON::stringify(&value)
+                    .ok()
+                    .and_then(|t| t.as_string())
+                    .unwrap_or_else(|| "null".to_owned());
+                serde_json::from_str(&text).map_err(|e| {
+                    Error::new(
+                        ErrorCode::LlmBadResponse,
+                        format!("llm.handler result: {e}"),
+                    )
+                })?
+            }
         };
         let response = ChatResponse {
             content: reply.content,

@@ -288,12 +288,13 @@ impl SessionStore {
             let limit = config::get(&options, "limit")?
                 .as_f64()
                 .map(|l| l.max(0.0) as usize);
-            if manager.get(&session_id).await?.is_none() {
-                return Ok(js_sys::Array::new().into());
-            }
             let out = js_sys::Array::new();
-            for m in manager.history(&session_id, limit).await? {
-                out.push(&memory_entry(&m)?);
+            let history = match manager.history(&session_id, limit).await {
+                Err(e) if e.code == ErrorCode::SessionNotFound => Vec::new(),
+                other => other?,
+            };
+            for m in &history {
+                out.push(&memory_entry(m)?);
             }
             Ok(out.into())
         })
@@ -302,7 +303,7 @@ impl SessionStore {
     /// Subscribes to `session:created|updated|reset|deleted|expired`, `message:added` or
     /// `run:updated`; returns the function that unsubscribes.
     pub fn on(&self, event: JsValue, listener: JsValue) -> JsResult<JsValue> {
-        super::events::subscribe(&self.manager, &event, listener)
+        super::events::subscribe(&self.manager.events, &event, listener)
     }
 }
 

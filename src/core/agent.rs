@@ -124,8 +124,16 @@ impl AgentEvent {
         "llm:retry",
         "llm:chunk",
     ];
+}
 
-    pub fn to_json(&self) -> serde_json::Value {
+impl crate::core::events::BusEvent for AgentEvent {
+    const NAMES: &'static [&'static str] = &AgentEvent::NAMES;
+
+    fn name(&self) -> &'static str {
+        AgentEvent::name(self)
+    }
+
+    fn to_json(&self) -> serde_json::Value {
         let err = |e: &Error| json!({ "code": e.code.as_str(), "message": e.message, "status": e.status, "retryable": e.retryable });
         match self {
             AgentEvent::RunStart(run) => json!({ "type": self.name(), "run": run }),
@@ -441,7 +449,8 @@ impl<'a> Turn<'a> {
         Ok(())
     }
 
-    /// Writes the reply as one assistant message: added the first time, rewritten after.
+    /// Writes the reply as one assistant message: added the first time, rewritten after. An
+    /// unfinished reply with nothing in it is not stored; a complete one always is.
     async fn store_reply(
         &self,
         session_id: &str,
@@ -450,7 +459,8 @@ impl<'a> Turn<'a> {
         status: MessageStatus,
     ) -> Result<()> {
         let r = &reply.response;
-        if reply.message.is_none() && r.content.is_empty() && r.tool_calls.is_empty() {
+        let empty = r.content.is_empty() && r.tool_calls.is_empty();
+        if reply.message.is_none() && empty && status != MessageStatus::Complete {
             return Ok(());
         }
         match &mut reply.message {
@@ -478,23 +488,10 @@ impl<'a> Turn<'a> {
     }
 
     async fn finish(&self, session_id: &str, mut run: Run, mut reply: Reply) -> Result<RunResult> {
-        if reply.message.is_none() {
-            // An empty complete reply is still the model's answer: store it so history shows
-            // the turn happened.
-            let new = NewMessage {
-                role: "assistant".into(),
-                content: Some(serde_json::Value::String(reply.response.content.clone())),
-                name: Some(self.settings.name.clone()),
-                tool_calls: reply.response.tool_calls.clone(),
-                status: Some(MessageStatus::Complete),
-                run_id: Some(run.id.clone()),
-                ..NewMessage::default()
-            };
-            reply.message = Some(self.manager.add_message_locked(session_id, new).await?);
-        } else {
-            self.store_reply(session_id, &run, &mut reply, MessageStatus::Complete)
-                .await?;
-        }
+        // An empty complete reply is still the model's answer: it is stored so history shows
+        // the turn happened.
+        self.store_reply(session_id, &run, &mut reply, MessageStatus::Complete)
+            .await?;
         let message_id = reply
             .message
             .as_ref()

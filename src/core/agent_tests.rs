@@ -60,10 +60,14 @@ struct Scripted {
 }
 
 fn ok_stream(pieces: &[&'static str]) -> Scripted {
+    ok_body(pieces.iter().map(|p| Piece::Bytes(p)).collect())
+}
+
+fn ok_body(body: Vec<Piece>) -> Scripted {
     Scripted {
         status: 200,
         headers: vec![],
-        body: pieces.iter().map(|p| Piece::Bytes(p)).collect(),
+        body,
     }
 }
 
@@ -261,11 +265,10 @@ fn the_mock_remembers_within_a_session_and_not_across() {
 fn generate_stores_user_then_assistant_and_records_the_run() {
     let w = world();
     let model = w.http_model();
-    w.http.script.borrow_mut().push(Ok(Scripted {
-        status: 200,
-        headers: vec![],
-        body: vec![Piece::Bytes(OPENAI_JSON)],
-    }));
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Bytes(OPENAI_JSON)])));
     block_on(async {
         w.session("s").await;
         let r = w.turn(&model, "s", "Hello?", false, None).await.unwrap();
@@ -442,11 +445,10 @@ fn network_errors_before_any_byte_are_retried() {
 fn a_cut_stream_is_truncated_not_retried_and_keeps_its_partial_text() {
     let w = world();
     let model = w.http_model();
-    w.http.script.borrow_mut().push(Ok(Scripted {
-        status: 200,
-        headers: vec![],
-        body: vec![Piece::Bytes(OPENAI_FIRST), Piece::Fail],
-    }));
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Bytes(OPENAI_FIRST), Piece::Fail])));
     block_on(async {
         w.session("s").await;
         let e = w.turn(&model, "s", "hi", true, None).await.unwrap_err();
@@ -498,11 +500,10 @@ fn a_stalled_stream_times_out_on_the_idle_timeout() {
     let mut w = world();
     w.settings.idle_timeout_ms = 50;
     let model = w.http_model();
-    w.http.script.borrow_mut().push(Ok(Scripted {
-        status: 200,
-        headers: vec![],
-        body: vec![Piece::Bytes(OPENAI_FIRST), Piece::Stall],
-    }));
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Bytes(OPENAI_FIRST), Piece::Stall])));
     // The idle sleep is short enough for the fake timer to end it at once.
     block_on(async {
         w.session("s").await;
@@ -517,11 +518,10 @@ fn the_whole_call_deadline_ends_a_slow_call() {
     let mut w = world();
     w.settings.timeout_ms = 100;
     let model = w.http_model();
-    w.http.script.borrow_mut().push(Ok(Scripted {
-        status: 200,
-        headers: vec![],
-        body: vec![Piece::Stall],
-    }));
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Stall])));
     block_on(async {
         w.session("s").await;
         let e = w.turn(&model, "s", "hi", true, None).await.unwrap_err();
@@ -535,11 +535,10 @@ fn abort_mid_stream_keeps_the_partial_text_as_interrupted() {
     let w = world();
     let model = w.http_model();
     let token = CancelToken::new();
-    w.http.script.borrow_mut().push(Ok(Scripted {
-        status: 200,
-        headers: vec![],
-        body: vec![Piece::Bytes(OPENAI_FIRST), Piece::Stall],
-    }));
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Bytes(OPENAI_FIRST), Piece::Stall])));
     // The stall waits on the idle timer (60 s, never ends here): cancel when it starts.
     let t2 = token.clone();
     *w.timer.on_sleep.borrow_mut() = Some(Box::new(move |ms| {
@@ -658,14 +657,10 @@ fn tool_calls_are_returned_and_stored() {
 fn a_json_reply_cut_off_mid_body_is_not_retried() {
     let w = world();
     let model = w.http_model();
-    w.http.script.borrow_mut().push(Ok(Scripted {
-        status: 200,
-        headers: vec![],
-        body: vec![
-            Piece::Bytes(r#"{"id":"x","choices":[{"index":0,"mess"#),
-            Piece::Fail,
-        ],
-    }));
+    w.http.script.borrow_mut().push(Ok(ok_body(vec![
+        Piece::Bytes(r#"{"id":"x","choices":[{"index":0,"mess"#),
+        Piece::Fail,
+    ])));
     block_on(async {
         w.session("s").await;
         let e = w.turn(&model, "s", "hi", false, None).await.unwrap_err();
@@ -679,15 +674,35 @@ fn a_json_reply_cut_off_mid_body_is_not_retried() {
 fn a_json_body_that_fails_before_any_byte_is_not_retried_either() {
     let w = world();
     let model = w.http_model();
-    w.http.script.borrow_mut().push(Ok(Scripted {
-        status: 200,
-        headers: vec![],
-        body: vec![Piece::Fail],
-    }));
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Fail])));
     block_on(async {
         w.session("s").await;
         let e = w.turn(&model, "s", "hi", false, None).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::LlmNetwork);
     });
     assert_eq!(w.http.requests.borrow().len(), 1);
+}
+
+#[test]
+fn an_empty_complete_reply_is_still_stored_as_the_turn() {
+    let w = world();
+    let model = w.http_model();
+    w.http.script.borrow_mut().push(Ok(ok_body(vec![Piece::Bytes(
+            r#"{"choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"stop"}]}"#,
+        )])));
+    block_on(async {
+        w.session("s").await;
+        let r = w.turn(&model, "s", "hi", false, None).await.unwrap();
+        assert_eq!(r.content, "");
+        let h = w.manager.history("s", None).await.unwrap();
+        assert_eq!(h.len(), 2);
+        assert_eq!(
+            (h[1].role, h[1].status),
+            (Role::Assistant, MessageStatus::Complete)
+        );
+        assert_eq!(h[1].id, r.message_id);
+    });
 }

@@ -70,20 +70,48 @@ impl Event {
     }
 }
 
-pub type Listener = Rc<dyn Fn(&Event)>;
+/// An event kind a bus can carry: its names, and the JSON JavaScript listeners receive.
+pub trait BusEvent: 'static {
+    /// Every name a listener can subscribe to.
+    const NAMES: &'static [&'static str];
+    fn name(&self) -> &'static str;
+    fn to_json(&self) -> Value;
+}
+
+impl BusEvent for Event {
+    const NAMES: &'static [&'static str] = &Event::NAMES;
+
+    fn name(&self) -> &'static str {
+        Event::name(self)
+    }
+
+    fn to_json(&self) -> Value {
+        Event::to_json(self)
+    }
+}
+
+pub type Listener<E = Event> = Rc<dyn Fn(&E)>;
 
 /// Subscriptions by event name. Cloning the list before dispatch lets a listener unsubscribe (or
 /// subscribe) while an event is being delivered.
-#[derive(Default)]
-pub struct EventBus {
-    listeners: RefCell<Vec<(u64, &'static str, Listener)>>,
+pub struct EventBus<E: BusEvent = Event> {
+    listeners: RefCell<Vec<(u64, &'static str, Listener<E>)>>,
     next_id: Cell<u64>,
 }
 
-impl EventBus {
+impl<E: BusEvent> Default for EventBus<E> {
+    fn default() -> Self {
+        EventBus {
+            listeners: RefCell::new(Vec::new()),
+            next_id: Cell::new(0),
+        }
+    }
+}
+
+impl<E: BusEvent> EventBus<E> {
     /// Returns `None` for an unknown event name.
-    pub fn on(&self, name: &str, listener: Listener) -> Option<u64> {
-        let name = *Event::NAMES.iter().find(|n| **n == name)?;
+    pub fn on(&self, name: &str, listener: Listener<E>) -> Option<u64> {
+        let name = *E::NAMES.iter().find(|n| **n == name)?;
         let id = self.next_id.get() + 1;
         self.next_id.set(id);
         self.listeners.borrow_mut().push((id, name, listener));
@@ -97,9 +125,9 @@ impl EventBus {
         ls.len() != before
     }
 
-    pub fn emit(&self, event: &Event) {
+    pub fn emit(&self, event: &E) {
         let name = event.name();
-        let targets: Vec<Listener> = self
+        let targets: Vec<Listener<E>> = self
             .listeners
             .borrow()
             .iter()
@@ -122,7 +150,7 @@ mod tests {
 
     #[test]
     fn listeners_get_their_events_and_can_unsubscribe_while_dispatching() {
-        let bus = Rc::new(EventBus::default());
+        let bus = Rc::new(EventBus::<Event>::default());
         let seen = Rc::new(RefCell::new(Vec::new()));
         let s2 = seen.clone();
         let id = bus
@@ -153,7 +181,7 @@ mod tests {
 
     #[test]
     fn unknown_event_names_are_refused() {
-        let bus = EventBus::default();
+        let bus = EventBus::<Event>::default();
         assert!(bus.on("session:nope", Rc::new(|_| {})).is_none());
     }
 

@@ -129,15 +129,19 @@ struct Cache {
 }
 
 impl Cache {
+    /// The cached session, made most recently used; `None` (and dropped) once idle past `ttl`.
     fn get(&mut self, id: &str, now: Millis, ttl: f64) -> Option<Session> {
-        let entry = self.entries.get(id)?;
-        if now - entry.last_access > ttl {
+        if now - self.entries.get(id)?.last_access > ttl {
             self.remove(id);
             return None;
         }
-        let session = entry.session.clone();
-        self.put(session.clone(), now, usize::MAX);
-        Some(session)
+        let entry = self.entries.get_mut(id)?;
+        self.tick += 1;
+        self.by_tick.remove(&entry.tick);
+        self.by_tick.insert(self.tick, id.to_owned());
+        entry.tick = self.tick;
+        entry.last_access = now;
+        Some(entry.session.clone())
     }
 
     fn put(&mut self, session: Session, now: Millis, max: usize) {
@@ -218,7 +222,7 @@ pub struct SessionManager {
     config: ManagerConfig,
     cache: RefCell<Cache>,
     locks: Rc<KeyedLocks>,
-    pub events: EventBus,
+    pub events: Rc<EventBus>,
 }
 
 impl SessionManager {
@@ -235,7 +239,7 @@ impl SessionManager {
             config,
             cache: RefCell::new(Cache::default()),
             locks: Rc::new(KeyedLocks::default()),
-            events: EventBus::default(),
+            events: Rc::default(),
         }
     }
 

@@ -44,6 +44,19 @@ fn fixture(config: ManagerConfig) -> Fixture {
     }
 }
 
+impl Fixture {
+    async fn create(&self, id: &str) -> Session {
+        self.manager
+            .create(Some(id), CreateOptions::default())
+            .await
+            .unwrap()
+    }
+
+    async fn say(&self, id: &str, text: &str) -> Message {
+        self.manager.add_message(id, user(text)).await.unwrap()
+    }
+}
+
 fn user(text: &str) -> NewMessage {
     NewMessage {
         role: "user".into(),
@@ -128,16 +141,10 @@ fn get_or_create_creates_once_and_ignores_options_after() {
 fn messages_append_in_order_and_history_limit_takes_the_newest() {
     let f = fixture(ManagerConfig::default());
     block_on(async {
-        f.manager
-            .create(Some("s"), CreateOptions::default())
-            .await
-            .unwrap();
+        f.create("s").await;
         for i in 0..5 {
             f.clock.advance(1.0);
-            f.manager
-                .add_message("s", user(&format!("u{i}")))
-                .await
-                .unwrap();
+            f.say("s", &format!("u{i}")).await;
             f.manager
                 .add_message("s", assistant(&format!("a{i}")))
                 .await
@@ -160,10 +167,7 @@ fn messages_append_in_order_and_history_limit_takes_the_newest() {
 fn invalid_messages_are_refused_and_nothing_is_stored() {
     let f = fixture(ManagerConfig::default());
     block_on(async {
-        f.manager
-            .create(Some("s"), CreateOptions::default())
-            .await
-            .unwrap();
+        f.create("s").await;
         let cases = [
             NewMessage {
                 role: "wizard".into(),
@@ -207,22 +211,10 @@ fn invalid_messages_are_refused_and_nothing_is_stored() {
 fn sessions_are_isolated() {
     let f = fixture(ManagerConfig::default());
     block_on(async {
-        f.manager
-            .create(Some("alice"), CreateOptions::default())
-            .await
-            .unwrap();
-        f.manager
-            .create(Some("alice/2"), CreateOptions::default())
-            .await
-            .unwrap();
-        f.manager
-            .add_message("alice", user("Hello, I'm Alice"))
-            .await
-            .unwrap();
-        f.manager
-            .add_message("alice/2", user("Hi, I'm Bob"))
-            .await
-            .unwrap();
+        f.create("alice").await;
+        f.create("alice/2").await;
+        f.say("alice", "Hello, I'm Alice").await;
+        f.say("alice/2", "Hi, I'm Bob").await;
         let a = f.manager.history("alice", None).await.unwrap();
         let b = f.manager.history("alice/2", None).await.unwrap();
         assert_eq!(a.len(), 1);
@@ -241,13 +233,13 @@ fn reset_clears_history_but_keeps_identity_and_never_reuses_seq() {
             metadata: Some(json!({"k": "v"})),
         };
         f.manager.create(Some("demo"), opts).await.unwrap();
-        let first = f.manager.add_message("demo", user("one")).await.unwrap();
+        let first = f.say("demo", "one").await;
         f.manager.reset("demo").await.unwrap();
         assert!(f.manager.history("demo", None).await.unwrap().is_empty());
         let s = f.manager.get("demo").await.unwrap().unwrap();
         assert_eq!((s.title.as_deref(), s.message_count), (Some("T"), 0));
         assert_eq!(s.metadata["k"], "v");
-        let next = f.manager.add_message("demo", user("two")).await.unwrap();
+        let next = f.say("demo", "two").await;
         assert!(next.seq > first.seq);
     });
 }
@@ -256,11 +248,8 @@ fn reset_clears_history_but_keeps_identity_and_never_reuses_seq() {
 fn delete_removes_everything_and_is_idempotent() {
     let f = fixture(ManagerConfig::default());
     block_on(async {
-        f.manager
-            .create(Some("demo"), CreateOptions::default())
-            .await
-            .unwrap();
-        f.manager.add_message("demo", user("x")).await.unwrap();
+        f.create("demo").await;
+        f.say("demo", "x").await;
         assert!(f.manager.delete("demo").await.unwrap());
         assert!(!f.manager.delete("demo").await.unwrap());
         assert!(f.manager.get("demo").await.unwrap().is_none());
@@ -275,10 +264,7 @@ fn delete_removes_everything_and_is_idempotent() {
             ErrorCode::SessionNotFound
         );
         // The id is free again.
-        f.manager
-            .create(Some("demo"), CreateOptions::default())
-            .await
-            .unwrap();
+        f.create("demo").await;
         assert!(f.manager.history("demo", None).await.unwrap().is_empty());
     });
 }
@@ -287,10 +273,7 @@ fn delete_removes_everything_and_is_idempotent() {
 fn update_replaces_title_and_metadata_and_validates() {
     let f = fixture(ManagerConfig::default());
     block_on(async {
-        f.manager
-            .create(Some("s"), CreateOptions::default())
-            .await
-            .unwrap();
+        f.create("s").await;
         f.clock.advance(5.0);
         let s = f
             .manager
@@ -344,18 +327,12 @@ fn cache_is_bounded_by_max_sessions_lru_and_reloads_evicted_sessions() {
     });
     block_on(async {
         for id in ["a", "b", "c"] {
-            f.manager
-                .create(Some(id), CreateOptions::default())
-                .await
-                .unwrap();
+            f.create(id).await;
         }
         assert_eq!(f.manager.cached_ids(), vec!["b", "c"]);
         // Touching b makes c the least recently used.
         f.manager.get("b").await.unwrap().unwrap();
-        f.manager
-            .add_message("a", user("still here"))
-            .await
-            .unwrap();
+        f.say("a", "still here").await;
         assert_eq!(f.manager.cached_ids(), vec!["b", "a"]);
         assert_eq!(f.manager.history("c", None).await.unwrap().len(), 0);
         assert_eq!(f.manager.history("a", None).await.unwrap().len(), 1);
@@ -373,19 +350,10 @@ fn session_ttl_evicts_idle_sessions_from_memory_only() {
         ..Default::default()
     });
     block_on(async {
-        f.manager
-            .create(Some("idle"), CreateOptions::default())
-            .await
-            .unwrap();
-        f.manager
-            .add_message("idle", user("remember me"))
-            .await
-            .unwrap();
+        f.create("idle").await;
+        f.say("idle", "remember me").await;
         f.clock.advance(500.0);
-        f.manager
-            .create(Some("busy"), CreateOptions::default())
-            .await
-            .unwrap();
+        f.create("busy").await;
         f.clock.advance(600.0);
         assert!(f.manager.sweep().await.unwrap().is_empty());
         assert_eq!(f.manager.cached_ids(), vec!["busy"]);
@@ -413,20 +381,11 @@ fn retention_deletes_expired_sessions_on_access_and_on_sweep() {
         )
         .unwrap();
     block_on(async {
-        f.manager
-            .create(Some("old"), CreateOptions::default())
-            .await
-            .unwrap();
-        f.manager
-            .create(Some("swept"), CreateOptions::default())
-            .await
-            .unwrap();
-        f.manager
-            .create(Some("active"), CreateOptions::default())
-            .await
-            .unwrap();
+        f.create("old").await;
+        f.create("swept").await;
+        f.create("active").await;
         f.clock.advance(900.0);
-        f.manager.add_message("active", user("ping")).await.unwrap();
+        f.say("active", "ping").await;
         f.clock.advance(200.0);
         assert!(f.manager.get("old").await.unwrap().is_none());
         assert!(f.store.get_session("old").await.unwrap().is_none());
@@ -448,13 +407,10 @@ fn query_pages_through_sessions_by_updated_at_newest_first() {
     block_on(async {
         for i in 0..7 {
             f.clock.advance(10.0);
-            f.manager
-                .create(Some(&format!("s{i}")), CreateOptions::default())
-                .await
-                .unwrap();
+            f.create(&format!("s{i}")).await;
         }
         f.clock.advance(10.0);
-        f.manager.add_message("s2", user("bump")).await.unwrap();
+        f.say("s2", "bump").await;
         let mut seen = Vec::new();
         let mut cursor = None;
         loop {
@@ -517,11 +473,8 @@ fn events_report_lifecycle_in_order() {
             .unwrap();
     }
     block_on(async {
-        f.manager
-            .create(Some("s"), CreateOptions::default())
-            .await
-            .unwrap();
-        f.manager.add_message("s", user("x")).await.unwrap();
+        f.create("s").await;
+        f.say("s", "x").await;
         f.manager
             .update(
                 "s",
@@ -552,10 +505,7 @@ fn events_report_lifecycle_in_order() {
 fn concurrent_appends_to_one_session_are_serialised() {
     let f = fixture(ManagerConfig::default());
     block_on(async {
-        f.manager
-            .create(Some("s"), CreateOptions::default())
-            .await
-            .unwrap();
+        f.create("s").await;
         let adds = (0..20).map(|i| f.manager.add_message("s", user(&format!("m{i}"))));
         let results = futures_util::future::join_all(adds).await;
         let mut seqs: Vec<u64> = results.into_iter().map(|r| r.unwrap().seq).collect();
@@ -573,10 +523,7 @@ fn concurrent_appends_to_one_session_are_serialised() {
 fn runs_are_stored_and_completed_usage_accumulates_on_the_session() {
     let f = fixture(ManagerConfig::default());
     block_on(async {
-        f.manager
-            .create(Some("s"), CreateOptions::default())
-            .await
-            .unwrap();
+        f.create("s").await;
         let mut run = f.manager.new_run("s");
         run.status = RunStatus::Completed;
         run.usage = crate::core::model::Usage {

@@ -2,17 +2,15 @@
 //! rather than `instanceof`, so signals from another realm, a polyfill or Node's own
 //! implementation are all accepted.
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use futures_util::future::LocalBoxFuture;
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
+use super::wake::{function_property, WakeFlag};
 use crate::core::error::{Error, Result};
 use crate::core::io::CancelSignal;
 
@@ -74,12 +72,6 @@ impl CancelSignal for JsAbortSignal {
     }
 }
 
-#[derive(Default)]
-struct Shared {
-    fired: bool,
-    waker: Option<Waker>,
-}
-
 struct Listener {
     callback: Closure<dyn FnMut()>,
 }
@@ -89,16 +81,15 @@ struct Listener {
 struct Cancelled {
     signal: JsValue,
     listener: Option<Listener>,
-    shared: Rc<RefCell<Shared>>,
+    fired: WakeFlag,
 }
 
 impl Cancelled {
     fn new(signal: JsValue) -> Self {
-        let shared = Rc::new(RefCell::new(Shared::default()));
         let mut this = Cancelled {
             signal,
             listener: None,
-            shared,
+            fired: WakeFlag::default(),
         };
         if !is_aborted(&this.signal) {
             this.listen();
@@ -107,22 +98,10 @@ impl Cancelled {
     }
 
     fn listen(&mut self) {
-        let Some(add) = method(&self.signal, "addEventListener") else {
+        let Some(add) = function_property(&self.signal, "addEventListener") else {
             return;
         };
-        let shared = self.shared.clone();
-        let callback = Closure::<dyn FnMut()>::own_assert_unwind_safe(move || {
-            let waker = match shared.try_borrow_mut() {
-                Ok(mut s) => {
-                    s.fired = true;
-                    s.waker.take()
-                }
-                Err(_) => None,
-            };
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        });
+        let callback = self.fired.callback();
         let options = Object::new();
         let _ = Reflect::set(&options, &JsValue::from_str("once"), &JsValue::TRUE);
         if add
@@ -146,14 +125,10 @@ impl Future for Cancelled {
         let this = self.get_mut();
         // `aborted` is checked too: it is set before listeners run, and covers a signal whose
         // listener could not be added.
-        let fired = this.shared.try_borrow().map(|s| s.fired).unwrap_or(false);
-        if fired || is_aborted(&this.signal) {
+        if this.fired.is_set() || is_aborted(&this.signal) {
             return Poll::Ready(());
         }
-        if let Ok(mut shared) = this.shared.try_borrow_mut() {
-            shared.waker = Some(cx.waker().clone());
-        }
-        Poll::Pending
+        this.fired.poll(cx)
     }
 }
 
@@ -161,7 +136,7 @@ impl Drop for Cancelled {
     fn drop(&mut self) {
         if let Some(listener) = self.listener.take() {
             // Harmless after a `once` listener has already run and been removed.
-            if let Some(remove) = method(&self.signal, "removeEventListener") {
+            if let Some(remove) = function_property(&self.signal, "removeEventListener") {
                 let _ = remove.call2(
                     &self.signal,
                     &JsValue::from_str("abort"),
@@ -171,10 +146,4 @@ impl Drop for Cancelled {
             drop(listener);
         }
     }
-}
-
-fn method(target: &JsValue, name: &str) -> Option<Function> {
-    Reflect::get(target, &JsValue::from_str(name))
-        .ok()
-        .and_then(|f| f.dyn_into::<Function>().ok())
 }

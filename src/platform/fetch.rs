@@ -14,6 +14,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use super::wake::function_property;
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::io::{ByteStream, HttpClient, HttpResponse};
 use crate::core::llm::HttpRequest;
@@ -299,10 +300,7 @@ impl FetchBody {
     }
 
     async fn read_whole(response: &JsValue) -> Result<Vec<u8>> {
-        let array_buffer = Reflect::get(response, &JsValue::from_str("arrayBuffer"))
-            .ok()
-            .and_then(|f| f.dyn_into::<Function>().ok());
-        let Some(array_buffer) = array_buffer else {
+        let Some(array_buffer) = function_property(response, "arrayBuffer") else {
             // A hand-made response with neither a stream nor arrayBuffer(): an empty body.
             return Ok(Vec::new());
         };

@@ -7,3 +7,4 @@ pub mod clock;
 pub mod fetch;
 pub mod random;
 pub mod timer;
+pub mod wake;

@@ -2,17 +2,15 @@
 //! same code runs in a page, a worker, Node and workerd). The sleep future clears its timer when
 //! dropped, so an abandoned timeout never keeps a Node process alive.
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use futures_util::future::LocalBoxFuture;
-use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::wake::{global_function, WakeFlag};
 use crate::core::io::Timer;
 
 /// Browsers and Node fire a delay above 2^31 - 1 ms at once (after a warning, in Node); longer
@@ -29,12 +27,6 @@ impl Timer for JsTimer {
     }
 }
 
-#[derive(Default)]
-struct Shared {
-    fired: bool,
-    waker: Option<Waker>,
-}
-
 /// One scheduled `setTimeout`: its id (a number in browsers and workerd, a `Timeout` object in
 /// Node) and the callback, which must live as long as the timer may fire.
 struct Armed {
@@ -47,7 +39,7 @@ pub struct Sleep {
     /// Milliseconds still to wait after the armed timeout fires.
     remaining: u64,
     armed: Option<Armed>,
-    shared: Rc<RefCell<Shared>>,
+    fired: WakeFlag,
 }
 
 impl Sleep {
@@ -55,7 +47,7 @@ impl Sleep {
         let mut sleep = Sleep {
             remaining: ms,
             armed: None,
-            shared: Rc::new(RefCell::new(Shared::default())),
+            fired: WakeFlag::default(),
         };
         sleep.arm();
         sleep
@@ -66,23 +58,11 @@ impl Sleep {
     fn arm(&mut self) {
         let delay = self.remaining.min(MAX_DELAY_MS);
         self.remaining -= delay;
-        self.shared.borrow_mut().fired = false;
+        self.fired.reset();
         let Some(set_timeout) = global_function("setTimeout") else {
             return;
         };
-        let shared = self.shared.clone();
-        let callback = Closure::<dyn FnMut()>::own_assert_unwind_safe(move || {
-            let waker = match shared.try_borrow_mut() {
-                Ok(mut s) => {
-                    s.fired = true;
-                    s.waker.take()
-                }
-                Err(_) => None,
-            };
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        });
+        let callback = self.fired.callback();
         let global: JsValue = js_sys::global().into();
         if let Ok(id) = set_timeout.call2(
             &global,
@@ -103,12 +83,8 @@ impl Future for Sleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         loop {
-            {
-                let mut shared = this.shared.borrow_mut();
-                if !shared.fired {
-                    shared.waker = Some(cx.waker().clone());
-                    return Poll::Pending;
-                }
+            if this.fired.poll(cx).is_pending() {
+                return Poll::Pending;
             }
             // This timeout has fired: its callback will not run again.
             this.armed = None;
@@ -132,11 +108,4 @@ impl Drop for Sleep {
             drop(armed);
         }
     }
-}
-
-fn global_function(name: &str) -> Option<Function> {
-    let global: JsValue = js_sys::global().into();
-    Reflect::get(&global, &JsValue::from_str(name))
-        .ok()
-        .and_then(|f| f.dyn_into::<Function>().ok())
 }

@@ -57,6 +57,13 @@ test("a handler that throws fails the run with its message and keeps the user me
   assert.equal(run.status, "failed");
 });
 
+test("a handler result that is not a reply is LLM_BAD_RESPONSE", async () => {
+  const agent = new Agent({ llm: { provider: "custom", handler: async () => 42 } });
+  const s = await agent.createSession();
+  await assert.rejects(agent.generate("hi", s.id), { name: "AgentSessionsError", code: "LLM_BAD_RESPONSE" });
+  assert.deepEqual((await agent.getSessionHistory(s.id)).map((m) => m.role), ["user"]);
+});
+
 test("a custom provider without a handler is refused at construction", () => {
   assert.throws(() => new Agent({ llm: { provider: "custom" } }), { code: "INVALID_CONFIG" });
   assert.throws(() => new Agent({ llm: { provider: "openai" } }), { code: "INVALID_CONFIG" });

@@ -58,7 +58,7 @@ test("a session handle sees updates made through another handle", async () => {
   assert.deepEqual(JSON.parse(JSON.stringify(a)).id, "shared");
 });
 
-test("idle sessions leave memory but not storage; maxSessions is never an error", async () => {
+test("storage keeps every session however small maxSessions is, and reloads evicted ones", async () => {
   const store = await lib.SessionStore.open({ sessions: { maxSessions: 2, sessionTTL: 60_000 } });
   for (let i = 0; i < 5; i++) {
     const s = await store.create(`s${i}`);
