@@ -67,6 +67,10 @@ pub trait Store {
     async fn put_summary(&self, summary: &Summary) -> Result<()>;
     async fn get_summaries(&self, session_id: &str) -> Result<Vec<Summary>>;
     async fn delete_summary(&self, session_id: &str, summary_id: &str) -> Result<()>;
+
+    /// A small store-wide value (schema version, encryption salt and key check). Not a session's.
+    async fn get_meta(&self, key: &str) -> Result<Option<String>>;
+    async fn put_meta(&self, key: &str, value: &str) -> Result<()>;
 }
 
 #[derive(Default)]
@@ -76,6 +80,7 @@ struct MemoryState {
     /// Runs by session, in creation order (run id → position kept by a linear scan: runs are few).
     runs: BTreeMap<String, Vec<Run>>,
     summaries: BTreeMap<String, Vec<Summary>>,
+    meta: BTreeMap<String, String>,
 }
 
 /// Keeps everything in this instance's memory. Gone when the instance is.
@@ -206,6 +211,18 @@ impl Store for MemoryStore {
         if let Some(list) = self.state.borrow_mut().summaries.get_mut(session_id) {
             list.retain(|s| s.id != summary_id);
         }
+        Ok(())
+    }
+
+    async fn get_meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.state.borrow().meta.get(key).cloned())
+    }
+
+    async fn put_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.state
+            .borrow_mut()
+            .meta
+            .insert(key.to_owned(), value.to_owned());
         Ok(())
     }
 }
