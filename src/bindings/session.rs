@@ -264,6 +264,12 @@ impl Session {
         promise(async move { to_js(&manager.runs(&id).await?) })
     }
 
+    /// The whole session as a versioned JSON bundle (`store.importSession` reads it back).
+    pub fn export(&self) -> Promise {
+        let (manager, id) = (self.manager.clone(), self.id.clone());
+        promise(async move { to_js(&manager.export(&id).await?) })
+    }
+
     #[wasm_bindgen(js_name = toJSON)]
     pub fn to_json(&self) -> JsResult<JsValue> {
         self.read(|s| to_js(&s.info()))

@@ -12,8 +12,11 @@ use wasm_bindgen::prelude::*;
 use super::config::{self, StorageConfig};
 use super::convert::{from_js, opt_string, promise, string_arg, to_js, JsResult};
 use super::session::Session;
+use crate::core::bundle::Bundle;
 use crate::core::error::{Error, ErrorCode};
-use crate::core::manager::{CreateOptions, QueryOptions, SessionManager, SessionOrder};
+use crate::core::manager::{
+    CreateOptions, ImportOptions, QueryOptions, SessionManager, SessionOrder,
+};
 use crate::core::model::NewMessage;
 use crate::core::store::{MemoryStore, Store};
 use crate::platform::{clock::JsClock, random::CryptoRandom};
@@ -91,6 +94,13 @@ impl From<CreateOptionsJs> for CreateOptions {
 pub(crate) fn create_options(options: &JsValue) -> JsResult<CreateOptions> {
     let o: Option<CreateOptionsJs> = from_js(options, "options", ErrorCode::InvalidArgument)?;
     Ok(o.unwrap_or_default().into())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ImportOptionsJs {
+    id: Option<String>,
+    overwrite: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -244,6 +254,30 @@ impl SessionStore {
         promise(async move {
             let id = string_arg(&id, "id", ErrorCode::InvalidId)?;
             Ok(JsValue::from_bool(manager.delete(&id).await?))
+        })
+    }
+
+    /// Stores a bundle made by `session.export()` (the object or its JSON text). Options:
+    /// `{ id }` to store it under another id, `{ overwrite: true }` to replace an existing one.
+    #[wasm_bindgen(js_name = importSession)]
+    pub fn import_session(&self, bundle: JsValue, options: JsValue) -> Promise {
+        let manager = self.manager.clone();
+        promise(async move {
+            let bundle: Bundle = match bundle.as_string() {
+                Some(text) => serde_json::from_str(&text).map_err(|e| {
+                    Error::invalid_argument(format!("not a valid session export: {e}"))
+                })?,
+                None => from_js(&bundle, "bundle", ErrorCode::InvalidArgument)?,
+            };
+            let o: Option<ImportOptionsJs> =
+                from_js(&options, "options", ErrorCode::InvalidArgument)?;
+            let o = o.unwrap_or_default();
+            let opts = ImportOptions {
+                id: o.id,
+                overwrite: o.overwrite.unwrap_or(false),
+            };
+            let session = manager.import(bundle, opts).await?;
+            Ok(Session::new(manager, session).into())
         })
     }
 

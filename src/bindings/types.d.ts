@@ -113,6 +113,38 @@ export interface LlmMessage {
   tool_call_id?: string;
 }
 
+/** A stored summary of older messages (context strategy `summary_buffer`). */
+export interface SummaryRecord {
+  id: string;
+  sessionId: string;
+  content: string;
+  /** Ids of the messages it stands for. */
+  covers: string[];
+  /** The highest `seq` covered. */
+  throughSeq: number;
+  tokens: number;
+  model?: string;
+  createdAt: number;
+}
+
+/** A session as `session.export()` writes it and `store.importSession()` reads it. */
+export interface SessionBundle {
+  format: "agent-sessions/session";
+  version: 1;
+  exportedAt: number;
+  session: { id: string; title: string | null; metadata: Metadata; createdAt: number; updatedAt: number; usage: Usage };
+  messages: Message[];
+  runs: RunRecord[];
+  summaries: SummaryRecord[];
+}
+
+export interface ImportSessionOptions {
+  /** Store it under this id instead of the bundle's. */
+  id?: string;
+  /** Replace an existing session with that id (otherwise `SESSION_EXISTS`). */
+  overwrite?: boolean;
+}
+
 export interface CreateSessionOptions {
   title?: string;
   metadata?: Metadata;
@@ -211,6 +243,8 @@ export class SessionStore {
   querySessions(options?: QuerySessionsOptions): Promise<SessionPage>;
   delete(id: string): Promise<boolean>;
   sweep(): Promise<string[]>;
+  /** Stores a bundle made by `session.export()` (the object or its JSON text). */
+  importSession(bundle: SessionBundle | string, options?: ImportSessionOptions): Promise<Session>;
   /** AG-Kit: add an entry to a session, creating the session on first use. */
   add(entry: MemoryEntry, options: { sessionId: string }): Promise<StoredMemoryEntry>;
   /** AG-Kit: the entries of a session, oldest first (`[]` when it does not exist). */
@@ -238,6 +272,8 @@ export class Session {
   refresh(): Promise<boolean>;
   createRun(): Run;
   getRuns(): Promise<RunRecord[]>;
+  /** The whole session (messages, runs, summaries) as a versioned JSON bundle. */
+  export(): Promise<SessionBundle>;
   toJSON(): SessionInfo;
 }
 

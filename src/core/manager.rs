@@ -10,6 +10,7 @@ use std::sync::Arc;
 use futures_util::lock::{Mutex, OwnedMutexGuard};
 use serde_json::Value;
 
+use crate::core::bundle::{prepare_import, Bundle};
 use crate::core::context::estimate_message_tokens;
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::events::{Event, EventBus};
@@ -67,6 +68,14 @@ pub struct ManagerConfig {
 pub struct CreateOptions {
     pub title: Option<String>,
     pub metadata: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Store under this id instead of the bundle's.
+    pub id: Option<String>,
+    /// Replace a session that already has the id.
+    pub overwrite: bool,
 }
 
 /// `title: Some(None)` clears the title; `metadata` replaces the whole object.
@@ -605,6 +614,62 @@ impl SessionManager {
         self.store.get_runs(&session.id).await
     }
 
+    /// The whole session as a versioned bundle: record, every message, runs and summaries.
+    pub async fn export(&self, id: &str) -> Result<Bundle> {
+        let session = self.require(id).await?;
+        let messages = self.history(id, None).await?;
+        let runs = self.store.get_runs(id).await?;
+        let summaries = self.store.get_summaries(id).await?;
+        Ok(Bundle::new(&session, messages, runs, summaries, self.now()))
+    }
+
+    /// Stores an exported session, under its own id or `opts.id`. An existing session with that
+    /// id is an error (`SESSION_EXISTS`) unless `opts.overwrite`, which replaces it whole.
+    /// Everything is validated before anything is written.
+    pub async fn import(&self, bundle: Bundle, opts: ImportOptions) -> Result<Session> {
+        let import = prepare_import(bundle, opts.id.as_deref(), &*self.rng)?;
+        let id = import.session.id.clone();
+        let _guard = self.lock(&id).await;
+        let existing = match self.get(&id).await {
+            Ok(s) => s.is_some(),
+            Err(e) if e.code == ErrorCode::StorageCorrupt => true,
+            Err(e) => return Err(e),
+        };
+        if existing {
+            if !opts.overwrite {
+                return Err(Error::new(
+                    ErrorCode::SessionExists,
+                    format!("session {id:?} already exists (pass overwrite: true to replace it)"),
+                )
+                .with_session(&id));
+            }
+            self.store.delete_session(&id).await?;
+            self.cache.borrow_mut().remove(&id);
+        }
+        // Messages first, each with a record that counts exactly what is written so far: a crash
+        // part-way leaves a shorter but consistent session.
+        let mut progress = import.session.clone();
+        progress.message_count = 0;
+        progress.next_seq = 0;
+        self.store.put_session(&progress).await?;
+        for m in &import.messages {
+            progress.message_count += 1;
+            progress.next_seq = m.seq + 1;
+            self.store.put_message(&progress, m).await?;
+        }
+        for r in &import.runs {
+            self.store.put_run(r).await?;
+        }
+        for s in &import.summaries {
+            self.store.put_summary(s).await?;
+        }
+        self.store.put_session(&import.session).await?;
+        self.remember(&import.session);
+        self.events
+            .emit(&Event::SessionCreated(import.session.clone()));
+        Ok(import.session)
+    }
+
     /// Deletes expired sessions from storage and drops idle ones from memory. Returns the ids
     /// deleted.
     pub async fn sweep(&self) -> Result<Vec<String>> {
@@ -636,7 +701,7 @@ fn decode_cursor(cursor: &str, order: SessionOrder) -> Result<(f64, String)> {
 }
 
 /// Validates a caller's message and completes it into a stored one.
-fn build_message(
+pub(crate) fn build_message(
     session: &Session,
     input: NewMessage,
     now: Millis,

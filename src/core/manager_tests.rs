@@ -546,3 +546,122 @@ fn runs_are_stored_and_completed_usage_accumulates_on_the_session() {
         );
     });
 }
+
+#[test]
+fn export_then_import_round_trips_a_session_under_its_own_or_a_new_id() {
+    block_on(async {
+        let f = fixture(ManagerConfig::default());
+        let opts = CreateOptions {
+            title: Some("Trip".into()),
+            metadata: Some(json!({ "tier": "gold" })),
+        };
+        f.manager.create(Some("a"), opts).await.unwrap();
+        f.say("a", "hello").await;
+        f.manager.add_message("a", assistant("hi")).await.unwrap();
+        let mut run = f.manager.new_run("a");
+        run.status = RunStatus::Completed;
+        run.usage.input_tokens = 7;
+        f.manager.put_run(&run, true).await.unwrap();
+        let bundle = f.manager.export("a").await.unwrap();
+        let text = serde_json::to_string(&bundle).unwrap();
+        assert!(text.contains("\"format\":\"agent-sessions/session\""));
+
+        // Same id: refused unless overwrite.
+        let again: Bundle = serde_json::from_str(&text).unwrap();
+        let err = f
+            .manager
+            .import(again.clone(), ImportOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::SessionExists);
+        let replaced = f
+            .manager
+            .import(
+                again.clone(),
+                ImportOptions {
+                    overwrite: true,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(replaced.message_count, 2);
+
+        // New id: everything re-homed.
+        let copy = f
+            .manager
+            .import(
+                again,
+                ImportOptions {
+                    id: Some("b".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(copy.title.as_deref(), Some("Trip"));
+        assert_eq!(copy.metadata["tier"], "gold");
+        assert_eq!(copy.usage.input_tokens, 7);
+        let h = f.manager.history("b", None).await.unwrap();
+        assert_eq!(
+            h.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
+            ["hello", "hi"]
+        );
+        assert!(h.iter().all(|m| m.session_id == "b"));
+        let runs = f.manager.runs("b").await.unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].session_id, "b");
+        // Appending continues after the imported seqs.
+        let next = f.say("b", "more").await;
+        assert_eq!(next.seq, h[1].seq + 1);
+    });
+}
+
+#[test]
+fn import_validates_everything_before_writing_anything() {
+    block_on(async {
+        let f = fixture(ManagerConfig::default());
+        f.create("a").await;
+        f.say("a", "one").await;
+        f.say("a", "two").await;
+        let good = serde_json::to_value(f.manager.export("a").await.unwrap()).unwrap();
+        let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+            ("format", Box::new(|b| b["format"] = json!("other"))),
+            ("version", Box::new(|b| b["version"] = json!(99))),
+            (
+                "role",
+                Box::new(|b| b["messages"][1]["role"] = json!("wizard")),
+            ),
+            ("order", Box::new(|b| b["messages"][1]["seq"] = json!(0))),
+            (
+                "owner",
+                Box::new(|b| b["messages"][0]["sessionId"] = json!("z")),
+            ),
+            (
+                "empty user",
+                Box::new(|b| b["messages"][0]["content"] = json!(" ")),
+            ),
+            (
+                "proto",
+                Box::new(|b| b["session"]["metadata"] = json!({ "__proto__": {} })),
+            ),
+            ("id", Box::new(|b| b["session"]["id"] = json!(""))),
+        ];
+        for (what, break_it) in cases {
+            let mut b = good.clone();
+            break_it(&mut b);
+            let parsed: std::result::Result<Bundle, _> = serde_json::from_value(b);
+            let Ok(bundle) = parsed else { continue };
+            let opts = ImportOptions {
+                id: Some("fresh".into()),
+                ..Default::default()
+            };
+            let err = f.manager.import(bundle, opts).await;
+            assert!(err.is_err(), "{what} was accepted");
+            assert!(
+                f.manager.get("fresh").await.unwrap().is_none(),
+                "{what} left a session behind"
+            );
+        }
+    });
+}

@@ -1,0 +1,205 @@
+//! A session exported as one versioned JSON document, and the checks an import applies to one.
+//!
+//! The bundle is plain data a person can read: the session's public fields, every message (with
+//! its `seq`, status and run id), the runs and the summaries. An import validates all of it as if
+//! each message were added anew (roles, content, ids, metadata), so a hand-edited or hostile file
+//! gets the same typed errors as the API and nothing half-written.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::core::error::{Error, Result};
+use crate::core::ids::{self, RandomSource};
+use crate::core::manager::build_message;
+use crate::core::metadata::{sanitize_metadata, validate_title};
+use crate::core::model::{Message, Millis, NewMessage, Run, Session, Summary, Usage};
+
+/// The `format` field of every bundle.
+pub const BUNDLE_FORMAT: &str = "agent-sessions/session";
+/// The newest bundle version this build reads and the one it writes.
+pub const BUNDLE_VERSION: u32 = 1;
+
+/// The session part of a bundle: its public fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BundleSession {
+    pub id: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    #[serde(default)]
+    pub usage: Usage,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Bundle {
+    pub format: String,
+    pub version: u32,
+    pub exported_at: Millis,
+    pub session: BundleSession,
+    pub messages: Vec<Message>,
+    #[serde(default)]
+    pub runs: Vec<Run>,
+    #[serde(default)]
+    pub summaries: Vec<Summary>,
+}
+
+impl Bundle {
+    pub fn new(
+        session: &Session,
+        messages: Vec<Message>,
+        runs: Vec<Run>,
+        summaries: Vec<Summary>,
+        now: Millis,
+    ) -> Bundle {
+        Bundle {
+            format: BUNDLE_FORMAT.to_owned(),
+            version: BUNDLE_VERSION,
+            exported_at: now,
+            session: BundleSession {
+                id: session.id.clone(),
+                title: session.title.clone(),
+                metadata: session.metadata.clone(),
+                created_at: session.created_at,
+                updated_at: session.updated_at,
+                usage: session.usage,
+            },
+            messages,
+            runs,
+            summaries,
+        }
+    }
+}
+
+/// A bundle checked and rewritten for its target id, ready to be written.
+#[derive(Debug)]
+pub struct Import {
+    pub session: Session,
+    pub messages: Vec<Message>,
+    pub runs: Vec<Run>,
+    pub summaries: Vec<Summary>,
+}
+
+fn bad(msg: impl Into<String>) -> Error {
+    Error::invalid_argument(format!("not a valid session export: {}", msg.into()))
+}
+
+fn time(t: Millis, what: &str) -> Result<Millis> {
+    if t.is_finite() && t >= 0.0 {
+        Ok(t)
+    } else {
+        Err(bad(format!("{what} is not a time in milliseconds")))
+    }
+}
+
+/// Checks a bundle and prepares it to be stored under `target_id` (its own id when `None`).
+pub fn prepare_import(
+    bundle: Bundle,
+    target_id: Option<&str>,
+    rng: &dyn RandomSource,
+) -> Result<Import> {
+    if bundle.format != BUNDLE_FORMAT {
+        return Err(bad(format!(
+            "format is {:?}, expected {BUNDLE_FORMAT:?}",
+            ids::truncate_for_message(&bundle.format)
+        )));
+    }
+    if bundle.version == 0 || bundle.version > BUNDLE_VERSION {
+        return Err(bad(format!(
+            "version {} is not one this build reads (1..={BUNDLE_VERSION})",
+            bundle.version
+        )));
+    }
+    let source_id = bundle.session.id;
+    ids::validate_session_id(&source_id)?;
+    let id = match target_id {
+        Some(t) => {
+            ids::validate_session_id(t)?;
+            t.to_owned()
+        }
+        None => source_id.clone(),
+    };
+    if let Some(t) = &bundle.session.title {
+        validate_title(t)?;
+    }
+    let metadata = sanitize_metadata(Some(Value::Object(bundle.session.metadata)))?;
+    let created_at = time(bundle.session.created_at, "session.createdAt")?;
+    let updated_at = time(bundle.session.updated_at, "session.updatedAt")?.max(created_at);
+
+    let mut session = Session::new(id.clone(), created_at);
+    session.title = bundle.session.title;
+    session.metadata = metadata;
+    session.updated_at = updated_at;
+    session.usage = bundle.session.usage;
+
+    let mut messages = Vec::with_capacity(bundle.messages.len());
+    let mut seen_ids = std::collections::HashSet::new();
+    for m in bundle.messages {
+        if m.session_id != source_id {
+            return Err(bad(format!("message {} belongs to another session", m.id)));
+        }
+        if messages.last().is_some_and(|p: &Message| p.seq >= m.seq) {
+            return Err(bad("messages are not in strictly increasing seq order"));
+        }
+        if !seen_ids.insert(m.id.clone()) {
+            return Err(bad(format!("message id {} appears twice", m.id)));
+        }
+        // Validate as if added anew, at its own position.
+        let mut at = session.clone();
+        at.next_seq = m.seq;
+        let input = NewMessage {
+            id: Some(m.id),
+            role: m.role.as_str().to_owned(),
+            content: Some(Value::String(m.content)),
+            name: m.name,
+            tool_calls: m.tool_calls,
+            tool_call_id: m.tool_call_id,
+            status: Some(m.status),
+            created_at: Some(m.created_at),
+            run_id: m.run_id,
+            metadata: m.metadata.map(Value::Object),
+        };
+        messages.push(build_message(&at, input, created_at, rng)?);
+    }
+    session.message_count = messages.len() as u64;
+    session.next_seq = messages.last().map_or(0, |m| m.seq + 1);
+
+    let mut runs = Vec::with_capacity(bundle.runs.len());
+    for mut r in bundle.runs {
+        if r.session_id != source_id {
+            return Err(bad(format!("run {} belongs to another session", r.id)));
+        }
+        ids::validate_id("run", &r.id).map_err(|e| bad(e.message))?;
+        time(r.created_at, "run.createdAt")?;
+        r.session_id = id.clone();
+        runs.push(r);
+    }
+    let mut summaries = Vec::with_capacity(bundle.summaries.len());
+    for mut s in bundle.summaries {
+        if s.session_id != source_id {
+            return Err(bad(format!("summary {} belongs to another session", s.id)));
+        }
+        ids::validate_id("summary", &s.id).map_err(|e| bad(e.message))?;
+        if s.covers.iter().any(|c| !seen_ids.contains(c)) {
+            return Err(bad(format!(
+                "summary {} covers a message that is not in the export",
+                s.id
+            )));
+        }
+        s.session_id = id.clone();
+        summaries.push(s);
+    }
+    for m in &mut messages {
+        m.session_id = id.clone();
+    }
+    Ok(Import {
+        session,
+        messages,
+        runs,
+        summaries,
+    })
+}
