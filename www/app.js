@@ -605,9 +605,19 @@ $("import-file").onchange = (ev) => run(async () => {
   } catch (e) {
     throw new Error(`${file.name} is not JSON: ${e.message}`);
   }
-  const imported = await store.importSession(bundle);
-  showError(null);
-  await select(imported?.id ?? bundle?.session?.id ?? current);
+  let imported;
+  let note = "";
+  try {
+    imported = await store.importSession(bundle);
+  } catch (e) {
+    if (e.code !== "SESSION_EXISTS") throw e;
+    // Never overwrite a chat silently: keep both, the import under a fresh id.
+    const id = `${String(bundle.session.id).slice(0, 100)}-copy-${Date.now().toString(36)}`;
+    imported = await store.importSession(bundle, { id });
+    note = `A session with id ${bundle.session.id} exists; imported as a copy: ${id}`;
+  }
+  await select(imported.id);
+  $("error").textContent = note;
 });
 
 // ---- sidebar on small screens -----------------------------------------------------------------

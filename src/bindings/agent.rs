@@ -6,7 +6,7 @@ use futures_channel::mpsc;
 use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 use futures_util::lock::Mutex;
 use futures_util::StreamExt;
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::config::{self, is_absent};
@@ -365,7 +365,10 @@ impl Agent {
         let iterator = Object::new();
         Reflect::set(&iterator, &"next".into(), &next.into_js_value())?;
         Reflect::set(&iterator, &"return".into(), &finish.into_js_value())?;
-        let this = Function::new_no_args("return this");
+        // `[Symbol.asyncIterator]() { return this }` without `new Function`, which a page's
+        // Content-Security-Policy forbids unless it allows 'unsafe-eval': for an object,
+        // `Object.prototype.valueOf` returns `this` itself.
+        let this = Reflect::get(&Object::new(), &"valueOf".into())?;
         Reflect::set(&iterator, &js_sys::Symbol::async_iterator(), &this)?;
         Ok(iterator.into())
     }

@@ -1,60 +1,312 @@
-// Drives the demo page in headless Chromium: the module loads, sessions are created, listed and
-// deleted through the real UI.
+// Drives the demo app (www/) in headless Chromium over the demo's own server, as a user would:
+// two chats with the offline mock provider, rename, metadata, runs, Stop, reset, settings,
+// safe rendering, export/import, reload and a second tab. Waits on DOM state, never on sleeps.
+// Screenshots go to test-output/e2e/.
+//
+// Steps that need a package feature this build lacks are reported as TODO (not failures) and
+// say which feature they wait on; the page publishes what it found in body[data-storage] and
+// body[data-features].
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { startServer } from "../../scripts/serve.mjs";
 import { launch } from "./browser.mjs";
 
 const out = new URL("../../test-output/e2e/", import.meta.url).pathname;
-let server, browser, base;
+let server, browser, base, page;
+const pageErrors = [];
+const requested = [];
 
 before(async () => {
   mkdirSync(out, { recursive: true });
   server = await startServer({ port: 0 });
   base = `http://127.0.0.1:${server.address().port}/`;
   browser = await launch();
+  page = await openTab();
 });
 after(async () => {
   await browser?.context.close();
   await new Promise((r) => server?.close(r));
 });
 
-test("the demo loads the module and creates, lists and deletes sessions", async () => {
-  const page = await browser.context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(base);
-  await page.waitForSelector("body[data-ready=true]");
-  await page.fill("#new-id", "user-sarah-2024");
+async function openTab() {
+  const p = await browser.context.newPage();
+  await p.setViewportSize({ width: 1400, height: 900 });
+  p.setDefaultTimeout(15_000);
+  p.on("pageerror", (e) => pageErrors.push(e.message));
+  p.on("request", (r) => requested.push(r.url()));
+  await p.goto(base);
+  await p.waitForSelector("body[data-ready=true]");
+  return p;
+}
+
+const storage = (p = page) => p.getAttribute("body", "data-storage");
+const hasFeature = async (name) => ((await page.getAttribute("body", "data-features")) ?? "").split(" ").includes(name);
+
+/** Sends `text` through the composer (Enter) and waits for its reply to be stored complete. */
+async function say(text, p = page) {
+  const done = await p.$$eval("#history li.msg-assistant.status-complete", (els) => els.length);
+  await p.fill("#message-input", text);
+  await p.press("#message-input", "Enter");
+  await p.waitForFunction(
+    (n) => document.querySelectorAll("#history li.msg-assistant.status-complete").length === n + 1
+      && document.body.dataset.busy === "false",
+    done,
+  );
+  assert.equal(await p.textContent("#error"), "", "no error shown");
+  return p.textContent("#history li.msg-assistant.status-complete:last-of-type .content");
+}
+
+async function createSession(id = "") {
+  const before = await page.$$eval("li.session", (els) => els.map((e) => e.dataset.id));
+  await page.fill("#new-id", id);
   await page.click("#create-form button");
-  await page.click("#create-form button"); // a generated id
-  await page.waitForFunction(() => document.querySelectorAll("li.session").length === 2);
-  const ids = await page.$$eval("li.session", (els) => els.map((e) => e.dataset.id));
-  assert.ok(ids.includes("user-sarah-2024"));
-  assert.ok(ids.some((id) => /^sess_[0-9a-f]{32}$/.test(id)));
-  await page.click('li.session[data-id="user-sarah-2024"]');
-  await page.fill("#message-input", "My name is Sarah.");
-  await page.click("#send");
-  await page.waitForFunction(() => document.querySelectorAll("#history li.msg-assistant.status-complete").length === 1);
-  await page.fill("#message-input", "What is my name?");
-  await page.click("#send");
-  await page.waitForFunction(() => document.querySelectorAll("#history li.msg-assistant.status-complete").length === 2);
-  const answers = await page.$$eval("#history li.msg-assistant", (els) => els.map((e) => e.textContent));
-  assert.match(answers[1], /Your name is Sarah\./, "the offline provider remembers within the session");
-  // Stop a reply mid-stream: the partial answer is kept, marked interrupted.
-  await page.fill("#message-input", "Tell me a long story about the sea and the stars and the wind");
-  await page.click("#send");
-  await page.waitForFunction(() => (document.querySelector("#history li.streaming")?.textContent.length ?? 0) > 20);
+  const handle = await page.waitForFunction(
+    (known) => [...document.querySelectorAll("li.session.active")].map((e) => e.dataset.id).find((x) => !known.includes(x)),
+    before,
+  );
+  return handle.jsonValue();
+}
+
+async function select(id, p = page) {
+  await p.click(`li.session[data-id="${id}"] button.open`);
+  await p.waitForFunction((id) => document.getElementById("chat-id").textContent === id, id);
+}
+
+const sessionTitles = (p = page) =>
+  p.$$eval("li.session", (els) => els.map((e) => [e.dataset.id, e.querySelector(".title").textContent]));
+
+let sarah, lisbon; // the two chats, shared by the later steps
+
+test("two chats remember within themselves and not across; rename, metadata, runs, reset", async () => {
+  sarah = await createSession("trip-sarah");
+  assert.equal(sarah, "trip-sarah");
+  assert.match(await say("My name is Sarah."), /Sarah/);
+  assert.equal(await say("What is my name?"), "Your name is Sarah.");
+
+  lisbon = await createSession();
+  assert.match(lisbon, /^sess_[0-9a-f]{32}$/);
+  await say("I live in Lisbon.");
+  assert.equal(await say("Where do I live?"), "You live in Lisbon.");
+  assert.match(await say("What is my name?"), /haven't told me your name/, "sessions are isolated");
+
+  // Newest activity first; a first message titles an untitled chat.
+  assert.deepEqual(await sessionTitles(), [[lisbon, "I live in Lisbon."], [sarah, "My name is Sarah."]]);
+
+  // Rename from the sidebar.
+  await page.click(`li.session[data-id="${sarah}"] button[data-action=rename]`);
+  await page.fill("li.session input.rename", "Sarah's trip");
+  await page.press("li.session input.rename", "Enter");
+  await page.waitForFunction((id) =>
+    document.querySelector(`li.session[data-id="${id}"] .title`)?.textContent === "Sarah's trip", sarah);
+
+  // Metadata editor: saved JSON round-trips; bad JSON and a prototype key are refused, visibly.
+  await select(sarah);
+  await page.fill("#meta-json", '{ "tier": "premium", "tags": ["travel"] }');
+  await page.click("#meta-form button[type=submit]");
+  await page.waitForFunction(() => document.getElementById("meta-status").textContent === "Saved.");
+  await page.fill("#meta-json", "{ not json");
+  await page.click("#meta-form button[type=submit]");
+  await page.waitForFunction(() => document.getElementById("meta-status").textContent.startsWith("Not valid JSON"));
+  await page.fill("#meta-json", '{ "__proto__": { "admin": true } }');
+  await page.click("#meta-form button[type=submit]");
+  await page.waitForFunction(() => document.getElementById("meta-status").textContent.includes("INVALID_METADATA"));
+  await select(lisbon);
+  await select(sarah);
+  assert.deepEqual(JSON.parse(await page.inputValue("#meta-json")), { tier: "premium", tags: ["travel"] });
+  assert.equal(await page.inputValue("#meta-title"), "Sarah's trip");
+
+  // Runs panel: one row per turn, with model, tokens, duration, status and retries.
+  const runs = await page.$$eval("#runs tbody tr", (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+  assert.equal(runs.length, 2);
+  for (const [status, model, tokens, duration, retries] of runs) {
+    assert.equal(status, "completed");
+    assert.equal(model, "mock-1");
+    const [inTok, outTok] = tokens.split(" / ").map(Number);
+    assert.ok(inTok > 0 && outTok > 0, tokens);
+    assert.match(duration, /^\d+(\.\d+)? m?s$/);
+    assert.equal(retries, "0");
+  }
+  assert.match(await page.textContent("#usage-total"), /^2 runs · \d+ in \/ \d+ out tokens/);
+
+  // Reset empties the conversation (two clicks) and keeps the session, its title and metadata.
+  await select(lisbon);
+  await page.click("#reset");
+  await page.click("#reset");
+  await page.waitForFunction(() => document.querySelectorAll("#history li").length === 0);
+  assert.equal(await page.isVisible("#suggestions"), true);
+  assert.match(await say("Where do I live?"), /haven't told me where you live/, "reset forgets");
+  await page.screenshot({ path: out + "1-two-chats.png" });
+});
+
+test("Stop ends a stream and keeps the partial answer, marked interrupted", async () => {
+  await select(sarah);
+  await page.fill("#message-input", "Tell me a long story about the sea, the stars, the wind and the lighthouse keeper at the end of the world");
+  await page.press("#message-input", "Enter");
+  await page.waitForFunction(() => (document.querySelector("#history li.streaming .content")?.textContent.length ?? 0) > 15);
   await page.click("#stop");
   await page.waitForSelector("#history li.msg-assistant.status-interrupted");
-  assert.match(await page.textContent("#history li.status-interrupted .badge"), /interrupted/);
-  // A duplicate id is refused with the typed error, shown to the user.
-  await page.fill("#new-id", "user-sarah-2024");
-  await page.click("#create-form button");
-  await page.waitForFunction(() => document.getElementById("error").textContent.includes("SESSION_EXISTS"));
-  await page.screenshot({ path: out + "demo-sessions.png", fullPage: true });
-  await page.click('button[aria-label="Delete user-sarah-2024"]');
-  await page.waitForFunction(() => document.querySelectorAll("li.session").length === 1);
-  assert.deepEqual(errors, []);
+  await page.waitForFunction(() => document.body.dataset.busy === "false");
+  const partial = await page.textContent("#history li.status-interrupted .content");
+  assert.ok(partial.length > 15, partial);
+  assert.ok(!partial.includes("earlier messages."), "the answer was cut short");
+  assert.equal(await page.textContent("#history li.status-interrupted .badge"), "interrupted");
+  assert.equal(await page.textContent("#runs tbody tr:first-child td:first-child .pill"), "aborted");
+  // The session goes on after a stop.
+  assert.equal(await say("What is my name?"), "Your name is Sarah.");
+  await page.screenshot({ path: out + "2-stopped.png" });
+});
+
+test("model output is text: markup is shown, never run, and no image is fetched", async () => {
+  await select(lisbon);
+  const before = requested.length;
+  const reply = await say('**bold** <img src="/probe-a.png" onerror="window.pwned=1"> ![pic](/probe-b.png)');
+  assert.match(reply, /<img src="\/probe-a.png"/, "the tag is displayed as text");
+  assert.equal(await page.$$eval("#history img, #history script, #history iframe", (els) => els.length), 0);
+  assert.equal(await page.evaluate(() => window.pwned), undefined);
+  assert.equal(await page.textContent("#history li.msg-assistant:last-of-type strong"), "bold", "markdown rendered");
+  assert.match(await page.textContent("#history li.msg-assistant:last-of-type a.md-image"), /image: pic/);
+  assert.deepEqual(requested.slice(before).filter((u) => u.includes("probe")), []);
+});
+
+test("settings: provider and key in memory only unless remembered; context strategy reaches the model", async () => {
+  const openSettings = async () => {
+    await page.click("#open-settings");
+    await page.waitForSelector("#settings[open]");
+  };
+  const saveSettings = async () => {
+    await page.click("#settings-save");
+    await page.waitForSelector("#settings:not([open])", { state: "attached" });
+  };
+  const stored = () => page.evaluate(() => JSON.stringify({ ...localStorage }));
+
+  await openSettings();
+  await page.selectOption("#set-provider", "openai");
+  await page.fill("#set-model", "gpt-4o-mini");
+  await page.fill("#set-api-key", "sk-e2e-secret");
+  assert.equal(await page.isChecked("#set-remember-key"), false);
+  await saveSettings();
+  assert.match(await page.textContent("#status"), /^openai · gpt-4o-mini/);
+  assert.ok(!(await stored()).includes("sk-e2e-secret"), "the key is not persisted by default");
+
+  await openSettings();
+  assert.equal(await page.inputValue("#set-api-key"), "sk-e2e-secret", "kept in memory");
+  await page.check("#set-remember-key");
+  assert.match(await page.getAttribute("#key-warning", "class"), /strong/, "the warning is emphasised");
+  await saveSettings();
+  assert.ok((await stored()).includes("sk-e2e-secret"), "remembered when asked");
+
+  // Back to the offline mock, forgetting the key; a one-message window hides earlier facts.
+  await openSettings();
+  await page.uncheck("#set-remember-key");
+  await page.fill("#set-api-key", "");
+  await page.selectOption("#set-provider", "mock");
+  await page.fill("#set-model", "");
+  await page.selectOption("#set-strategy", "buffer_window");
+  assert.equal(await page.isVisible("#set-window"), true);
+  assert.equal(await page.isVisible("#set-budget"), false);
+  await page.fill("#set-window", "1");
+  await saveSettings();
+  assert.ok(!(await stored()).includes("sk-e2e-secret"), "forgotten");
+  assert.match(await page.textContent("#status"), /^mock · mock-1 · .* · context buffer_window/);
+  await select(sarah);
+  assert.match(await say("What is my name?"), /haven't told me your name/, "the window dropped it");
+
+  await openSettings();
+  await page.selectOption("#set-strategy", "full");
+  await saveSettings();
+  assert.equal(await say("What is my name?"), "Your name is Sarah.", "the full history again");
+});
+
+test("export a session to a file, delete it, import it back", async (t) => {
+  if (!(await hasFeature("export")) || !(await hasFeature("import"))) {
+    t.todo("waits on session.export() / store.importSession()");
+  }
+  await select(sarah);
+  const before = await page.$$eval("#history li.msg", (els) => els.map((e) => e.textContent));
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
+  const file = out + "exported-session.json";
+  await download.saveAs(file);
+  const bundle = JSON.parse(readFileSync(file, "utf8"));
+  assert.equal(bundle.session.id, sarah);
+  assert.equal(bundle.session.title, "Sarah's trip");
+  assert.ok(bundle.messages.length >= 8);
+  assert.equal(JSON.stringify(bundle).includes("sk-e2e-secret"), false, "no key in an export");
+
+  const del = `li.session[data-id="${sarah}"] button[data-action=delete]`;
+  await page.click(del);
+  await page.click(del);
+  await page.waitForFunction((id) => !document.querySelector(`li.session[data-id="${id}"]`), sarah);
+
+  await page.setInputFiles("#import-file", file);
+  await page.waitForFunction((id) => document.getElementById("chat-id").textContent === id, sarah);
+  assert.equal(await page.textContent("#chat-title"), "Sarah's trip");
+  await page.waitForFunction((n) => document.querySelectorAll("#history li.msg").length === n, before.length);
+  assert.deepEqual(await page.$$eval("#history li.msg", (els) => els.map((e) => e.textContent)), before);
+  assert.ok((await page.$$("#runs tbody tr")).length >= 5, "runs come back too");
+  assert.equal(await say("What is my name?"), "Your name is Sarah.", "the imported chat goes on");
+
+  // Importing it again does not overwrite: a copy under a new id.
+  await page.setInputFiles("#import-file", file);
+  await page.waitForFunction(() => document.getElementById("chat-id").textContent.startsWith("trip-sarah-copy-"));
+  assert.match(await page.textContent("#error"), /imported as a copy/);
+});
+
+test("a reload finds both chats: histories, runs and titles", async (t) => {
+  if ((await storage()) === "memory") {
+    t.todo("waits on IndexedDB storage (memory fallback in this build)");
+    page.setDefaultTimeout(3000);
+  }
+  const snapshot = async () => {
+    const result = {};
+    for (const [id, title] of await sessionTitles()) {
+      await select(id);
+      result[id] = {
+        title,
+        messages: await page.$$eval("#history li.msg", (els) => els.map((e) => [e.className, e.querySelector(".content").textContent])),
+        runs: await page.$$eval("#runs tbody tr", (rows) => rows.map((r) => r.dataset.id + r.cells[0].textContent)),
+        metadata: await page.inputValue("#meta-json"),
+      };
+    }
+    return result;
+  };
+  const before = await snapshot();
+  assert.ok(before[sarah] && before[lisbon]);
+  await page.reload();
+  await page.waitForSelector("body[data-ready=true]");
+  assert.equal(await storage(), "indexeddb");
+  const after = await snapshot();
+  assert.deepEqual(after, before);
+  assert.ok(after[sarah].messages.some(([cls]) => cls.includes("status-interrupted")), "the stopped answer stays interrupted");
+  await page.screenshot({ path: out + "3-after-reload.png" });
+});
+
+test("a message sent in one tab appears live in another", async (t) => {
+  const todo = (await storage()) === "memory";
+  if (todo) t.todo("waits on persistent storage with cross-tab events");
+  const second = await openTab();
+  if (todo) [page, second].forEach((p) => p.setDefaultTimeout(3000));
+  try {
+    assert.equal(await storage(second), await storage());
+    await select(lisbon, second);
+    await select(lisbon);
+    const text = "I like sailing.";
+    await say(text);
+    // The second tab was not touched: the store's cross-tab events redraw it.
+    await second.waitForFunction((text) => [...document.querySelectorAll("#history li.msg-user .content")]
+      .some((e) => e.textContent === text), text);
+    await second.waitForFunction(() => document.querySelector("#history li.msg-assistant:last-of-type")
+      ?.classList.contains("status-complete") && /sailing/.test(document.querySelector("#history li.msg-assistant:last-of-type").textContent));
+    // And the other way round, with a session the first tab has not seen.
+    await second.fill("#new-id", "from-tab-two");
+    await second.click("#create-form button");
+    await page.waitForSelector('li.session[data-id="from-tab-two"]');
+    await second.screenshot({ path: out + "4-second-tab.png" });
+  } finally {
+    await second.close();
+  }
+});
+
+test("no page errors", () => {
+  assert.deepEqual(pageErrors, []);
 });
