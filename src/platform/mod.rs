@@ -5,6 +5,7 @@
 pub mod abort;
 pub mod clock;
 pub mod fetch;
+pub mod peers;
 pub mod random;
 pub mod timer;
 pub mod wake;
