@@ -65,7 +65,10 @@ mod peers {
             got2.set(true);
         });
         sleep(100).await;
-        assert!(!got.get(), "the second store entered while the first held the lock");
+        assert!(
+            !got.get(),
+            "the second store entered while the first held the lock"
+        );
         // Another session's lock is independent.
         let _other = b.lock("t").await;
         drop(held);
@@ -113,7 +116,10 @@ mod peers {
         }
         assert_eq!(
             *heard.borrow(),
-            [("session:created".into(), true), ("message:added".into(), true)]
+            [
+                ("session:created".into(), true),
+                ("message:added".into(), true)
+            ]
         );
     }
 }

@@ -18,8 +18,12 @@ pub enum Event {
     SessionCreated(Session),
     SessionUpdated(Session),
     SessionReset(Session),
-    SessionDeleted { id: String },
-    SessionExpired { id: String },
+    SessionDeleted {
+        id: String,
+    },
+    SessionExpired {
+        id: String,
+    },
     MessageAdded(Message),
     /// A stored message rewritten in place: a streamed reply as it grows, and when it ends.
     MessageUpdated(Message),

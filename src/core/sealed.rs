@@ -109,7 +109,11 @@ impl SealedStore {
         Ok(B64.encode(self.cipher.seal(&plain).await?))
     }
 
-    async fn open_json<T: for<'de> Deserialize<'de>>(&self, text: &str, session: &str) -> Result<T> {
+    async fn open_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        text: &str,
+        session: &str,
+    ) -> Result<T> {
         let bytes = B64
             .decode(text.as_bytes())
             .map_err(|_| Error::corrupt(Some(session), "a sealed field is not base64"))?;
@@ -291,7 +295,9 @@ mod tests {
         }
         async fn open(&self, sealed: &[u8]) -> Result<Vec<u8>> {
             match sealed.split_last() {
-                Some((tag, body)) if *tag == self.0 => Ok(body.iter().map(|b| b ^ self.0).collect()),
+                Some((tag, body)) if *tag == self.0 => {
+                    Ok(body.iter().map(|b| b ^ self.0).collect())
+                }
                 _ => Err(Error::internal("tag mismatch")),
             }
         }
@@ -323,12 +329,17 @@ mod tests {
     fn what_reaches_the_backend_is_sealed_and_reads_back_whole() {
         block_on(async {
             let raw = Rc::new(MemoryStore::new());
-            let store = SealedStore::open(raw.clone(), Rc::new(Toy(0x5a))).await.unwrap();
+            let store = SealedStore::open(raw.clone(), Rc::new(Toy(0x5a)))
+                .await
+                .unwrap();
             let mut s = Session::new("s".into(), 1.0);
             s.title = Some("secret title".into());
             s.metadata.insert("who".into(), json!("secret person"));
             store.put_session(&s).await.unwrap();
-            store.put_message(&s, &message("secret content")).await.unwrap();
+            store
+                .put_message(&s, &message("secret content"))
+                .await
+                .unwrap();
             let summary = Summary {
                 id: "sum".into(),
                 session_id: "s".into(),
@@ -347,7 +358,10 @@ mod tests {
                 raw.get_messages("s", MessageQuery::all()).await.unwrap(),
                 raw.get_summaries("s").await.unwrap()
             );
-            assert!(!dump.contains("secret"), "plaintext reached the backend: {dump}");
+            assert!(
+                !dump.contains("secret"),
+                "plaintext reached the backend: {dump}"
+            );
 
             assert_eq!(store.get_session("s").await.unwrap().unwrap(), s);
             assert_eq!(
@@ -362,7 +376,9 @@ mod tests {
     fn a_wrong_key_is_refused_at_open_and_altered_records_are_corrupt() {
         block_on(async {
             let raw = Rc::new(MemoryStore::new());
-            let store = SealedStore::open(raw.clone(), Rc::new(Toy(1))).await.unwrap();
+            let store = SealedStore::open(raw.clone(), Rc::new(Toy(1)))
+                .await
+                .unwrap();
             let s = Session::new("s".into(), 1.0);
             store.put_message(&s, &message("hello")).await.unwrap();
             let err = SealedStore::open(raw.clone(), Rc::new(Toy(2)))
@@ -375,7 +391,10 @@ mod tests {
             let mut m = raw.get_messages("s", MessageQuery::all()).await.unwrap()[0].clone();
             m.metadata = Some(Map::from_iter([(SEALED.into(), json!("AAAA"))]));
             raw.put_message(&s, &m).await.unwrap();
-            let err = store.get_messages("s", MessageQuery::all()).await.unwrap_err();
+            let err = store
+                .get_messages("s", MessageQuery::all())
+                .await
+                .unwrap_err();
             assert_eq!(err.code, ErrorCode::StorageCorrupt);
             assert_eq!(err.session_id.as_deref(), Some("s"));
         });
@@ -391,7 +410,11 @@ mod tests {
             raw.put_message(&s, &m).await.unwrap();
             let store = SealedStore::open(raw, Rc::new(Toy(9))).await.unwrap();
             assert_eq!(
-                store.get_messages("old", MessageQuery::all()).await.unwrap()[0].content,
+                store
+                    .get_messages("old", MessageQuery::all())
+                    .await
+                    .unwrap()[0]
+                    .content,
                 "plain"
             );
         });

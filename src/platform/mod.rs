@@ -4,6 +4,7 @@
 
 pub mod abort;
 pub mod clock;
+pub mod crypto;
 pub mod fetch;
 pub mod peers;
 pub mod random;

@@ -48,7 +48,10 @@ fn web_locks() -> Option<JsValue> {
     function_property(&locks, "request").map(|_| locks)
 }
 
-fn open_channel(name: &str, manager: Weak<SessionManager>) -> Option<(JsValue, Closure<dyn FnMut(JsValue)>)> {
+fn open_channel(
+    name: &str,
+    manager: Weak<SessionManager>,
+) -> Option<(JsValue, Closure<dyn FnMut(JsValue)>)> {
     let ctor: Function = global("BroadcastChannel")?.dyn_into().ok()?;
     let args = js_sys::Array::of1(&JsValue::from_str(name));
     let channel = Reflect::construct(&ctor, &args).ok()?;
@@ -56,7 +59,8 @@ fn open_channel(name: &str, manager: Weak<SessionManager>) -> Option<(JsValue, C
         let text = Reflect::get(&ev, &JsValue::from_str("data"))
             .ok()
             .and_then(|d| d.as_string());
-        if let (Some(event), Some(m)) = (text.as_deref().and_then(peers::decode), manager.upgrade()) {
+        if let (Some(event), Some(m)) = (text.as_deref().and_then(peers::decode), manager.upgrade())
+        {
             m.apply_remote(event);
         }
     });
