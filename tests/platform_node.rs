@@ -478,3 +478,70 @@ async fn global_fetch_against_a_real_server() {
     assert_eq!(get(&state, "streamRequests").as_f64(), Some(1.0));
     stop_server(&server);
 }
+
+/// Encryption at rest with the real WebCrypto: AES-GCM under a PBKDF2 key, salt kept in the store.
+mod encryption {
+    use std::rc::Rc;
+
+    use agent_sessions::core::error::ErrorCode;
+    use agent_sessions::core::model::{Message, MessageStatus, Role, Session};
+    use agent_sessions::core::store::{MemoryStore, MessageQuery, Store};
+    use agent_sessions::platform::crypto::{sealed_store, KeySource};
+    use wasm_bindgen_test::*;
+
+    fn pass(p: &str) -> KeySource {
+        KeySource::Passphrase {
+            passphrase: p.into(),
+            iterations: 1000,
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn records_are_sealed_and_only_the_right_passphrase_opens_them() {
+        let raw = Rc::new(MemoryStore::new());
+        let store = sealed_store(raw.clone(), pass("correct horse"))
+            .await
+            .unwrap();
+        let mut s = Session::new("s1".into(), 1.0);
+        s.title = Some("Plans for the heist".into());
+        let m = Message {
+            id: "m1".into(),
+            session_id: "s1".into(),
+            seq: 0,
+            role: Role::User,
+            content: "The vault code is 0451".into(),
+            name: None,
+            tool_calls: vec![],
+            tool_call_id: None,
+            status: MessageStatus::Complete,
+            created_at: 1.0,
+            tokens: 6,
+            run_id: None,
+            metadata: None,
+        };
+        store.put_message(&s, &m).await.unwrap();
+        let dump = format!(
+            "{:?}{:?}",
+            raw.list_sessions().await.unwrap(),
+            raw.get_messages("s1", MessageQuery::all()).await.unwrap()
+        );
+        assert!(!dump.contains("vault") && !dump.contains("heist"), "{dump}");
+        assert!(raw.get_meta("enc.salt").await.unwrap().is_some());
+
+        // Reopened with the same passphrase (the stored salt is reused): everything reads back.
+        let again = sealed_store(raw.clone(), pass("correct horse"))
+            .await
+            .unwrap();
+        assert_eq!(
+            again.get_messages("s1", MessageQuery::all()).await.unwrap(),
+            [m]
+        );
+        assert_eq!(again.get_session("s1").await.unwrap().unwrap(), s);
+
+        let wrong = sealed_store(raw.clone(), pass("wrong horse"))
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(wrong.code, ErrorCode::WrongKey);
+    }
+}

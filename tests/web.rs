@@ -9,3 +9,117 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 bindings_suite!();
+
+/// Web Locks and BroadcastChannel between two stores of one page (two contexts as far as the
+/// platform is concerned: separate connections, separate channel objects).
+mod peers {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    use agent_sessions::core::events::Event;
+    use agent_sessions::core::manager::{CreateOptions, ManagerConfig, SessionManager};
+    use agent_sessions::core::model::NewMessage;
+    use agent_sessions::core::store::MemoryStore;
+    use agent_sessions::platform::{clock::JsClock, peers, random::CryptoRandom};
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen_futures::{spawn_local, JsFuture};
+    use wasm_bindgen_test::*;
+
+    async fn sleep(ms: i32) {
+        let p = js_sys::Promise::new(&mut |resolve, _| {
+            let set_timeout: js_sys::Function =
+                js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into())
+                    .unwrap()
+                    .into();
+            set_timeout
+                .call2(&JsValue::UNDEFINED, &resolve, &JsValue::from(ms))
+                .unwrap();
+        });
+        JsFuture::from(p).await.unwrap();
+    }
+
+    fn manager(scope: &str) -> Rc<SessionManager> {
+        let m = Rc::new(SessionManager::new(
+            Rc::new(MemoryStore::new()),
+            Rc::new(JsClock),
+            Rc::new(CryptoRandom),
+            ManagerConfig::default(),
+        ));
+        peers::connect(&m, scope);
+        m
+    }
+
+    fn scope() -> String {
+        format!("test-{}", js_sys::Math::random())
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_session_lock_held_by_one_store_makes_the_other_wait() {
+        let scope = scope();
+        let (a, b) = (manager(&scope), manager(&scope));
+        let held = a.lock("s").await;
+        let got = Rc::new(Cell::new(false));
+        let (got2, b2) = (got.clone(), b.clone());
+        spawn_local(async move {
+            let _g = b2.lock("s").await;
+            got2.set(true);
+        });
+        sleep(100).await;
+        assert!(
+            !got.get(),
+            "the second store entered while the first held the lock"
+        );
+        // Another session's lock is independent.
+        let _other = b.lock("t").await;
+        drop(held);
+        for _ in 0..50 {
+            if got.get() {
+                break;
+            }
+            sleep(10).await;
+        }
+        assert!(got.get(), "the lock was not handed over");
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_other_store_hears_of_changes_marked_remote() {
+        let scope = scope();
+        let (a, b) = (manager(&scope), manager(&scope));
+        let heard = Rc::new(RefCell::new(Vec::<(String, bool)>::new()));
+        for name in ["session:created", "message:added"] {
+            let h = heard.clone();
+            b.events.on(
+                name,
+                Rc::new(move |e: &Event| {
+                    let v = e.to_json();
+                    h.borrow_mut()
+                        .push((v["type"].as_str().unwrap().into(), v["remote"] == true));
+                }),
+            );
+        }
+        a.create(Some("s"), CreateOptions::default()).await.unwrap();
+        a.add_message(
+            "s",
+            NewMessage {
+                role: "user".into(),
+                content: Some("hi".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        for _ in 0..100 {
+            if heard.borrow().len() >= 2 {
+                break;
+            }
+            sleep(10).await;
+        }
+        assert_eq!(
+            *heard.borrow(),
+            [
+                ("session:created".into(), true),
+                ("message:added".into(), true)
+            ]
+        );
+    }
+}

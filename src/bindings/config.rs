@@ -4,7 +4,9 @@
 
 use js_sys::Reflect;
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::platform::crypto::{KeySource, DEFAULT_ITERATIONS};
 
 use super::convert::{from_js, opt_string, JsResult};
 use crate::core::error::{Error, ErrorCode};
@@ -107,5 +109,62 @@ pub fn storage_config(config: &JsValue) -> JsResult<StorageConfig> {
             "unknown storage type {other:?} (expected memory, indexeddb, localstorage or kv)"
         ))
         .into()),
+    }
+}
+
+/// `encryption: { passphrase, iterations? } | { key: CryptoKey }`, if present.
+pub fn encryption_config(config: &JsValue) -> JsResult<Option<KeySource>> {
+    let enc = get(config, "encryption")?;
+    if is_absent(&enc) {
+        return Ok(None);
+    }
+    if !enc.is_object() {
+        return Err(Error::invalid_config("encryption must be an object").into());
+    }
+    let obj: &js_sys::Object = enc.unchecked_ref();
+    for key in js_sys::Object::keys(obj).iter() {
+        let k = key.as_string().unwrap_or_default();
+        if !matches!(k.as_str(), "passphrase" | "key" | "iterations") {
+            return Err(Error::invalid_config(format!(
+                "unknown encryption option {k:?} (expected passphrase, iterations or key)"
+            ))
+            .into());
+        }
+    }
+    let passphrase = opt_string(
+        &get(&enc, "passphrase")?,
+        "encryption.passphrase",
+        ErrorCode::InvalidConfig,
+    )?;
+    let key = get(&enc, "key")?;
+    let iterations = get(&enc, "iterations")?;
+    match (passphrase, is_absent(&key)) {
+        (Some(_), false) => {
+            Err(Error::invalid_config("encryption takes a passphrase or a key, not both").into())
+        }
+        (Some(p), true) => {
+            if p.is_empty() {
+                return Err(Error::invalid_config("encryption.passphrase is empty").into());
+            }
+            let iterations = if is_absent(&iterations) {
+                DEFAULT_ITERATIONS
+            } else {
+                match iterations.as_f64() {
+                    Some(n) if n.fract() == 0.0 && (1000.0..=10_000_000.0).contains(&n) => n as u32,
+                    _ => {
+                        return Err(Error::invalid_config(
+                            "encryption.iterations must be an integer from 1000 to 10000000",
+                        )
+                        .into())
+                    }
+                }
+            };
+            Ok(Some(KeySource::Passphrase {
+                passphrase: p,
+                iterations,
+            }))
+        }
+        (None, false) => Ok(Some(KeySource::Key(key))),
+        (None, true) => Err(Error::invalid_config("encryption needs a passphrase or a key").into()),
     }
 }

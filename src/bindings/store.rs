@@ -19,7 +19,7 @@ use crate::core::manager::{
 };
 use crate::core::model::NewMessage;
 use crate::core::store::{MemoryStore, Store};
-use crate::platform::{clock::JsClock, random::CryptoRandom};
+use crate::platform::{clock::JsClock, crypto, random::CryptoRandom};
 
 thread_local! {
     /// Live stores by key, so an `Agent` config can name a store object it was given.
@@ -65,6 +65,10 @@ impl SessionStore {
         let manager_config = config::manager_config(config)?;
         let store: Rc<dyn Store> = match config::storage_config(config)? {
             StorageConfig::Memory => Rc::new(MemoryStore::new()),
+        };
+        let store: Rc<dyn Store> = match config::encryption_config(config)? {
+            Some(source) => Rc::new(crypto::sealed_store(store, source).await?),
+            None => store,
         };
         Ok(Rc::new(SessionManager::new(
             store,

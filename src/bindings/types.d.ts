@@ -17,7 +17,7 @@ export interface AgentSessionsError extends Error {
 export type ErrorCode =
   | "SESSION_NOT_FOUND" | "SESSION_EXISTS" | "SESSION_BUSY"
   | "INVALID_ID" | "INVALID_MESSAGE" | "INVALID_METADATA" | "INVALID_ARGUMENT" | "INVALID_CONFIG"
-  | "STORAGE_QUOTA" | "STORAGE_CORRUPT" | "STORAGE_UNAVAILABLE" | "STORAGE_ERROR"
+  | "STORAGE_QUOTA" | "STORAGE_CORRUPT" | "STORAGE_UNAVAILABLE" | "STORAGE_ERROR" | "WRONG_KEY"
   | "LLM_HTTP" | "LLM_RATE_LIMITED" | "LLM_TIMEOUT" | "LLM_STREAM_TRUNCATED" | "LLM_BAD_RESPONSE"
   | "LLM_NETWORK" | "CONTEXT_TOO_LARGE" | "ABORTED" | "INTERNAL";
 
@@ -219,7 +219,7 @@ export interface StoredMemoryEntry {
 
 export type StoreEventName =
   | "session:created" | "session:updated" | "session:reset"
-  | "session:deleted" | "session:expired" | "message:added" | "run:updated";
+  | "session:deleted" | "session:expired" | "message:added" | "message:updated" | "run:updated";
 
 export interface StoreEvent {
   type: StoreEventName;
@@ -227,6 +227,8 @@ export interface StoreEvent {
   session?: SessionInfo;
   message?: Message;
   run?: RunRecord;
+  /** Set when another tab or worker over the same storage made the change. */
+  remote?: true;
 }
 
 export type Unsubscribe = () => void;

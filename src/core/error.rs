@@ -16,6 +16,7 @@ pub enum ErrorCode {
     InvalidArgument,
     InvalidConfig,
     StorageQuota,
+    WrongKey,
     StorageCorrupt,
     StorageUnavailable,
     Storage,
@@ -42,6 +43,7 @@ impl ErrorCode {
             ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
             ErrorCode::InvalidConfig => "INVALID_CONFIG",
             ErrorCode::StorageQuota => "STORAGE_QUOTA",
+            ErrorCode::WrongKey => "WRONG_KEY",
             ErrorCode::StorageCorrupt => "STORAGE_CORRUPT",
             ErrorCode::StorageUnavailable => "STORAGE_UNAVAILABLE",
             ErrorCode::Storage => "STORAGE_ERROR",
@@ -141,6 +143,17 @@ impl Error {
         let mut e = Error::new(ErrorCode::StorageCorrupt, message);
         e.session_id = session_id.map(str::to_owned);
         e
+    }
+
+    /// An append found its `seq` already holding another writer's message (another tab wrote
+    /// the session meanwhile). The manager re-reads the session and tries again.
+    pub fn seq_taken(session_id: &str, seq: u64) -> Self {
+        Error::new(
+            ErrorCode::SessionBusy,
+            format!("position {seq} of session {session_id:?} was taken by another writer"),
+        )
+        .with_session(session_id)
+        .with_retryable(true)
     }
 
     pub fn aborted() -> Self {

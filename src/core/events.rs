@@ -4,30 +4,45 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::core::model::{Message, Run, Session};
 
-#[derive(Debug, Clone, PartialEq)]
+/// A change to a store, reported after it is durable. The serde form is what other contexts
+/// (tabs, workers) sharing the storage receive over the wire; JavaScript listeners get
+/// [`Event::to_json`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "d")]
 pub enum Event {
     SessionCreated(Session),
     SessionUpdated(Session),
     SessionReset(Session),
-    SessionDeleted { id: String },
-    SessionExpired { id: String },
+    SessionDeleted {
+        id: String,
+    },
+    SessionExpired {
+        id: String,
+    },
     MessageAdded(Message),
+    /// A stored message rewritten in place: a streamed reply as it grows, and when it ends.
+    MessageUpdated(Message),
     RunUpdated(Run),
+    /// The same change, made by another context sharing the storage.
+    #[serde(skip)]
+    Remote(Box<Event>),
 }
 
 impl Event {
     /// Every event name a listener can subscribe to here.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "session:created",
         "session:updated",
         "session:reset",
         "session:deleted",
         "session:expired",
         "message:added",
+        "message:updated",
         "run:updated",
     ];
 
@@ -39,7 +54,9 @@ impl Event {
             Event::SessionDeleted { .. } => "session:deleted",
             Event::SessionExpired { .. } => "session:expired",
             Event::MessageAdded(_) => "message:added",
+            Event::MessageUpdated(_) => "message:updated",
             Event::RunUpdated(_) => "run:updated",
+            Event::Remote(e) => e.name(),
         }
     }
 
@@ -47,21 +64,32 @@ impl Event {
         match self {
             Event::SessionCreated(s) | Event::SessionUpdated(s) | Event::SessionReset(s) => &s.id,
             Event::SessionDeleted { id } | Event::SessionExpired { id } => id,
-            Event::MessageAdded(m) => &m.session_id,
+            Event::MessageAdded(m) | Event::MessageUpdated(m) => &m.session_id,
             Event::RunUpdated(r) => &r.session_id,
+            Event::Remote(e) => e.session_id(),
         }
     }
 
-    /// The payload JavaScript listeners receive: `{ type, sessionId, session? | message? | run? }`.
+    /// The payload JavaScript listeners receive: `{ type, sessionId, session? | message? | run? }`,
+    /// plus `remote: true` when another tab or worker made the change.
     pub fn to_json(&self) -> Value {
+        if let Event::Remote(inner) = self {
+            let mut v = inner.to_json();
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("remote".to_owned(), Value::Bool(true));
+            }
+            return v;
+        }
         let mut v = json!({ "type": self.name(), "sessionId": self.session_id() });
         let extra = match self {
             Event::SessionCreated(s) | Event::SessionUpdated(s) | Event::SessionReset(s) => {
                 Some(("session", serde_json::to_value(s.info())))
             }
-            Event::MessageAdded(m) => Some(("message", serde_json::to_value(m))),
+            Event::MessageAdded(m) | Event::MessageUpdated(m) => {
+                Some(("message", serde_json::to_value(m)))
+            }
             Event::RunUpdated(r) => Some(("run", serde_json::to_value(r))),
-            Event::SessionDeleted { .. } | Event::SessionExpired { .. } => None,
+            Event::SessionDeleted { .. } | Event::SessionExpired { .. } | Event::Remote(_) => None,
         };
         if let (Some((key, Ok(payload))), Some(obj)) = (extra, v.as_object_mut()) {
             obj.insert(key.to_owned(), payload);

@@ -19,6 +19,7 @@ use crate::core::metadata::{sanitize_metadata, validate_title};
 use crate::core::model::{
     Message, MessageStatus, Millis, NewMessage, Role, Run, RunStatus, Session, ToolCall,
 };
+use crate::core::peers::{PeerLock, Peers};
 use crate::core::store::{MessageQuery, Store};
 
 /// Wall-clock time, supplied by the platform (`Date.now()` in wasm).
@@ -209,6 +210,8 @@ struct KeyedLocks {
 
 /// Held while a session is being written; dropping it lets the next writer in.
 pub struct SessionGuard {
+    // Released first: the other contexts' lock, then this context's.
+    _peer: Option<PeerLock>,
     _guard: OwnedMutexGuard<()>,
     id: String,
     locks: Rc<KeyedLocks>,
@@ -231,6 +234,7 @@ pub struct SessionManager {
     config: ManagerConfig,
     cache: RefCell<Cache>,
     locks: Rc<KeyedLocks>,
+    peers: RefCell<Option<Rc<dyn Peers>>>,
     pub events: Rc<EventBus>,
 }
 
@@ -248,6 +252,7 @@ impl SessionManager {
             config,
             cache: RefCell::new(Cache::default()),
             locks: Rc::new(KeyedLocks::default()),
+            peers: RefCell::new(None),
             events: Rc::default(),
         }
     }
@@ -278,8 +283,33 @@ impl SessionManager {
         self.cache.borrow().ids()
     }
 
-    /// Waits for exclusive write access to one session. Methods below take it themselves; hold it
-    /// across several `*_locked` calls to make them one unit (as an agent run does).
+    /// Connects this manager to the other contexts sharing its storage (see [`Peers`]).
+    pub fn set_peers(&self, peers: Rc<dyn Peers>) {
+        *self.peers.borrow_mut() = Some(peers);
+    }
+
+    fn peers(&self) -> Option<Rc<dyn Peers>> {
+        self.peers.borrow().clone()
+    }
+
+    /// Reports a durable change to this context's listeners and to the other contexts.
+    fn emit(&self, event: Event) {
+        self.events.emit(&event);
+        if let Some(p) = self.peers() {
+            p.publish(&event);
+        }
+    }
+
+    /// A change another context made: what this one holds of the session is stale now.
+    pub fn apply_remote(&self, event: Event) {
+        self.cache.borrow_mut().remove(event.session_id());
+        self.events.emit(&Event::Remote(Box::new(event)));
+    }
+
+    /// Waits for exclusive write access to one session, across every context sharing the
+    /// storage. Methods below take it themselves; hold it across several `*_locked` calls to make
+    /// them one unit (as an agent run does). With peers, the session is re-read from storage
+    /// under the lock: another context may have written it since it was cached here.
     pub async fn lock(&self, id: &str) -> SessionGuard {
         let mutex = self
             .locks
@@ -288,8 +318,18 @@ impl SessionManager {
             .entry(id.to_owned())
             .or_default()
             .clone();
+        let guard = mutex.lock_owned().await;
+        let peer = match self.peers() {
+            Some(p) => {
+                let lock = p.lock(id).await;
+                self.cache.borrow_mut().remove(id);
+                lock
+            }
+            None => None,
+        };
         SessionGuard {
-            _guard: mutex.lock_owned().await,
+            _peer: peer,
+            _guard: guard,
             id: id.to_owned(),
             locks: self.locks.clone(),
         }
@@ -304,8 +344,7 @@ impl SessionManager {
     async fn expire(&self, id: &str) -> Result<()> {
         self.store.delete_session(id).await?;
         self.cache.borrow_mut().remove(id);
-        self.events
-            .emit(&Event::SessionExpired { id: id.to_owned() });
+        self.emit(Event::SessionExpired { id: id.to_owned() });
         Ok(())
     }
 
@@ -382,7 +421,7 @@ impl SessionManager {
         session.metadata = metadata;
         self.store.put_session(&session).await?;
         self.remember(&session);
-        self.events.emit(&Event::SessionCreated(session.clone()));
+        self.emit(Event::SessionCreated(session.clone()));
         Ok(session)
     }
 
@@ -483,7 +522,7 @@ impl SessionManager {
         session.updated_at = self.now().max(session.updated_at);
         self.store.put_session(&session).await?;
         self.remember(&session);
-        self.events.emit(&Event::SessionUpdated(session.clone()));
+        self.emit(Event::SessionUpdated(session.clone()));
         Ok(session)
     }
 
@@ -496,7 +535,7 @@ impl SessionManager {
         session.updated_at = self.now().max(session.updated_at);
         self.store.clear_messages(&session).await?;
         self.remember(&session);
-        self.events.emit(&Event::SessionReset(session.clone()));
+        self.emit(Event::SessionReset(session.clone()));
         Ok(session)
     }
 
@@ -513,8 +552,7 @@ impl SessionManager {
         if existed {
             self.store.delete_session(id).await?;
             self.cache.borrow_mut().remove(id);
-            self.events
-                .emit(&Event::SessionDeleted { id: id.to_owned() });
+            self.emit(Event::SessionDeleted { id: id.to_owned() });
         }
         Ok(existed)
     }
@@ -525,19 +563,48 @@ impl SessionManager {
         self.add_message_locked(id, input).await
     }
 
-    /// Appends a message; the caller holds the session's lock.
+    /// Appends a message; the caller holds the session's lock. If another context appended to
+    /// the session unseen (no cross-context lock on this platform), the store refuses to
+    /// overwrite its message and the append moves to the next free position.
     pub async fn add_message_locked(&self, id: &str, input: NewMessage) -> Result<Message> {
+        const ATTEMPTS: usize = 4;
+        for attempt in 1..=ATTEMPTS {
+            let mut session = self.require(id).await?;
+            let now = self.now();
+            let message = build_message(&session, input.clone(), now, &*self.rng)?;
+            session.next_seq = message.seq + 1;
+            session.message_count += 1;
+            session.updated_at = now.max(session.updated_at);
+            match self.store.put_message(&session, &message).await {
+                Ok(()) => {
+                    self.remember(&session);
+                    self.emit(Event::MessageAdded(message.clone()));
+                    self.emit(Event::SessionUpdated(session));
+                    return Ok(message);
+                }
+                Err(e) if e.code == ErrorCode::SessionBusy && attempt < ATTEMPTS => {
+                    self.resync(id).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// Re-reads a session written by someone else: the record, corrected by the newest message
+    /// actually stored (a record write may lag its message on stores without transactions).
+    async fn resync(&self, id: &str) -> Result<()> {
+        self.cache.borrow_mut().remove(id);
         let mut session = self.require(id).await?;
-        let now = self.now();
-        let message = build_message(&session, input, now, &*self.rng)?;
-        session.next_seq = message.seq + 1;
-        session.message_count += 1;
-        session.updated_at = now.max(session.updated_at);
-        self.store.put_message(&session, &message).await?;
+        let newest = self.store.get_messages(id, MessageQuery::newest(1)).await?;
+        if let Some(m) = newest.last() {
+            if m.seq >= session.next_seq {
+                session.message_count += m.seq + 1 - session.next_seq;
+                session.next_seq = m.seq + 1;
+            }
+        }
         self.remember(&session);
-        self.events.emit(&Event::MessageAdded(message.clone()));
-        self.events.emit(&Event::SessionUpdated(session.clone()));
-        Ok(message)
+        Ok(())
     }
 
     /// Rewrites a message already stored (same `seq`), e.g. a streamed reply as it grows and
@@ -547,6 +614,7 @@ impl SessionManager {
         session.updated_at = self.now().max(session.updated_at);
         self.store.put_message(&session, message).await?;
         self.remember(&session);
+        self.emit(Event::MessageUpdated(message.clone()));
         Ok(session)
     }
 
@@ -605,7 +673,7 @@ impl SessionManager {
             self.store.put_session(&session).await?;
             self.remember(&session);
         }
-        self.events.emit(&Event::RunUpdated(run.clone()));
+        self.emit(Event::RunUpdated(run.clone()));
         Ok(())
     }
 
@@ -665,8 +733,7 @@ impl SessionManager {
         }
         self.store.put_session(&import.session).await?;
         self.remember(&import.session);
-        self.events
-            .emit(&Event::SessionCreated(import.session.clone()));
+        self.emit(Event::SessionCreated(import.session.clone()));
         Ok(import.session)
     }
 

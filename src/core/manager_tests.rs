@@ -665,3 +665,163 @@ fn import_validates_everything_before_writing_anything() {
         }
     });
 }
+
+/// Two contexts over one storage, wired the way tabs are: a shared lock per session and
+/// delivery of each context's events to the other.
+mod peers {
+    use super::*;
+    use crate::core::peers::{PeerLock, Peers};
+    use futures_util::future::join_all;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    #[derive(Default)]
+    struct Hub {
+        locks: RefCell<HashMap<String, Arc<Mutex<()>>>>,
+        managers: RefCell<Vec<std::rc::Weak<SessionManager>>>,
+    }
+
+    struct Tab {
+        hub: Rc<Hub>,
+        index: usize,
+        with_locks: bool,
+    }
+
+    #[async_trait::async_trait(?Send)]
+    impl Peers for Tab {
+        async fn lock(&self, session_id: &str) -> Option<PeerLock> {
+            if !self.with_locks {
+                return None;
+            }
+            let m = self
+                .hub
+                .locks
+                .borrow_mut()
+                .entry(session_id.to_owned())
+                .or_default()
+                .clone();
+            Some(PeerLock(Box::new(m.lock_owned().await)))
+        }
+
+        fn publish(&self, event: &Event) {
+            let text = crate::core::peers::encode(event).unwrap();
+            for (i, m) in self.hub.managers.borrow().iter().enumerate() {
+                if i != self.index {
+                    if let Some(m) = m.upgrade() {
+                        m.apply_remote(crate::core::peers::decode(&text).unwrap());
+                    }
+                }
+            }
+        }
+    }
+
+    fn tabs(with_locks: bool) -> (Rc<SessionManager>, Rc<SessionManager>) {
+        let store: Rc<dyn Store> = Rc::new(MemoryStore::new());
+        let hub = Rc::new(Hub::default());
+        let make = |index: usize, seed: u64| {
+            let clock = Rc::new(ManualClock(Cell::new(1_700_000_000_000.0)));
+            let m = Rc::new(SessionManager::new(
+                store.clone(),
+                clock,
+                Rc::new(SeqRandom::new(seed)),
+                ManagerConfig::default(),
+            ));
+            m.set_peers(Rc::new(Tab {
+                hub: hub.clone(),
+                index,
+                with_locks,
+            }));
+            hub.managers.borrow_mut().push(Rc::downgrade(&m));
+            m
+        };
+        (make(0, 1), make(1, 2))
+    }
+
+    #[test]
+    fn interleaved_appends_from_two_contexts_land_once_each_in_one_order() {
+        for with_locks in [true, false] {
+            block_on(async {
+                let (a, b) = tabs(with_locks);
+                a.create(Some("s"), CreateOptions::default()).await.unwrap();
+                // Both contexts have the session cached before either writes.
+                b.require("s").await.unwrap();
+                let mut writes = Vec::new();
+                for i in 0..20 {
+                    let (m, who) = if i % 2 == 0 { (&a, "a") } else { (&b, "b") };
+                    writes.push(m.add_message("s", user(&format!("{who}{i}"))));
+                }
+                for r in join_all(writes).await {
+                    r.unwrap();
+                }
+                for m in [&a, &b] {
+                    let h = m.history("s", None).await.unwrap();
+                    let mut texts: Vec<_> = h.iter().map(|m| m.content.clone()).collect();
+                    assert_eq!(h.len(), 20, "locks: {with_locks}");
+                    assert!(h.windows(2).all(|w| w[0].seq < w[1].seq));
+                    texts.sort();
+                    texts.dedup();
+                    assert_eq!(texts.len(), 20);
+                    assert_eq!(m.require("s").await.unwrap().message_count, 20);
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn a_stale_context_without_locks_never_overwrites_another_writers_message() {
+        block_on(async {
+            let store: Rc<dyn Store> = Rc::new(MemoryStore::new());
+            let make = |seed| {
+                SessionManager::new(
+                    store.clone(),
+                    Rc::new(ManualClock(Cell::new(1.0))),
+                    Rc::new(SeqRandom::new(seed)),
+                    ManagerConfig::default(),
+                )
+            };
+            let (a, b) = (make(1), make(2));
+            a.create(Some("s"), CreateOptions::default()).await.unwrap();
+            b.require("s").await.unwrap(); // b caches nextSeq 0
+            a.add_message("s", user("from a")).await.unwrap();
+            a.add_message("s", user("from a again")).await.unwrap();
+            let m = b.add_message("s", user("from b")).await.unwrap();
+            assert_eq!(m.seq, 2);
+            let h = a.history("s", None).await.unwrap();
+            let texts: Vec<_> = h.iter().map(|m| m.content.as_str()).collect();
+            assert_eq!(texts, ["from a", "from a again", "from b"]);
+        });
+    }
+
+    #[test]
+    fn other_contexts_hear_of_changes_marked_remote_and_drop_their_stale_copy() {
+        block_on(async {
+            let (a, b) = tabs(true);
+            let heard = Rc::new(RefCell::new(Vec::new()));
+            let h2 = heard.clone();
+            for name in ["session:created", "message:added", "session:updated"] {
+                let h3 = h2.clone();
+                b.events.on(
+                    name,
+                    Rc::new(move |e: &Event| {
+                        let v = e.to_json();
+                        h3.borrow_mut()
+                            .push((v["type"].as_str().unwrap().to_owned(), v["remote"] == true));
+                    }),
+                );
+            }
+            a.create(Some("s"), CreateOptions::default()).await.unwrap();
+            b.require("s").await.unwrap();
+            a.add_message("s", user("hi")).await.unwrap();
+            assert_eq!(
+                *heard.borrow(),
+                [
+                    ("session:created".to_owned(), true),
+                    ("message:added".to_owned(), true),
+                    ("session:updated".to_owned(), true)
+                ]
+            );
+            // b's cached record was dropped, so it reads the new count.
+            assert_eq!(b.require("s").await.unwrap().message_count, 1);
+        });
+    }
+}

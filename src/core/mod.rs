@@ -11,4 +11,6 @@ pub mod llm;
 pub mod manager;
 pub mod metadata;
 pub mod model;
+pub mod peers;
+pub mod sealed;
 pub mod store;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-use crate::core::error::Result;
+use crate::core::error::{Error, Result};
 use crate::core::model::{Message, Run, Session, Summary};
 
 /// Which messages of a session to read. The result is always in ascending `seq` order.
@@ -56,6 +56,8 @@ pub trait Store {
     async fn delete_session(&self, id: &str) -> Result<()>;
 
     /// Writes (inserts or replaces, by `seq`) one message together with its session's record.
+    /// A `seq` that already holds a message with another id is never overwritten: that is another
+    /// writer's append, and the call fails with [`Error::seq_taken`] without writing anything.
     async fn put_message(&self, session: &Session, message: &Message) -> Result<()>;
     async fn get_messages(&self, session_id: &str, query: MessageQuery) -> Result<Vec<Message>>;
     /// Removes every message and summary of a session and writes its record (a reset).
@@ -132,10 +134,11 @@ impl Store for MemoryStore {
 
     async fn put_message(&self, session: &Session, message: &Message) -> Result<()> {
         let mut st = self.state.borrow_mut();
-        st.messages
-            .entry(session.id.clone())
-            .or_default()
-            .insert(message.seq, message.clone());
+        let slots = st.messages.entry(session.id.clone()).or_default();
+        if slots.get(&message.seq).is_some_and(|m| m.id != message.id) {
+            return Err(Error::seq_taken(&session.id, message.seq));
+        }
+        slots.insert(message.seq, message.clone());
         st.sessions.insert(session.id.clone(), session.clone());
         Ok(())
     }

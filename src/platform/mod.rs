@@ -4,7 +4,9 @@
 
 pub mod abort;
 pub mod clock;
+pub mod crypto;
 pub mod fetch;
+pub mod peers;
 pub mod random;
 pub mod timer;
 pub mod wake;

@@ -1,0 +1,57 @@
+//! Other execution contexts — browser tabs, workers — that share a store's storage.
+//!
+//! A store over IndexedDB or localStorage is not alone: another tab may open the same database.
+//! [`Peers`] is what the manager needs from the platform to stay correct then: a lock per
+//! session that every context honours (Web Locks), and a way to tell the others about a change
+//! once it is durable (BroadcastChannel). A store over memory has no peers.
+
+use std::any::Any;
+
+use async_trait::async_trait;
+
+use crate::core::events::Event;
+
+/// Held while this context writes a session; dropping it releases the lock for every context.
+pub struct PeerLock(pub Box<dyn Any>);
+
+#[async_trait(?Send)]
+pub trait Peers {
+    /// Waits for exclusive access to one session across every context sharing the storage.
+    /// `None` when the platform has no cross-context lock (the manager then relies on the store's
+    /// seq-slot check: an append never overwrites another writer's message).
+    async fn lock(&self, session_id: &str) -> Option<PeerLock>;
+
+    /// Tells the other contexts about a change that is now durable.
+    fn publish(&self, event: &Event);
+}
+
+/// The wire form of an event between contexts.
+pub fn encode(event: &Event) -> Option<String> {
+    match event {
+        Event::Remote(_) => None,
+        e => serde_json::to_string(e).ok(),
+    }
+}
+
+/// Reads an event another context sent; anything else (another version, garbage) is `None`.
+pub fn decode(text: &str) -> Option<Event> {
+    serde_json::from_str::<Event>(text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::Session;
+
+    #[test]
+    fn events_cross_the_wire_whole_and_garbage_is_ignored() {
+        let mut s = Session::new("a".into(), 1.0);
+        s.next_seq = 7;
+        let e = Event::SessionUpdated(s);
+        let text = encode(&e).unwrap();
+        assert_eq!(decode(&text), Some(e.clone()));
+        assert_eq!(encode(&Event::Remote(Box::new(e))), None);
+        assert_eq!(decode("{\"t\":\"Nope\"}"), None);
+        assert_eq!(decode("not json"), None);
+    }
+}

@@ -1,0 +1,41 @@
+// Encryption at rest through the public API: `encryption: { passphrase } | { key }`.
+import test from "node:test";
+import assert from "node:assert/strict";
+import { SessionStore, Agent } from "agent-sessions";
+
+test("an encrypted store reads back what it wrote, agent runs included", async () => {
+  const store = await SessionStore.open({ encryption: { passphrase: "s3cret", iterations: 1000 } });
+  const agent = new Agent({ name: "helper", llm: { provider: "mock" }, store });
+  await agent.start();
+  const s = await store.create("e1", { title: "Private", metadata: { note: "hidden" } });
+  await agent.generate("My name is Ana.", "e1");
+  const r = await agent.generate("What is my name?", "e1");
+  assert.match(r.content, /Ana/);
+  assert.equal(s.title, "Private");
+  const h = await s.getHistory();
+  assert.deepEqual(h.map((m) => m.role), ["user", "assistant", "user", "assistant"]);
+  assert.equal(h[0].content, "My name is Ana.");
+});
+
+test("a CryptoKey works in place of a passphrase", async () => {
+  const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+  const store = await SessionStore.open({ encryption: { key } });
+  const s = await store.create("k1");
+  await s.addMessage({ role: "user", content: "hello" });
+  assert.equal((await s.getHistory())[0].content, "hello");
+});
+
+test("bad encryption options are INVALID_CONFIG", async () => {
+  const hmac = await crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  for (const encryption of [
+    {},
+    { passphrase: "" },
+    { passphrase: "x", key: hmac },
+    { key: hmac },
+    { passphrase: "x", iterations: 5 },
+    { passphrase: "x", salt: "nope" },
+    "plain string",
+  ]) {
+    await assert.rejects(SessionStore.open({ encryption }), { name: "AgentSessionsError", code: "INVALID_CONFIG" }, JSON.stringify(encryption));
+  }
+});
