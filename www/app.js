@@ -122,7 +122,7 @@ async function applySettings(next) {
   agent = newAgent;
   settings = next;
   for (const name of ["session:created", "session:updated", "session:reset", "session:deleted",
-    "session:expired", "message:added", "run:updated"]) {
+    "session:expired", "message:added", "message:updated", "run:updated"]) {
     try {
       unsubscribe.push(store.on(name, (ev) => onStoreEvent(ev)));
     } catch {
