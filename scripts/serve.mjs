@@ -1,5 +1,6 @@
 // A small static server for the demo: www/ at /, the built package at /pkg/.
 import { createServer } from "node:http";
+import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,13 +37,27 @@ export function startServer({ port = 8080, host = "127.0.0.1" } = {}) {
       res.end("not found");
     }
   });
-  return new Promise((ok) => server.listen(port, host, () => ok(server)));
+  return new Promise((ok, fail) => {
+    server.once("error", fail);
+    server.listen(port, host, () => ok(server));
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const port = Number(process.env.PORT ?? 8080);
-  const server = await startServer({ port });
+  const wanted = Number(process.env.PORT ?? 8080);
+  let server;
+  // A busy port (another demo, another tool) moves the demo to the next free one.
+  for (let port = wanted; !server; port++) {
+    try {
+      server = await startServer({ port });
+    } catch (e) {
+      if (e.code !== "EADDRINUSE" || port >= wanted + 20) throw e;
+    }
+  }
   const { port: actual } = server.address();
+  if (!existsSync(new URL("../pkg/browser.js", import.meta.url))) {
+    console.warn("pkg/ is not built: run ./scripts/build (./scripts/demo does it for you)");
+  }
   console.log(`agent-sessions demo: http://127.0.0.1:${actual}/`);
   for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => server.close(() => process.exit(0)));
 }
