@@ -417,12 +417,15 @@ async function renderContext(session) {
   try {
     const preview = await session.previewContext(contextConfig(settings));
     const messages = Array.isArray(preview) ? preview : preview?.messages ?? [];
-    const tokens = preview?.tokens ?? preview?.totalTokens ?? preview?.usage?.totalTokens;
-    const dropped = preview?.dropped ?? preview?.droppedCount ?? preview?.omitted;
-    let text = `Strategy ${settings.strategy}: ${messages.length} message${messages.length === 1 ? "" : "s"}`;
-    if (typeof tokens === "number") text += `, about ${tokens} tokens`;
-    if (typeof dropped === "number") text += `, ${dropped} left out`;
-    else if (Array.isArray(dropped)) text += `, ${dropped.length} left out`;
+    const tokens = preview?.tokens;
+    const dropped = Array.isArray(preview?.dropped) ? preview.dropped.length : null;
+    let text = `Strategy ${preview?.strategy ?? settings.strategy}: ${messages.length} message${messages.length === 1 ? "" : "s"}`;
+    if (typeof tokens === "number") {
+      text += `, about ${tokens} tokens`;
+      if (typeof preview.budget === "number") text += ` of a ${preview.budget} budget`;
+    }
+    if (dropped) text += `; ${dropped} older message${dropped === 1 ? "" : "s"} left out`;
+    if (preview?.summarize) text += "; a summary is due";
     $("context-summary").textContent = text + ".";
     $("context-list").replaceChildren(...messages.map((m) => {
       const li = el("li");

@@ -40,6 +40,12 @@ async function openTab() {
   return p;
 }
 
+/** Marks a test TODO when the package lacks what it needs; such a test fails fast. */
+function waitsOn(t, missing, reason, pages = [page]) {
+  if (missing) t.todo(reason);
+  for (const p of pages) p.setDefaultTimeout(missing ? 3_000 : 15_000);
+}
+
 const storage = (p = page) => p.getAttribute("body", "data-storage");
 const hasFeature = async (name) => ((await page.getAttribute("body", "data-features")) ?? "").split(" ").includes(name);
 
@@ -218,10 +224,32 @@ test("settings: provider and key in memory only unless remembered; context strat
   assert.equal(await say("What is my name?"), "Your name is Sarah.", "the full history again");
 });
 
+test("the context panel shows what the model would see under the chosen strategy", async (t) => {
+  waitsOn(t, !(await hasFeature("previewContext")), "waits on session.previewContext() (context issue)");
+  const contextRoles = () => page.$$eval("#context-list li .role", (els) => els.map((e) => e.textContent));
+  await select(sarah);
+  const history = await page.$$eval("#history li.msg", (els) => els.length);
+  assert.ok(history > 4);
+  await page.waitForFunction(() => /^Strategy full: \d+ message/.test(document.getElementById("context-summary").textContent));
+  assert.equal((await contextRoles()).filter((r) => r !== "system").length, history, "full: every message");
+
+  await page.click("#open-settings");
+  await page.selectOption("#set-strategy", "buffer_window");
+  await page.fill("#set-window", "2");
+  await page.click("#settings-save");
+  await page.waitForFunction(() => /^Strategy buffer_window: /.test(document.getElementById("context-summary").textContent));
+  const windowed = (await contextRoles()).filter((r) => r !== "system");
+  assert.ok(windowed.length >= 1 && windowed.length <= 2, String(windowed));
+  assert.match(await page.textContent("#context-summary"), /left out/);
+
+  await page.click("#open-settings");
+  await page.selectOption("#set-strategy", "full");
+  await page.click("#settings-save");
+  await page.waitForFunction(() => /^Strategy full: /.test(document.getElementById("context-summary").textContent));
+});
+
 test("export a session to a file, delete it, import it back", async (t) => {
-  if (!(await hasFeature("export")) || !(await hasFeature("import"))) {
-    t.todo("waits on session.export() / store.importSession()");
-  }
+  waitsOn(t, !(await hasFeature("export")) || !(await hasFeature("import")), "waits on session.export() / store.importSession()");
   await select(sarah);
   const before = await page.$$eval("#history li.msg", (els) => els.map((e) => e.textContent));
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
@@ -253,10 +281,7 @@ test("export a session to a file, delete it, import it back", async (t) => {
 });
 
 test("a reload finds both chats: histories, runs and titles", async (t) => {
-  if ((await storage()) === "memory") {
-    t.todo("waits on IndexedDB storage (memory fallback in this build)");
-    page.setDefaultTimeout(3000);
-  }
+  waitsOn(t, (await storage()) === "memory", "waits on IndexedDB storage (memory fallback in this build)");
   const snapshot = async () => {
     const result = {};
     for (const [id, title] of await sessionTitles()) {
@@ -282,10 +307,8 @@ test("a reload finds both chats: histories, runs and titles", async (t) => {
 });
 
 test("a message sent in one tab appears live in another", async (t) => {
-  const todo = (await storage()) === "memory";
-  if (todo) t.todo("waits on persistent storage with cross-tab events");
   const second = await openTab();
-  if (todo) [page, second].forEach((p) => p.setDefaultTimeout(3000));
+  waitsOn(t, (await storage()) === "memory", "waits on persistent storage with cross-tab events", [page, second]);
   try {
     assert.equal(await storage(second), await storage());
     await select(lisbon, second);
