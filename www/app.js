@@ -531,6 +531,7 @@ $("message-form").onsubmit = (ev) => {
 };
 
 $("message-input").addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && running) running.controller.abort();
   if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
     e.preventDefault();
     run(() => send($("message-input").value));

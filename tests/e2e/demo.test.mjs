@@ -330,6 +330,33 @@ test("a message sent in one tab appears live in another", async (t) => {
   }
 });
 
+test("on a phone-sized screen the sessions list is a drawer", async () => {
+  page.setDefaultTimeout(15_000);
+  await page.setViewportSize({ width: 390, height: 800 });
+  try {
+    assert.equal(await page.isVisible("#sidebar"), false);
+    await page.click("#toggle-sidebar");
+    assert.equal(await page.getAttribute("#toggle-sidebar", "aria-expanded"), "true");
+    await page.waitForSelector("#sidebar", { state: "visible" });
+    for (const id of ["on-the-go", "on-the-go-2"]) {
+      if (id !== "on-the-go") await page.click("#toggle-sidebar");
+      await page.fill("#new-id", id);
+      await page.click("#create-form button");
+      await page.waitForSelector("#sidebar", { state: "hidden" }); // choosing a chat closes it
+      assert.equal(await page.textContent("#chat-id"), id);
+    }
+    await page.click("#toggle-sidebar");
+    await page.waitForSelector("#sidebar", { state: "visible" });
+    await page.screenshot({ path: out + "5-phone-drawer.png" });
+    await page.click('li.session[data-id="on-the-go"] button.open');
+    await page.waitForSelector("#sidebar", { state: "hidden" });
+    assert.equal(await page.textContent("#chat-id"), "on-the-go");
+    assert.equal(await page.isVisible("#message-input"), true);
+  } finally {
+    await page.setViewportSize({ width: 1400, height: 900 });
+  }
+});
+
 test("no page errors", () => {
   assert.deepEqual(pageErrors, []);
 });
