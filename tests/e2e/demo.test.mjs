@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { startServer } from "../../scripts/serve.mjs";
 import { launch } from "./browser.mjs";
+import { startMockLlmServer } from "../support/mock-llm-server.mjs";
 
 const out = new URL("../../test-output/e2e/", import.meta.url).pathname;
 let server, browser, base, page;
@@ -222,6 +223,44 @@ test("settings: provider and key in memory only unless remembered; context strat
   await page.selectOption("#set-strategy", "full");
   await saveSettings();
   assert.equal(await say("What is my name?"), "Your name is Sarah.", "the full history again");
+});
+
+test("an OpenAI-compatible server set by base URL: streamed over HTTP, key sent, a retry counted", async () => {
+  const llm = await startMockLlmServer();
+  const model = "e2e-demo-model";
+  try {
+    await page.click("#open-settings");
+    await page.selectOption("#set-provider", "openai");
+    await page.fill("#set-base-url", `${llm.url}/v1`);
+    await page.fill("#set-model", model);
+    await page.fill("#set-api-key", "sk-local-test");
+    await page.click("#settings-save");
+    await page.waitForSelector("#settings:not([open])", { state: "attached" });
+    await createSession("over-http");
+    llm.script(model, [{ status: 503, headers: { "retry-after-ms": "50" } }]); // one 503, then a reply
+    assert.equal(await say("My name is Ana."), "Echo: My name is Ana. (turn 1)");
+    assert.equal(await say("What is my name?"), "Your name is Ana.");
+    const rows = await page.$$eval("#runs tbody tr", (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent)));
+    assert.deepEqual(rows.map((r) => [r[0], r[1], r[4]]), [["completed", model, "0"], ["completed", model, "1"]]);
+    const sent = llm.requests(model);
+    assert.equal(sent.length, 3, "503, its retry, the second turn");
+    for (const r of sent) {
+      assert.equal(r.path, "/v1/chat/completions");
+      assert.equal(r.headers.authorization, "Bearer sk-local-test");
+      assert.equal(r.stream, true);
+      assert.equal(r.system, "You are a helpful assistant.");
+    }
+    assert.deepEqual(sent[2].messages.map((m) => m.role), ["user", "assistant", "user"], "the history went along");
+  } finally {
+    if (!(await page.isVisible("#settings"))) await page.click("#open-settings");
+    await page.fill("#set-base-url", "");
+    await page.fill("#set-model", "");
+    await page.fill("#set-api-key", "");
+    await page.selectOption("#set-provider", "mock");
+    await page.click("#settings-save");
+    await page.waitForSelector("#settings:not([open])", { state: "attached" });
+    await llm.close();
+  }
 });
 
 test("the context panel shows what the model would see under the chosen strategy", async (t) => {
