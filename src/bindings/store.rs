@@ -9,13 +9,15 @@ use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use super::config::{self, StorageConfig};
+use super::config::{self, Fallback, StorageConfig};
 use super::convert::{from_js, opt_string, promise, string_arg, to_js, JsResult};
 use super::session::Session;
 use crate::core::error::{Error, ErrorCode};
 use crate::core::manager::{CreateOptions, QueryOptions, SessionManager, SessionOrder};
 use crate::core::model::NewMessage;
-use crate::core::store::{MemoryStore, Store};
+use crate::core::store::{KvStore, MemoryStore, Store};
+use crate::platform::indexed_db::IndexedDbStore;
+use crate::platform::local_storage::LocalStorageKv;
 use crate::platform::{clock::JsClock, random::CryptoRandom};
 
 thread_local! {
@@ -60,15 +62,43 @@ impl SessionStore {
 
     pub(crate) async fn open_manager(config: &JsValue) -> JsResult<Rc<SessionManager>> {
         let manager_config = config::manager_config(config)?;
-        let store: Rc<dyn Store> = match config::storage_config(config)? {
-            StorageConfig::Memory => Rc::new(MemoryStore::new()),
-        };
+        let store = open_storage(config::storage_config(config)?).await?;
         Ok(Rc::new(SessionManager::new(
             store,
             Rc::new(JsClock),
             Rc::new(CryptoRandom),
             manager_config,
         )))
+    }
+}
+
+/// Opens the configured backend; an unavailable one gives way to the configured fallback (with a
+/// console warning, since the data will not outlive the page).
+async fn open_storage(config: StorageConfig) -> Result<Rc<dyn Store>, Error> {
+    let (opened, fallback): (Result<Rc<dyn Store>, Error>, _) = match config {
+        StorageConfig::Memory => return Ok(Rc::new(MemoryStore::new())),
+        StorageConfig::IndexedDb { name, fallback } => (
+            IndexedDbStore::open(&name)
+                .await
+                .map(|s| Rc::new(s) as Rc<dyn Store>),
+            fallback,
+        ),
+        StorageConfig::LocalStorage { prefix, fallback } => (
+            LocalStorageKv::open().map(|kv| Rc::new(KvStore::new(kv, prefix)) as Rc<dyn Store>),
+            fallback,
+        ),
+        StorageConfig::Kv { kv, prefix } => return Ok(Rc::new(KvStore::new(kv, prefix))),
+    };
+    match (opened, fallback) {
+        (Err(e), Some(Fallback::Memory)) if e.code == ErrorCode::StorageUnavailable => {
+            web_sys::console::warn_1(&JsValue::from_str(&format!(
+                "agent-sessions: {}; using memory storage as configured (fallback: \"memory\"), \
+                 so sessions last only as long as this page",
+                e.message
+            )));
+            Ok(Rc::new(MemoryStore::new()))
+        }
+        (other, _) => other,
     }
 }
 
