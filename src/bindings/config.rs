@@ -177,7 +177,10 @@ pub fn storage_config(config: &JsValue) -> JsResult<StorageConfig> {
         });
     }
     if !storage.is_object() {
-        return Err(Error::invalid_config("storage must be an object such as { type: \"memory\" }").into());
+        return Err(Error::invalid_config(
+            "storage must be an object such as { type: \"memory\" }",
+        )
+        .into());
     }
     let kind = opt_string(
         &get(&storage, "type")?,

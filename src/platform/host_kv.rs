@@ -51,7 +51,12 @@ impl HostKv {
                 ))
             })
         };
-        let (get, put, delete, list) = (method("get")?, method("put")?, method("delete")?, method("list")?);
+        let (get, put, delete, list) = (
+            method("get")?,
+            method("put")?,
+            method("delete")?,
+            method("list")?,
+        );
         let batches = function_property(&target, "transaction").is_some()
             && function_property(&target, "deleteAll").is_some();
         Ok(HostKv {
@@ -127,13 +132,18 @@ fn bad_list() -> Error {
 #[async_trait(?Send)]
 impl KvBackend for HostKv {
     async fn get(&self, key: &str) -> Result<Option<String>> {
-        Ok(text_of(self.call(&self.get, &[&JsValue::from_str(key)]).await?))
+        Ok(text_of(
+            self.call(&self.get, &[&JsValue::from_str(key)]).await?,
+        ))
     }
 
     async fn put(&self, key: &str, value: &str) -> Result<()> {
-        self.call(&self.put, &[&JsValue::from_str(key), &JsValue::from_str(value)])
-            .await
-            .map(drop)
+        self.call(
+            &self.put,
+            &[&JsValue::from_str(key), &JsValue::from_str(value)],
+        )
+        .await
+        .map(drop)
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
@@ -155,7 +165,8 @@ impl KvBackend for HostKv {
                 keys.extend(Array::from(&page).iter().filter_map(|e| key_of(&e)));
                 return Ok(keys);
             }
-            let entries = Reflect::get(&page, &JsValue::from_str("keys")).map_err(|_| bad_list())?;
+            let entries =
+                Reflect::get(&page, &JsValue::from_str("keys")).map_err(|_| bad_list())?;
             if !Array::is_array(&entries) {
                 return Err(bad_list());
             }
@@ -189,7 +200,11 @@ impl KvBackend for HostKv {
             let names: Array = chunk.iter().map(|k| JsValue::from_str(k)).collect();
             let found = self.call(&self.get, &[&names.into()]).await?;
             let map = found.dyn_into::<Map>().map_err(|_| bad_list())?;
-            out.extend(chunk.iter().map(|k| text_of(map.get(&JsValue::from_str(k)))));
+            out.extend(
+                chunk
+                    .iter()
+                    .map(|k| text_of(map.get(&JsValue::from_str(k)))),
+            );
         }
         Ok(out)
     }

@@ -75,33 +75,51 @@ extern "C" {
     ) -> std::result::Result<IdbTransaction, JsValue>;
 }
 
-/// Applies the schema steps from `old` up to `new`. Each step is one version; add a step to
-/// change the schema, never edit an old one.
-fn upgrade(db: &IdbDatabase, old: u32, new: u32) -> std::result::Result<(), JsValue> {
+/// Brings the schema to version `new`. Each step is one version; add a step to change the
+/// schema, never edit an old one. Steps only create what is missing, so every step up to `new`
+/// runs on every upgrade: a database someone else created at an older version (without our
+/// stores) still ends up whole. `old` is there for steps that will migrate records.
+fn upgrade(db: &IdbDatabase, _old: u32, new: u32) -> std::result::Result<(), JsValue> {
+    let missing = |name: &str| !db.object_store_names().contains(name);
     let key_path = |path: &JsValue| {
         let p = IdbObjectStoreParameters::new();
         p.set_key_path(path);
         p
     };
-    if old < 1 && new >= 1 {
-        let sessions = db.create_object_store_with_optional_parameters(
-            SESSIONS,
-            &key_path(&JsValue::from_str("id")),
-        )?;
-        sessions.create_index_with_str("updatedAt", "updatedAt")?;
-        let compound: Array = ["sessionId", "seq"].iter().map(|s| JsValue::from_str(s)).collect();
-        db.create_object_store_with_optional_parameters(MESSAGES, &key_path(&compound))?;
-        db.create_object_store(META)?;
+    if new >= 1 {
+        if missing(SESSIONS) {
+            let sessions = db.create_object_store_with_optional_parameters(
+                SESSIONS,
+                &key_path(&JsValue::from_str("id")),
+            )?;
+            sessions.create_index_with_str("updatedAt", "updatedAt")?;
+        }
+        if missing(MESSAGES) {
+            let compound: Array = ["sessionId", "seq"]
+                .iter()
+                .map(|s| JsValue::from_str(s))
+                .collect();
+            db.create_object_store_with_optional_parameters(MESSAGES, &key_path(&compound))?;
+        }
+        if missing(META) {
+            db.create_object_store(META)?;
+        }
     }
-    if old < 2 && new >= 2 {
+    if new >= 2 {
         for name in [RUNS, SUMMARIES] {
+            if !missing(name) {
+                continue;
+            }
             let p = IdbObjectStoreParameters::new();
             p.set_auto_increment(true);
             let store = db.create_object_store_with_optional_parameters(name, &p)?;
             store.create_index_with_str(BY_SESSION, "sessionId")?;
             let unique = IdbIndexParameters::new();
             unique.set_unique(true);
-            let path: Array = ["sessionId", "id"].iter().map(|s| JsValue::from_str(s)).collect();
+            let path: Array = ["sessionId", "id"]
+                .iter()
+                .map(|s| JsValue::from_str(s))
+                .collect();
             store.create_index_with_str_sequence_and_optional_parameters(BY_ID, &path, &unique)?;
         }
     }
@@ -150,7 +168,8 @@ fn from_js<T: DeserializeOwned>(value: &JsValue, session_id: &str, what: &str) -
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| Error::corrupt(Some(session_id), format!("{what} is not JSON")))?;
-    serde_json::from_str(&text).map_err(|e| Error::corrupt(Some(session_id), format!("{what}: {e}")))
+    serde_json::from_str(&text)
+        .map_err(|e| Error::corrupt(Some(session_id), format!("{what}: {e}")))
 }
 
 fn key(session_id: &str, seq: f64) -> JsValue {
@@ -369,7 +388,13 @@ impl IndexedDbStore {
     }
 
     /// Upserts a run or summary by `[sessionId, id]`, keeping its first position.
-    async fn put_ordered(&self, name: &str, session_id: &str, id: &str, value: JsValue) -> Result<()> {
+    async fn put_ordered(
+        &self,
+        name: &str,
+        session_id: &str,
+        id: &str,
+        value: JsValue,
+    ) -> Result<()> {
         let tx = self.tx(&[name], true)?;
         let store = self.store(&tx, name)?;
         let index = store.index(BY_ID).map_err(|e| self.fail(e))?;
@@ -396,7 +421,9 @@ impl IndexedDbStore {
             .index(BY_SESSION)
             .map_err(|e| self.fail(e))?;
         // Index order is (sessionId, primary key): the auto-increment key is creation order.
-        let all = self.read(index.get_all_with_key(&session_id.into())).await?;
+        let all = self
+            .read(index.get_all_with_key(&session_id.into()))
+            .await?;
         Array::from(&all)
             .iter()
             .map(|v| from_js(&v, session_id, what))
@@ -404,10 +431,17 @@ impl IndexedDbStore {
     }
 
     /// Deletes every record of `name` that belongs to the session, without reading them.
-    async fn delete_ordered(&self, tx: &IdbTransaction, name: &str, session_id: &str) -> Result<()> {
+    async fn delete_ordered(
+        &self,
+        tx: &IdbTransaction,
+        name: &str,
+        session_id: &str,
+    ) -> Result<()> {
         let store = self.store(tx, name)?;
         let index = store.index(BY_SESSION).map_err(|e| self.fail(e))?;
-        let keys = self.read(index.get_all_keys_with_key(&session_id.into())).await?;
+        let keys = self
+            .read(index.get_all_keys_with_key(&session_id.into()))
+            .await?;
         for k in Array::from(&keys).iter() {
             store.delete(&k).map_err(|e| self.fail(e))?;
         }
@@ -440,13 +474,18 @@ fn describe(thrown: &JsValue) -> String {
 impl Store for IndexedDbStore {
     async fn get_session(&self, id: &str) -> Result<Option<Session>> {
         let tx = self.tx(&[SESSIONS], false)?;
-        let value = self.read(self.store(&tx, SESSIONS)?.get(&id.into())).await?;
+        let value = self
+            .read(self.store(&tx, SESSIONS)?.get(&id.into()))
+            .await?;
         if value.is_undefined() {
             return Ok(None);
         }
         let session: Session = from_js(&value, id, "session record")?;
         if session.id != id {
-            return Err(Error::corrupt(Some(id), "record holds another session's id"));
+            return Err(Error::corrupt(
+                Some(id),
+                "record holds another session's id",
+            ));
         }
         Ok(Some(session))
     }

@@ -22,8 +22,8 @@ impl LocalStorageKv {
     /// The global `localStorage`; `STORAGE_UNAVAILABLE` where there is none or reading it throws
     /// (sandboxed frames, storage blocked by the user, workers, Node).
     pub fn open() -> Result<Self> {
-        let value = Reflect::get(&js_sys::global(), &JsValue::from_str("localStorage"))
-            .map_err(|e| {
+        let value =
+            Reflect::get(&js_sys::global(), &JsValue::from_str("localStorage")).map_err(|e| {
                 unavailable(format!(
                     "localStorage is blocked here ({}); use another storage type or a fallback",
                     super::storage_error::error_name(&e)

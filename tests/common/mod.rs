@@ -451,8 +451,8 @@ pub async fn agent_manages_sessions_like_dexto() {
     let agent: JsValue = Agent::new(json(
         r#"{"name":"assistant","instructions":"Be brief.","storage":{"type":"memory"}}"#,
     ))
-        .expect("agent")
-        .into();
+    .expect("agent")
+    .into();
     ok(&agent, "start", &[]).await;
     let s1 = ok(&agent, "createSession", &[]).await;
     assert!(str_of(&s1, "id").unwrap().starts_with("sess_"));

@@ -254,7 +254,12 @@ pub async fn open_with(config: &JsValue) -> Result<JsValue, JsValue> {
 
 fn with_llm(config: &JsValue) -> JsValue {
     let c = Object::assign(&Object::new(), config.unchecked_ref());
-    Reflect::set(&c, &"llm".into(), &json(r#"{"provider":"mock","model":"mock-1"}"#)).unwrap();
+    Reflect::set(
+        &c,
+        &"llm".into(),
+        &json(r#"{"provider":"mock","model":"mock-1"}"#),
+    )
+    .unwrap();
     Reflect::set(&c, &"name".into(), &"assistant".into()).unwrap();
     c.into()
 }
@@ -266,20 +271,43 @@ pub async fn restart_restores_everything(config: JsValue) {
     let s = ok(
         &first,
         "create",
-        &["user-1".into(), json(r#"{"title":"Sarah","metadata":{"tier":"premium"}}"#)],
+        &[
+            "user-1".into(),
+            json(r#"{"title":"Sarah","metadata":{"tier":"premium"}}"#),
+        ],
     )
     .await;
     for text in ["one", "two", "three"] {
-        ok(&s, "addMessage", &[json(&format!(r#"{{"role":"user","content":"{text}"}}"#))]).await;
+        ok(
+            &s,
+            "addMessage",
+            &[json(&format!(r#"{{"role":"user","content":"{text}"}}"#))],
+        )
+        .await;
     }
     let run = ok(&s, "createRun", &[]).await;
     ok(&run, "start", &[]).await;
     ok(&run, "complete", &[json(r#"{"tokensUsed":10}"#)]).await;
-    ok(&s, "update", &[json(r#"{"title":"Sarah C.","metadata":{"tier":"gold"}}"#)]).await;
+    ok(
+        &s,
+        "update",
+        &[json(r#"{"title":"Sarah C.","metadata":{"tier":"gold"}}"#)],
+    )
+    .await;
     ok(&first, "create", &["user-2".into()]).await;
     let agent: JsValue = Agent::new(with_llm(&config)).expect("agent").into();
-    let chat = ok(&agent, "createSession", &["chat-1".into(), json(r#"{"metadata":{"a":1}}"#)]).await;
-    ok(&agent, "generate", &["My name is Sarah.".into(), "chat-1".into()]).await;
+    let chat = ok(
+        &agent,
+        "createSession",
+        &["chat-1".into(), json(r#"{"metadata":{"a":1}}"#)],
+    )
+    .await;
+    ok(
+        &agent,
+        "generate",
+        &["My name is Sarah.".into(), "chat-1".into()],
+    )
+    .await;
     drop(chat);
 
     let second = open_with(&config).await.expect("reopens");
@@ -288,11 +316,20 @@ pub async fn restart_restores_everything(config: JsValue) {
     assert_eq!(listed, ["chat-1", "user-1", "user-2"]);
     let s = ok(&second, "get", &["user-1".into()]).await;
     assert_eq!(str_of(&s, "title").as_deref(), Some("Sarah C."));
-    assert_eq!(str_of(&get(&s, "metadata"), "tier").as_deref(), Some("gold"));
+    assert_eq!(
+        str_of(&get(&s, "metadata"), "tier").as_deref(),
+        Some("gold")
+    );
     assert_eq!(num_of(&s, "messageCount"), Some(3.0));
     assert_eq!(num_of(&get(&s, "usage"), "totalTokens"), Some(10.0));
-    assert_eq!(contents(&ok(&s, "getHistory", &[]).await), ["one", "two", "three"]);
-    assert_eq!(contents(&ok(&s, "getHistory", &[json(r#"{"limit":2}"#)]).await), ["two", "three"]);
+    assert_eq!(
+        contents(&ok(&s, "getHistory", &[]).await),
+        ["one", "two", "three"]
+    );
+    assert_eq!(
+        contents(&ok(&s, "getHistory", &[json(r#"{"limit":2}"#)]).await),
+        ["two", "three"]
+    );
     let runs = Array::from(&ok(&s, "getRuns", &[]).await);
     assert_eq!(runs.length(), 1);
     assert_eq!(str_of(&runs.get(0), "status").as_deref(), Some("completed"));
@@ -306,8 +343,16 @@ pub async fn restart_restores_everything(config: JsValue) {
     let chat = ok(&agent, "getSession", &["chat-1".into()]).await;
     assert_eq!(num_of(&get(&chat, "metadata"), "a"), Some(1.0));
     assert_eq!(Array::from(&ok(&chat, "getRuns", &[]).await).length(), 1);
-    let reply = ok(&agent, "generate", &["What is my name?".into(), "chat-1".into()]).await;
-    assert_eq!(str_of(&reply, "content").as_deref(), Some("Your name is Sarah."));
+    let reply = ok(
+        &agent,
+        "generate",
+        &["What is my name?".into(), "chat-1".into()],
+    )
+    .await;
+    assert_eq!(
+        str_of(&reply, "content").as_deref(),
+        Some("Your name is Sarah.")
+    );
 }
 
 pub async fn kv_object_restart_restores_everything() {
@@ -318,13 +363,31 @@ pub async fn kv_object_restart_restores_everything() {
 
 pub async fn bad_storage_configs_are_refused() {
     for (cfg, code) in [
-        (r#"{"storage":{"type":"indexeddb","nmae":"x"}}"#, "INVALID_CONFIG"),
-        (r#"{"storage":{"type":"indexeddb","name":""}}"#, "INVALID_CONFIG"),
-        (r#"{"storage":{"type":"indexeddb","fallback":"disk"}}"#, "INVALID_CONFIG"),
-        (r#"{"storage":{"type":"localstorage","prefix":7}}"#, "INVALID_CONFIG"),
-        (r#"{"storage":{"type":"memory","name":"x"}}"#, "INVALID_CONFIG"),
+        (
+            r#"{"storage":{"type":"indexeddb","nmae":"x"}}"#,
+            "INVALID_CONFIG",
+        ),
+        (
+            r#"{"storage":{"type":"indexeddb","name":""}}"#,
+            "INVALID_CONFIG",
+        ),
+        (
+            r#"{"storage":{"type":"indexeddb","fallback":"disk"}}"#,
+            "INVALID_CONFIG",
+        ),
+        (
+            r#"{"storage":{"type":"localstorage","prefix":7}}"#,
+            "INVALID_CONFIG",
+        ),
+        (
+            r#"{"storage":{"type":"memory","name":"x"}}"#,
+            "INVALID_CONFIG",
+        ),
         (r#"{"storage":{"type":"kv"}}"#, "INVALID_CONFIG"),
-        (r#"{"storage":{"type":"kv","kv":{"get":1}}}"#, "INVALID_CONFIG"),
+        (
+            r#"{"storage":{"type":"kv","kv":{"get":1}}}"#,
+            "INVALID_CONFIG",
+        ),
         (r#"{"storage":"memory"}"#, "INVALID_CONFIG"),
     ] {
         let err = open_with(&json(cfg)).await.expect_err(cfg);
@@ -374,7 +437,11 @@ fn expect_code(result: Result<JsValue, JsValue>, code: &str) -> Result<JsValue, 
     match result {
         Ok(_) => Err(format!("expected {code}, it succeeded")),
         Err(e) if str_of(&e, "code").as_deref() == Some(code) => Ok(e),
-        Err(e) => Err(format!("expected {code}, got {:?}: {:?}", str_of(&e, "code"), str_of(&e, "message"))),
+        Err(e) => Err(format!(
+            "expected {code}, got {:?}: {:?}",
+            str_of(&e, "code"),
+            str_of(&e, "message")
+        )),
     }
 }
 
@@ -388,13 +455,16 @@ pub async fn blocked_or_missing_storage_is_unavailable_or_falls_back() {
                 if !msg.contains(global) && !msg.contains("IndexedDB") {
                     return Err(format!("unclear message: {msg}"));
                 }
-                let fallback =
-                    json(&format!(r#"{{"storage":{{"type":"{kind}","fallback":"memory"}}}}"#));
-                let store = open_with(&fallback).await.map_err(|_| "no fallback".to_owned())?;
+                let fallback = json(&format!(
+                    r#"{{"storage":{{"type":"{kind}","fallback":"memory"}}}}"#
+                ));
+                let store = open_with(&fallback)
+                    .await
+                    .map_err(|_| "no fallback".to_owned())?;
                 call_ok(&store, "create", &["s".into()]).await?;
                 // Without storage, the default is memory.
                 let default = open_with(&json("{}")).await.map_err(|_| "default failed")?;
-                call_ok(&default, "create", &["d".into()]).await?;
+                call_ok(&default, "create", &[unique("d").into()]).await?;
                 Ok(())
             })
             .await;
@@ -413,10 +483,17 @@ async fn call_ok(obj: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValu
 pub async fn local_storage_quota_is_reported_and_recovers() {
     let prefix = format!("{}/", unique("quota"));
     let filler = format!("{}-filler/", unique("quota"));
-    let config = json(&format!(r#"{{"storage":{{"type":"localstorage","prefix":"{prefix}"}}}}"#));
+    let config = json(&format!(
+        r#"{{"storage":{{"type":"localstorage","prefix":"{prefix}"}}}}"#
+    ));
     let store = open_with(&config).await.expect("opens");
     let s = ok(&store, "create", &["q".into()]).await;
-    ok(&s, "addMessage", &[json(r#"{"role":"user","content":"before"}"#)]).await;
+    ok(
+        &s,
+        "addMessage",
+        &[json(r#"{"role":"user","content":"before"}"#)],
+    )
+    .await;
     let filled = fill_local_storage(&filler);
     // Everything below must not panic before the filler is removed.
     let attempt = crate::common::call(
@@ -430,21 +507,40 @@ pub async fn local_storage_quota_is_reported_and_recovers() {
     assert!(filled.expect("filling works") > 0);
     let err = attempt.expect_err("a write into a full localStorage fails");
     assert_error(&err, "STORAGE_QUOTA");
-    assert_eq!(contents(&history_when_full.expect("reads work when full")), ["before"]);
-    ok(&s, "addMessage", &[json(r#"{"role":"user","content":"after"}"#)]).await;
+    assert_eq!(
+        contents(&history_when_full.expect("reads work when full")),
+        ["before"]
+    );
+    ok(
+        &s,
+        "addMessage",
+        &[json(r#"{"role":"user","content":"after"}"#)],
+    )
+    .await;
     let reopened = open_with(&config).await.expect("reopens");
     let s2 = ok(&reopened, "get", &["q".into()]).await;
-    assert_eq!(contents(&ok(&s2, "getHistory", &[]).await), ["before", "after"]);
+    assert_eq!(
+        contents(&ok(&s2, "getHistory", &[]).await),
+        ["before", "after"]
+    );
     free_local_storage(&prefix);
 }
 
 /// Garbage in a session's record, through the public API: STORAGE_CORRUPT naming the session,
 /// the others unaffected, and the damaged one deletable.
-async fn damaged_record_through_the_api(config: JsValue, damage: impl FnOnce() -> futures_util::future::LocalBoxFuture<'static, ()>) {
+async fn damaged_record_through_the_api(
+    config: JsValue,
+    damage: impl FnOnce() -> futures_util::future::LocalBoxFuture<'static, ()>,
+) {
     let store = open_with(&config).await.expect("opens");
     for id in ["good", "bad"] {
         let s = ok(&store, "create", &[id.into()]).await;
-        ok(&s, "addMessage", &[json(r#"{"role":"user","content":"hi"}"#)]).await;
+        ok(
+            &s,
+            "addMessage",
+            &[json(r#"{"role":"user","content":"hi"}"#)],
+        )
+        .await;
     }
     damage().await;
     // A new instance: nothing cached.
@@ -463,7 +559,9 @@ pub async fn damaged_records_are_reported_per_session() {
     let name = unique("idb-damage");
     let n = name.clone();
     damaged_record_through_the_api(
-        json(&format!(r#"{{"storage":{{"type":"indexeddb","name":"{name}"}}}}"#)),
+        json(&format!(
+            r#"{{"storage":{{"type":"indexeddb","name":"{name}"}}}}"#
+        )),
         move || {
             async move {
                 idb_put(&n, "sessions", json(r#"{"id":"bad","createdAt":{"x":1}}"#))
@@ -477,7 +575,9 @@ pub async fn damaged_records_are_reported_per_session() {
     let prefix = format!("{}/", unique("ls-damage"));
     let p = prefix.clone();
     damaged_record_through_the_api(
-        json(&format!(r#"{{"storage":{{"type":"localstorage","prefix":"{prefix}"}}}}"#)),
+        json(&format!(
+            r#"{{"storage":{{"type":"localstorage","prefix":"{prefix}"}}}}"#
+        )),
         move || {
             set_local(&keys::session(&p, "bad"), "not json at all");
             async {}.boxed_local()
@@ -491,23 +591,40 @@ pub async fn damaged_records_are_reported_per_session() {
 /// blocked) and the next call here fails clearly; reopening reports the newer schema.
 pub async fn a_newer_schema_in_another_tab_closes_this_connection() {
     let name = unique("idb-vc");
-    let config = json(&format!(r#"{{"storage":{{"type":"indexeddb","name":"{name}"}}}}"#));
+    let config = json(&format!(
+        r#"{{"storage":{{"type":"indexeddb","name":"{name}"}}}}"#
+    ));
     let store = open_with(&config).await.expect("opens");
     let s = ok(&store, "create", &["kept".into()]).await;
-    ok(&s, "addMessage", &[json(r#"{"role":"user","content":"hi"}"#)]).await;
-    let direct = IndexedDbStore::open(&name).await.expect("a second connection");
-    idb_open_other(&name, agent_sessions::platform::indexed_db::SCHEMA_VERSION + 1, false)
+    ok(
+        &s,
+        "addMessage",
+        &[json(r#"{"role":"user","content":"hi"}"#)],
+    )
+    .await;
+    let direct = IndexedDbStore::open(&name)
         .await
-        .expect("the other tab's upgrade is not blocked");
+        .expect("a second connection");
+    idb_open_other(
+        &name,
+        agent_sessions::platform::indexed_db::SCHEMA_VERSION + 1,
+        false,
+    )
+    .await
+    .expect("the other tab's upgrade is not blocked");
     let err = direct.get_session("kept").await.expect_err("closed");
     assert_eq!(err.code, ErrorCode::StorageUnavailable);
     assert!(err.message.contains("newer version"), "{}", err.message);
     // Through the API: the session is cached, but storage is gone, so reads that need it fail.
     let err = fails(&s, "getHistory", &[], "STORAGE_UNAVAILABLE").await;
     assert!(str_of(&err, "message").unwrap().contains("reload"));
-    let err = open_with(&config).await.expect_err("schema is newer than this build");
+    let err = open_with(&config)
+        .await
+        .expect_err("schema is newer than this build");
     assert_error(&err, "STORAGE_UNAVAILABLE");
-    assert!(str_of(&err, "message").unwrap().contains("newer version of agent-sessions"));
+    assert!(str_of(&err, "message")
+        .unwrap()
+        .contains("newer version of agent-sessions"));
 }
 
 /// An older tab that keeps its connection open blocks our upgrade: STORAGE_UNAVAILABLE, and once
@@ -548,14 +665,26 @@ pub async fn an_old_schema_is_upgraded_in_place() {
             store_contract::append(&v1, &mut s, &format!("m{i}")).await;
         }
         v1.put_meta("k", "v").await.unwrap();
-        let err = v1.put_run(&store_contract::run("old", "r")).await.expect_err("no runs in v1");
+        let err = v1
+            .put_run(&store_contract::run("old", "r"))
+            .await
+            .expect_err("no runs in v1");
         assert_eq!(err.code, ErrorCode::Storage);
     }
     let current = IndexedDbStore::open(&name).await.expect("upgrades");
-    let h = current.get_messages("old", MessageQuery::all()).await.unwrap();
-    assert_eq!(h.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["m0", "m1", "m2"]);
+    let h = current
+        .get_messages("old", MessageQuery::all())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
+        ["m0", "m1", "m2"]
+    );
     assert_eq!(current.get_meta("k").await.unwrap().as_deref(), Some("v"));
-    current.put_run(&store_contract::run("old", "r")).await.unwrap();
+    current
+        .put_run(&store_contract::run("old", "r"))
+        .await
+        .unwrap();
     assert_eq!(current.get_runs("old").await.unwrap().len(), 1);
     assert_eq!(current.list_sessions().await.unwrap().len(), 1);
 }
