@@ -144,22 +144,19 @@ fn decode<T: DeserializeOwned>(text: &str, session_id: &str, what: &str) -> Resu
     serde_json::from_str(text).map_err(|e| Error::corrupt(Some(session_id), format!("{what}: {e}")))
 }
 
-/// The sessions, messages, runs and summaries of one prefix of a [`KvBackend`].
-pub struct KvStore<B> {
-    kv: B,
+/// The sessions, messages, runs and summaries of one prefix of a [`KvBackend`]. The backend is
+/// boxed rather than a type parameter: one copy of this code serves every adapter (wasm size).
+pub struct KvStore {
+    kv: Box<dyn KvBackend>,
     prefix: String,
 }
 
-impl<B: KvBackend> KvStore<B> {
-    pub fn new(kv: B, prefix: impl Into<String>) -> Self {
+impl KvStore {
+    pub fn new(kv: impl KvBackend + 'static, prefix: impl Into<String>) -> Self {
         KvStore {
-            kv,
+            kv: Box::new(kv),
             prefix: prefix.into(),
         }
-    }
-
-    pub fn backend(&self) -> &B {
-        &self.kv
     }
 
     pub fn prefix(&self) -> &str {
@@ -215,7 +212,7 @@ impl<B: KvBackend> KvStore<B> {
 }
 
 #[async_trait(?Send)]
-impl<B: KvBackend> Store for KvStore<B> {
+impl Store for KvStore {
     async fn get_session(&self, id: &str) -> Result<Option<Session>> {
         let Some(text) = self.kv.get(&keys::session(&self.prefix, id)).await? else {
             return Ok(None);
