@@ -446,6 +446,67 @@ mod tests {
         assert_ne!(keys::data("P", "a%2Fb"), keys::data("P", "a/b"));
     }
 
+    /// Counts the backend calls a store makes.
+    #[derive(Default)]
+    struct Counting {
+        inner: MemoryKv,
+        gets: std::cell::Cell<usize>,
+        lists: std::cell::Cell<usize>,
+    }
+
+    #[async_trait(?Send)]
+    impl KvBackend for std::rc::Rc<Counting> {
+        async fn get(&self, key: &str) -> Result<Option<String>> {
+            self.gets.set(self.gets.get() + 1);
+            self.inner.get(key).await
+        }
+        async fn put(&self, key: &str, value: &str) -> Result<()> {
+            self.inner.put(key, value).await
+        }
+        async fn delete(&self, key: &str) -> Result<()> {
+            self.inner.delete(key).await
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+            self.lists.set(self.lists.get() + 1);
+            self.inner.list(prefix).await
+        }
+    }
+
+    #[test]
+    fn newest_messages_cost_their_number_of_gets_and_listing_reads_no_message() {
+        futures_executor::block_on(async {
+            let counting = std::rc::Rc::new(Counting::default());
+            let store = KvStore::new(counting.clone(), "");
+            let mut s = Session::new("s".into(), 0.0);
+            store.put_session(&s).await.unwrap();
+            for seq in 0..3000 {
+                let m: Message = serde_json::from_value(serde_json::json!({
+                    "id": format!("m{seq}"), "sessionId": "s", "seq": seq, "role": "user",
+                    "content": "x", "createdAt": 0.0
+                }))
+                .unwrap();
+                s.next_seq = seq + 1;
+                s.message_count += 1;
+                store.put_message(&s, &m).await.unwrap();
+            }
+            counting.gets.set(0);
+            let newest = store
+                .get_messages("s", MessageQuery::newest(20))
+                .await
+                .unwrap();
+            assert_eq!(newest.len(), 20);
+            assert_eq!(
+                counting.gets.get(),
+                21,
+                "the session record and 20 messages"
+            );
+            assert_eq!(counting.lists.get(), 0, "no listing");
+            counting.gets.set(0);
+            assert_eq!(store.list_sessions().await.unwrap().len(), 1);
+            assert_eq!(counting.gets.get(), 1, "one session record, no message");
+        });
+    }
+
     #[test]
     fn message_keys_sort_by_seq() {
         let a = keys::message("", "s", 9);
