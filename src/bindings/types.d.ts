@@ -25,7 +25,58 @@ export type ErrorCode =
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type Metadata = { [key: string]: JsonValue };
 
-export type StorageConfig = { type: "memory" };
+/**
+ * Where sessions are kept. Default: `indexeddb` (database "agent-sessions", falling back to
+ * memory if it cannot be opened) where `indexedDB` exists, `memory` elsewhere.
+ */
+export type StorageConfig =
+  | MemoryStorageConfig
+  | IndexedDbStorageConfig
+  | LocalStorageConfig
+  | KvStorageConfig;
+
+/** This instance only; gone with it. */
+export interface MemoryStorageConfig { type: "memory" }
+
+/** IndexedDB (browsers, web workers): the default there. */
+export interface IndexedDbStorageConfig {
+  type: "indexeddb";
+  /** Database name. Default "agent-sessions". */
+  name?: string;
+  /** Used when IndexedDB is missing or refused (STORAGE_UNAVAILABLE otherwise). */
+  fallback?: "memory";
+}
+
+/** localStorage (browser windows): one key per record, within the origin's ~5 MB. */
+export interface LocalStorageConfig {
+  type: "localstorage";
+  /** Key prefix. Default "agent-sessions/". */
+  prefix?: string;
+  /** Used when localStorage is missing or refused (STORAGE_UNAVAILABLE otherwise). */
+  fallback?: "memory";
+}
+
+/**
+ * A host key-value store, taken as it is: a Durable Object's `state.storage`, a Workers KV
+ * namespace, or your own object with these async methods.
+ */
+export interface KvStorageConfig {
+  type: "kv";
+  kv: KeyValueStore;
+  /** Key prefix. Default "agent-sessions/". */
+  prefix?: string;
+}
+
+/**
+ * What `{ type: "kv" }` needs: `list` may resolve to a Map (Durable Objects), an array of keys,
+ * or a Workers KV page `{ keys: [{ name }], list_complete, cursor }` (followed to the end).
+ */
+export interface KeyValueStore {
+  get(key: string): Promise<unknown>;
+  put(key: string, value: string): Promise<unknown>;
+  delete(key: string): Promise<unknown>;
+  list(options: { prefix: string; cursor?: string }): Promise<unknown>;
+}
 
 export interface SessionsConfig {
   /** Sessions held in memory at most (LRU). Storage keeps the rest. Default 1000. */

@@ -50,10 +50,7 @@ fn web_locks() -> Option<JsValue> {
     function_property(&locks, "request").map(|_| locks)
 }
 
-fn open_channel(
-    name: &str,
-    manager: Weak<SessionManager>,
-) -> Option<Channel> {
+fn open_channel(name: &str, manager: Weak<SessionManager>) -> Option<Channel> {
     let ctor: Function = global("BroadcastChannel")?.dyn_into().ok()?;
     let args = js_sys::Array::of1(&JsValue::from_str(name));
     let channel = Reflect::construct(&ctor, &args).ok()?;

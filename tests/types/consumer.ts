@@ -106,6 +106,20 @@ async function misuse(store: SessionStore): Promise<void> {
   await store.create("x", { metadata: { when: () => 1 } });
   // @ts-expect-error: unknown storage type
   await SessionStore.open({ storage: { type: "floppy" } });
+  await SessionStore.open({ storage: { type: "indexeddb", name: "app", fallback: "memory" } });
+  await SessionStore.open({ storage: { type: "localstorage", prefix: "app/" } });
+  const map = new Map<string, string>();
+  const kv = {
+    get: async (k: string) => map.get(k),
+    put: async (k: string, v: string) => void map.set(k, v),
+    delete: async (k: string) => map.delete(k),
+    list: async ({ prefix }: { prefix: string }) => [...map.keys()].filter((k) => k.startsWith(prefix)),
+  };
+  await SessionStore.open({ storage: { type: "kv", kv, prefix: "app/" } });
+  // @ts-expect-error: a kv store needs its kv object
+  await SessionStore.open({ storage: { type: "kv" } });
+  // @ts-expect-error: the only fallback is memory
+  await SessionStore.open({ storage: { type: "indexeddb", fallback: "disk" } });
   // @ts-expect-error: unknown event
   store.on("session:exploded", () => {});
 }
