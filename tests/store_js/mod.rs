@@ -294,7 +294,19 @@ pub async fn restart_restores_everything(config: JsValue) {
         &[json(r#"{"title":"Sarah C.","metadata":{"tier":"gold"}}"#)],
     )
     .await;
-    ok(&first, "create", &["user-2".into()]).await;
+    let two = ok(&first, "create", &["user-2".into()]).await;
+    for text in ["gone 1", "gone 2"] {
+        ok(
+            &two,
+            "addMessage",
+            &[json(&format!(r#"{{"role":"user","content":"{text}"}}"#))],
+        )
+        .await;
+    }
+    ok(&two, "reset", &[]).await;
+    ok(&first, "getOrCreate", &["user-3".into()]).await;
+    let entry = json(r#"{"message":{"role":"user","content":"agkit"},"state":{"k":"v"}}"#);
+    ok(&first, "add", &[entry, json(r#"{"sessionId":"user-3"}"#)]).await;
     let agent: JsValue = Agent::new(with_llm(&config)).expect("agent").into();
     let chat = ok(
         &agent,
@@ -313,7 +325,7 @@ pub async fn restart_restores_everything(config: JsValue) {
     let second = open_with(&config).await.expect("reopens");
     let mut listed = ids(&ok(&second, "listSessions", &[]).await);
     listed.sort();
-    assert_eq!(listed, ["chat-1", "user-1", "user-2"]);
+    assert_eq!(listed, ["chat-1", "user-1", "user-2", "user-3"]);
     let s = ok(&second, "get", &["user-1".into()]).await;
     assert_eq!(str_of(&s, "title").as_deref(), Some("Sarah C."));
     assert_eq!(
@@ -334,7 +346,28 @@ pub async fn restart_restores_everything(config: JsValue) {
     assert_eq!(runs.length(), 1);
     assert_eq!(str_of(&runs.get(0), "status").as_deref(), Some("completed"));
     let page = ok(&second, "querySessions", &[json(r#"{"limit":10}"#)]).await;
-    assert_eq!(Array::from(&get(&page, "sessions")).length(), 3);
+    assert_eq!(Array::from(&get(&page, "sessions")).length(), 4);
+    // A reset stays a reset, and seqs go on after it.
+    let two = ok(&second, "get", &["user-2".into()]).await;
+    assert_eq!(num_of(&two, "messageCount"), Some(0.0));
+    assert_eq!(Array::from(&ok(&two, "getHistory", &[]).await).length(), 0);
+    let m = ok(
+        &two,
+        "addMessage",
+        &[json(r#"{"role":"user","content":"fresh"}"#)],
+    )
+    .await;
+    assert_eq!(num_of(&m, "seq"), Some(2.0));
+    let listed = Array::from(&ok(&second, "list", &[json(r#"{"sessionId":"user-3"}"#)]).await);
+    assert_eq!(listed.length(), 1);
+    assert_eq!(
+        str_of(&get(&listed.get(0), "state"), "k").as_deref(),
+        Some("v")
+    );
+    assert_eq!(Array::from(&ok(&second, "sweep", &[]).await).length(), 0);
+    assert_eq!(ok(&two, "delete", &[]).await, JsValue::TRUE);
+    let third = open_with(&config).await.expect("reopens");
+    assert!(ok(&third, "get", &["user-2".into()]).await.is_null());
 
     let agent: JsValue = Agent::new(with_llm(&config)).expect("agent").into();
     let history = ok(&agent, "getSessionHistory", &["chat-1".into()]).await;
