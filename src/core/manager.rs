@@ -567,7 +567,9 @@ impl SessionManager {
     /// the session unseen (no cross-context lock on this platform), the store refuses to
     /// overwrite its message and the append moves to the next free position.
     pub async fn add_message_locked(&self, id: &str, input: NewMessage) -> Result<Message> {
-        const ATTEMPTS: usize = 4;
+        // Each retry races the other writer afresh (about even odds), so a few dozen tries make
+        // a spurious SESSION_BUSY vanishingly unlikely.
+        const ATTEMPTS: usize = 24;
         for attempt in 1..=ATTEMPTS {
             let mut session = self.require(id).await?;
             let now = self.now();
