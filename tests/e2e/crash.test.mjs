@@ -13,8 +13,8 @@ import { CHROMIUM } from "./browser.mjs";
 import { startServer } from "../../scripts/serve.mjs";
 import { SessionStore, Agent } from "agent-sessions";
 
-const APPEND_KILLS = 6;
-const STREAM_KILLS = 4;
+const APPEND_KILLS = 10;
+const STREAM_KILLS = 6;
 
 let server;
 let origin;
