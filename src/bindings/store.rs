@@ -77,6 +77,7 @@ impl SessionStore {
 pub(crate) struct CreateOptionsJs {
     title: Option<String>,
     metadata: Option<Value>,
+    max_messages: Option<u32>,
 }
 
 impl From<CreateOptionsJs> for CreateOptions {
@@ -84,6 +85,7 @@ impl From<CreateOptionsJs> for CreateOptions {
         CreateOptions {
             title: o.title,
             metadata: o.metadata,
+            max_messages: o.max_messages,
         }
     }
 }
