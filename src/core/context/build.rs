@@ -49,6 +49,7 @@ pub struct SummaryJob {
 pub struct Built {
     /// The messages sent, oldest first; the summary, if any, first as a system message.
     pub messages: Vec<Message>,
+    /// The active summary (when a job is due, the one the new summary will fold in).
     pub summary: Option<Summary>,
     /// Messages that were read but are not sent.
     pub dropped: Vec<(String, u64, DropReason)>,
@@ -243,9 +244,12 @@ pub async fn build(store: &dyn Store, session: &Session, inputs: &Inputs<'_>) ->
     let complete = reached || job.is_some();
     let sel = select(&messages, limits, complete, inputs.user_first)?;
     let mut out = Vec::with_capacity(sel.kept.len() + 1);
-    let visible_summary = if job.is_some() { None } else { summary.clone() };
-    if let Some(s) = &visible_summary {
-        out.push(summary_message(s));
+    // With a summarisation due, the new summary (unknown yet) goes first and the old one is
+    // folded into it: `messages` are then the turns kept verbatim.
+    if job.is_none() {
+        if let Some(s) = &summary {
+            out.push(summary_message(s));
+        }
     }
     out.extend(
         sel.kept
@@ -259,11 +263,11 @@ pub async fn build(store: &dyn Store, session: &Session, inputs: &Inputs<'_>) ->
         .collect();
     let tokens = inputs
         .fixed_tokens
-        .saturating_add(visible_summary.as_ref().map_or(0, |s| s.tokens))
+        .saturating_add(if job.is_none() { summary_tokens } else { 0 })
         .saturating_add(sel.tokens);
     Ok(Built {
         messages: out,
-        summary: visible_summary,
+        summary,
         dropped,
         omitted_before_seq: if complete {
             None
