@@ -280,3 +280,138 @@ pub async fn build(store: &dyn Store, session: &Session, inputs: &Inputs<'_>) ->
         job,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_executor::block_on;
+    use proptest::prelude::{prop, proptest, ProptestConfig};
+
+    use super::*;
+    use crate::core::context::window::tests::{history, step};
+    use crate::core::context::Strategy;
+    use crate::core::model::{Session, Summary};
+    use crate::core::store::MemoryStore;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Over random histories (tool calls, interrupted and failed replies, orphans) with or
+        /// without a stored summary: the summary leads, nothing it covers is sent again, tool
+        /// calls keep their results, the first non-system message is the user's when required,
+        /// the budget holds, and a build reads only from the summary on.
+        #[test]
+        fn every_built_context_keeps_the_invariants(
+            steps in prop::collection::vec(step(), 1..60),
+            summary_at in prop::option::of(0usize..60),
+            strategy in 0u8..4,
+            budget in 50u32..3000,
+            fixed in 0u32..40,
+            user_first: bool,
+        ) {
+            let h = history(&steps);
+            let store = MemoryStore::new();
+            let mut session = Session::new("s".into(), 0.0);
+            session.next_seq = h.len() as u64;
+            let summary = summary_at.filter(|&i| i < h.len()).map(|i| Summary {
+                id: "sum_1".into(),
+                session_id: "s".into(),
+                content: "The user's name is Sarah.".into(),
+                covers: h[..=i].iter().map(|m| m.id.clone()).collect(),
+                rolls_up: None,
+                through_seq: i as u64,
+                tokens: 12,
+                model: None,
+                created_at: 0.0,
+            });
+            let strategy = match strategy {
+                0 => Strategy::Full,
+                1 => Strategy::BufferWindow { window_size: (budget / 100) as usize + 1 },
+                2 => Strategy::TokenWindow { budget },
+                _ => Strategy::SummaryBuffer { budget, threshold: 0.8, target: 0.5 },
+            };
+            block_on(async {
+                for m in &h {
+                    store.put_message(&session, m).await.unwrap();
+                }
+                if let Some(s) = &summary {
+                    store.put_summary(s).await.unwrap();
+                }
+                let inputs = Inputs {
+                    config: ContextConfig { strategy, max_messages: None },
+                    fixed_tokens: fixed,
+                    user_first,
+                    pending: None,
+                    summary: SummaryChoice::Stored,
+                };
+                let built = match build(&store, &session, &inputs).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        assert_eq!(e.code, crate::core::error::ErrorCode::ContextTooLarge);
+                        assert!(matches!(strategy, Strategy::TokenWindow { .. } | Strategy::SummaryBuffer { .. }));
+                        return;
+                    }
+                };
+                let uses_summary = matches!(strategy, Strategy::SummaryBuffer { .. });
+                let mut rest: &[Message] = &built.messages;
+                if uses_summary && built.job.is_none() {
+                    if let Some(s) = &summary {
+                        assert_eq!(rest[0].id, s.id);
+                        assert_eq!(rest[0].role, Role::System);
+                        rest = &rest[1..];
+                    }
+                }
+                // Nothing the summary covers is sent again.
+                if let (true, Some(s)) = (uses_summary, &summary) {
+                    assert!(rest.iter().all(|m| m.seq > s.through_seq));
+                }
+                // Ascending, from the store.
+                assert!(rest.windows(2).all(|w| w[0].seq < w[1].seq));
+                // Tool results follow their calls.
+                let mut calls: Vec<&str> = Vec::new();
+                for m in rest {
+                    calls.extend(m.tool_calls.iter().map(|c| c.id.as_str()));
+                    if m.role == Role::Tool {
+                        assert!(calls.contains(&m.tool_call_id.as_deref().unwrap()));
+                    }
+                    assert!(!(m.role == Role::Assistant && m.status == crate::core::model::MessageStatus::Error));
+                }
+                for m in rest {
+                    for c in &m.tool_calls {
+                        let answered = h.iter().filter(|r| r.tool_call_id.as_deref() == Some(c.id.as_str()));
+                        for r in answered {
+                            assert!(rest.iter().any(|k| k.id == r.id), "result {} of a sent call left out", r.id);
+                        }
+                    }
+                }
+                let cut = built.omitted_before_seq.is_some()
+                    || built.dropped.iter().any(|d| d.2 == DropReason::Window);
+                if (cut || user_first) && rest.iter().any(|m| m.role == Role::User) {
+                    assert_eq!(rest.iter().find(|m| m.role != Role::System).unwrap().role, Role::User);
+                }
+                // Budgets hold; the newest message is always sent.
+                match strategy {
+                    Strategy::TokenWindow { budget } => assert!(built.tokens <= budget),
+                    Strategy::SummaryBuffer { budget, .. } if built.job.is_none() => {
+                        assert!(built.tokens <= budget)
+                    }
+                    _ => {}
+                }
+                let sendable_last = h.iter().rev().find(|m| excluded(m).is_none() && m.role != Role::Tool);
+                if let (Some(last), None) = (sendable_last, &built.job) {
+                    if summary.as_ref().is_none_or(|s| !uses_summary || last.seq > s.through_seq) {
+                        assert!(rest.iter().any(|m| m.id == last.id) || (user_first && last.role != Role::User));
+                    }
+                }
+                // A summarisation job folds exactly the turns between the summary and the kept part.
+                if let Some(job) = &built.job {
+                    let from = summary.as_ref().map_or(0, |s| s.through_seq + 1);
+                    assert_eq!(job.messages.first().map(|m| m.seq), Some(from));
+                    if let (Some(a), Some(b)) = (job.messages.last(), rest.first()) {
+                        assert!(a.seq < b.seq);
+                        assert_eq!(b.role, Role::User);
+                    }
+                }
+            });
+        }
+    }
+}

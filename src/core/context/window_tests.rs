@@ -175,7 +175,7 @@ fn providers_that_need_a_user_turn_first_get_one_even_when_nothing_was_cut() {
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
-enum Step {
+pub(crate) enum Step {
     User(u32),
     Reply(u32, MessageStatus),
     Tools(u8, u32, MessageStatus),
@@ -183,7 +183,7 @@ enum Step {
     System(u32),
 }
 
-fn step() -> impl Strategy<Value = Step> {
+pub(crate) fn step() -> impl Strategy<Value = Step> {
     let status = prop_oneof![
         6 => Just(MessageStatus::Complete),
         1 => Just(MessageStatus::Interrupted),
@@ -200,7 +200,7 @@ fn step() -> impl Strategy<Value = Step> {
 
 /// A history from steps: tool steps are an assistant call followed by its results (the call
 /// itself possibly interrupted or failed).
-fn history(steps: &[Step]) -> Vec<Message> {
+pub(crate) fn history(steps: &[Step]) -> Vec<Message> {
     let mut h: Vec<Message> = Vec::new();
     let mut calls = 0;
     for s in steps {
