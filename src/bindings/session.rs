@@ -286,10 +286,17 @@ impl Session {
                 || o.threshold.is_some()
                 || o.target.is_some();
             if overrides {
-                let strategy = match (o.strategy, o.max_tokens) {
-                    (None, Some(_)) => Some("token_window".to_owned()),
-                    (s, _) => s,
-                };
+                // Options without a strategy name imply the strategy they belong to.
+                let strategy = o.strategy.or_else(|| {
+                    let implied = if o.threshold.is_some() || o.target.is_some() {
+                        "summary_buffer"
+                    } else if o.window_size.is_some() {
+                        "buffer_window"
+                    } else {
+                        "token_window"
+                    };
+                    Some(implied.to_owned())
+                });
                 let c = ContextConfigJs {
                     strategy,
                     window_size: o.window_size,
