@@ -118,7 +118,7 @@ export interface LlmMessage {
 export interface CreateSessionOptions {
   title?: string;
   metadata?: Metadata;
-  /** Cap on the messages any context of this session holds (PraisonAI `maxMessages`). */
+  /** Cap on the messages every context of this session holds (PraisonAI `maxMessages`). */
   maxMessages?: number;
 }
 
@@ -388,7 +388,7 @@ export interface RetryConfig {
 
 export type ContextStrategy = "full" | "buffer_window" | "token_window" | "summary_buffer";
 
-/** What the model sees of a session. `maxMessages` caps any strategy. */
+/** What the model sees of a session. `maxMessages` caps every strategy. */
 export type ContextConfig =
   | { strategy?: "full"; maxMessages?: number }
   /** The newest `windowSize` messages (default 20). */

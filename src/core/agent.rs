@@ -487,7 +487,14 @@ impl<'a> Turn<'a> {
                 if let Some(s) = latest.or(previous) {
                     fallback.summary = SummaryChoice::Given(s);
                 }
-                let b = build(store, &session, &fallback).await?;
+                let b = match build(store, &session, &fallback).await {
+                    // A summary that leaves no room for the newest turn is left out too.
+                    Err(e) if e.code == ErrorCode::ContextTooLarge => {
+                        fallback.summary = SummaryChoice::Stored;
+                        build(store, &session, &fallback).await?
+                    }
+                    other => other?,
+                };
                 run.estimated_input_tokens = Some(u64::from(b.tokens));
                 Ok(b)
             }
