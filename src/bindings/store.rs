@@ -130,6 +130,7 @@ async fn open_storage(config: StorageConfig) -> Result<Opened, Error> {
 pub(crate) struct CreateOptionsJs {
     title: Option<String>,
     metadata: Option<Value>,
+    max_messages: Option<u32>,
 }
 
 impl From<CreateOptionsJs> for CreateOptions {
@@ -137,6 +138,7 @@ impl From<CreateOptionsJs> for CreateOptions {
         CreateOptions {
             title: o.title,
             metadata: o.metadata,
+            max_messages: o.max_messages,
         }
     }
 }

@@ -131,6 +131,7 @@ pub fn run(session_id: &str, id: &str) -> Run {
         usage: Default::default(),
         error_code: None,
         error_message: None,
+        estimated_input_tokens: None,
     }
 }
 
@@ -144,6 +145,7 @@ pub fn summary(session_id: &str, id: &str, through: u64) -> Summary {
         tokens: 4,
         model: None,
         created_at: 6.0,
+        rolls_up: None,
     }
 }
 

@@ -85,6 +85,27 @@ async function generation(signal: AbortSignal): Promise<string> {
   return text;
 }
 
+async function contextWindows(): Promise<number> {
+  // Hector's working-memory strategies.
+  const agent = new Agent({
+    llm: { provider: "mock" },
+    instructions: "You are helpful.",
+    context: { strategy: "summary_buffer", budget: 4000, threshold: 0.85, target: 0.7 },
+  });
+  new Agent({ context: { strategy: "buffer_window", windowSize: 20 } });
+  // @ts-expect-error: no such strategy
+  new Agent({ context: { strategy: "everything" } });
+  agent.on("context:summary_failed", (e) => void e.error.code);
+  agent.on("context:summarized", (e) => void e.summary.covers.length);
+  const s = await agent.createSession("long-conversation", { maxMessages: 50 });
+  const p = await s.previewContext({ input: "What is my name?" });
+  const dropped: string[] = p.dropped.map((d) => `${d.id}:${d.reason}`);
+  void dropped;
+  const summaries = await s.getSummaries();
+  if (summaries.length) await s.removeSummary(summaries[0].id);
+  return p.tokens + (p.summary?.tokens ?? 0) + (p.summarize?.messageIds.length ?? 0);
+}
+
 async function agkit(): Promise<void> {
   const memory = await SessionStore.open();
   await memory.add({ message: { id: "msg-1", role: "user", content: "Hello", timestamp: new Date() }, state: { userId: "alice" } }, { sessionId: "a" });
@@ -124,4 +145,4 @@ async function misuse(store: SessionStore): Promise<void> {
   store.on("session:exploded", () => {});
 }
 
-export { dexto, praison, agkit, handle, misuse, generation };
+export { dexto, praison, agkit, handle, misuse, generation, contextWindows };
