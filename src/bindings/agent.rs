@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use super::config::{self, is_absent};
 use super::convert::{opt_string, promise, string_arg, to_js, JsResult};
-use super::session::Session;
+use super::session::{AgentView, Session};
 use super::store::{create_options, SessionStore};
 use crate::core::agent::{AgentEvent, AgentSettings, StreamItem, Turn};
 use crate::core::error::{Error, ErrorCode};
@@ -34,6 +34,7 @@ pub struct Agent {
     settings: Rc<AgentSettings>,
     model: Option<Rc<dyn ChatModel>>,
     events: Rc<EventBus<AgentEvent>>,
+    view: Rc<AgentView>,
 }
 
 /// What one `generate`/`stream` call works on, resolved before anything runs.
@@ -213,14 +214,20 @@ impl Agent {
         };
         let settings = super::llm::settings(&config, name.clone(), instructions.clone())?;
         let model = super::llm::model(&config, &name)?;
+        let settings = Rc::new(settings);
+        let view = Rc::new(AgentView {
+            settings: settings.clone(),
+            provider: model.as_ref().map_or("", |m| m.provider()).to_owned(),
+        });
         Ok(Agent {
             name,
             instructions,
             bound_session,
             manager,
-            settings: Rc::new(settings),
+            settings,
             model,
             events: Rc::default(),
+            view,
         })
     }
 
@@ -251,24 +258,24 @@ impl Agent {
 
     #[wasm_bindgen(js_name = createSession)]
     pub fn create_session(&self, id: JsValue, options: JsValue) -> Promise {
-        let opening = self.manager();
+        let (opening, view) = (self.manager(), self.view.clone());
         promise(async move {
             let manager = opening.await?;
             let id = opt_string(&id, "sessionId", ErrorCode::InvalidId)?;
             let opts = create_options(&options)?;
             let s = manager.create(id.as_deref(), opts).await?;
-            Ok(Session::new(manager, s).into())
+            Ok(Session::new(manager, s).with_agent(Some(view)).into())
         })
     }
 
     #[wasm_bindgen(js_name = getSession)]
     pub fn get_session(&self, id: JsValue) -> Promise {
-        let opening = self.manager();
+        let (opening, view) = (self.manager(), self.view.clone());
         promise(async move {
             let manager = opening.await?;
             let id = string_arg(&id, "sessionId", ErrorCode::InvalidId)?;
             Ok(match manager.get(&id).await? {
-                Some(s) => Session::new(manager, s).into(),
+                Some(s) => Session::new(manager, s).with_agent(Some(view)).into(),
                 None => JsValue::NULL,
             })
         })

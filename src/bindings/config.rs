@@ -11,6 +11,9 @@ use crate::platform::crypto::{KeySource, DEFAULT_ITERATIONS};
 use super::convert::{from_js, opt_string, JsResult};
 use crate::core::error::{Error, ErrorCode};
 use crate::core::manager::{CacheConfig, ManagerConfig, RetentionConfig};
+use crate::core::store::kv;
+use crate::platform::host_kv::HostKv;
+use crate::platform::indexed_db;
 
 pub fn get(obj: &JsValue, key: &str) -> JsResult<JsValue> {
     if obj.is_undefined() || obj.is_null() {
@@ -86,26 +89,142 @@ pub fn manager_config(config: &JsValue) -> JsResult<ManagerConfig> {
 /// Where a store keeps its data.
 pub enum StorageConfig {
     Memory,
+    IndexedDb {
+        name: String,
+        fallback: Option<Fallback>,
+    },
+    LocalStorage {
+        prefix: String,
+        fallback: Option<Fallback>,
+    },
+    Kv {
+        kv: HostKv,
+        prefix: String,
+    },
 }
 
+/// What to use when the configured storage is unavailable here (`fallback: "memory"`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Fallback {
+    Memory,
+}
+
+/// `storage.*` keys each type accepts; anything else is a typo, reported.
+fn check_keys(storage: &JsValue, kind: &str, allowed: &[&str]) -> JsResult<()> {
+    let keys = js_sys::Object::keys(storage.unchecked_ref::<js_sys::Object>());
+    for k in keys.iter() {
+        let k = k.as_string().unwrap_or_default();
+        if k != "type" && !allowed.contains(&k.as_str()) {
+            let expected = if allowed.is_empty() {
+                "no other options".to_owned()
+            } else {
+                allowed.join(", ")
+            };
+            return Err(Error::invalid_config(format!(
+                "storage type {kind:?} has no option {k:?} (it takes {expected})"
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn string_option(storage: &JsValue, key: &str, default: &str) -> JsResult<String> {
+    let what = format!("storage.{key}");
+    let value = opt_string(&get(storage, key)?, &what, ErrorCode::InvalidConfig)?;
+    match value {
+        Some(v) if v.is_empty() && key == "name" => {
+            Err(Error::invalid_config("storage.name must not be empty").into())
+        }
+        Some(v) => Ok(v),
+        None => Ok(default.to_owned()),
+    }
+}
+
+fn fallback_option(storage: &JsValue) -> JsResult<Option<Fallback>> {
+    let value = opt_string(
+        &get(storage, "fallback")?,
+        "storage.fallback",
+        ErrorCode::InvalidConfig,
+    )?;
+    match value.as_deref() {
+        None => Ok(None),
+        Some("memory") => Ok(Some(Fallback::Memory)),
+        Some(other) => Err(Error::invalid_config(format!(
+            "storage.fallback must be \"memory\", not {other:?}"
+        ))
+        .into()),
+    }
+}
+
+/// Whether this runtime has IndexedDB (browsers and their workers): the default storage there.
+fn has_indexed_db() -> bool {
+    Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))
+        .map(|v| !is_absent(&v))
+        .unwrap_or(false)
+}
+
+/// Reads `config.storage`. Absent: IndexedDB (database `"agent-sessions"`) where the runtime has
+/// it, falling back to memory if it cannot be opened; memory elsewhere.
 pub fn storage_config(config: &JsValue) -> JsResult<StorageConfig> {
     let storage = get(config, "storage")?;
     if is_absent(&storage) {
-        return Ok(StorageConfig::Memory);
+        return Ok(if has_indexed_db() {
+            StorageConfig::IndexedDb {
+                name: indexed_db::DEFAULT_NAME.to_owned(),
+                fallback: Some(Fallback::Memory),
+            }
+        } else {
+            StorageConfig::Memory
+        });
+    }
+    if !storage.is_object() {
+        return Err(Error::invalid_config(
+            "storage must be an object such as { type: \"memory\" }",
+        )
+        .into());
     }
     let kind = opt_string(
         &get(&storage, "type")?,
         "storage.type",
         ErrorCode::InvalidConfig,
     )?;
-    match kind.as_deref() {
-        None | Some("memory") => Ok(StorageConfig::Memory),
-        Some(other @ ("indexeddb" | "localstorage" | "kv")) => Err(Error::new(
-            ErrorCode::StorageUnavailable,
-            format!("storage type {other:?} is not available in this build yet; use \"memory\""),
-        )
-        .into()),
-        Some(other) => Err(Error::invalid_config(format!(
+    let kind = kind.as_deref().unwrap_or("memory");
+    match kind {
+        "memory" => {
+            check_keys(&storage, kind, &[])?;
+            Ok(StorageConfig::Memory)
+        }
+        "indexeddb" => {
+            check_keys(&storage, kind, &["name", "fallback"])?;
+            Ok(StorageConfig::IndexedDb {
+                name: string_option(&storage, "name", indexed_db::DEFAULT_NAME)?,
+                fallback: fallback_option(&storage)?,
+            })
+        }
+        "localstorage" => {
+            check_keys(&storage, kind, &["prefix", "fallback"])?;
+            Ok(StorageConfig::LocalStorage {
+                prefix: string_option(&storage, "prefix", kv::DEFAULT_PREFIX)?,
+                fallback: fallback_option(&storage)?,
+            })
+        }
+        "kv" => {
+            check_keys(&storage, kind, &["kv", "prefix"])?;
+            let target = get(&storage, "kv")?;
+            if !target.is_object() {
+                return Err(Error::invalid_config(
+                    "storage.kv is required: a Durable Object's state.storage, a Workers KV \
+                     namespace, or an object with async get/put/delete/list",
+                )
+                .into());
+            }
+            Ok(StorageConfig::Kv {
+                kv: HostKv::new(target)?,
+                prefix: string_option(&storage, "prefix", kv::DEFAULT_PREFIX)?,
+            })
+        }
+        other => Err(Error::invalid_config(format!(
             "unknown storage type {other:?} (expected memory, indexeddb, localstorage or kv)"
         ))
         .into()),

@@ -59,5 +59,5 @@ pub fn wrap_js_error(code: ErrorCode, context: &str, thrown: JsValue) -> JsValue
 
 pub fn is_our_error(v: &JsValue) -> bool {
     v.dyn_ref::<js_sys::Error>()
-        .is_some_and(|e| String::from(e.name()) == ERROR_NAME)
+        .is_some_and(|e| e.name() == ERROR_NAME)
 }

@@ -16,7 +16,9 @@ use super::convert::{from_js, to_js, JsResult};
 use super::errors::is_our_error;
 use super::session::llm_message;
 use crate::core::agent::{AgentSettings, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_TIMEOUT_MS};
-use crate::core::context::WindowLimits;
+use crate::core::context::{
+    ContextConfig, Strategy, DEFAULT_BUDGET, DEFAULT_TARGET, DEFAULT_THRESHOLD, DEFAULT_WINDOW_SIZE,
+};
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::llm::chat::{
     reply_events, ChatModel, EventSource, HttpModel, ListSource, MockModel,
@@ -54,11 +56,62 @@ struct RetryConfigJs {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ContextConfigJs {
-    strategy: Option<String>,
-    window_size: Option<u32>,
-    budget: Option<u32>,
-    max_messages: Option<u32>,
+pub(crate) struct ContextConfigJs {
+    pub(crate) strategy: Option<String>,
+    #[serde(alias = "window_size")]
+    pub(crate) window_size: Option<u32>,
+    pub(crate) budget: Option<u32>,
+    pub(crate) max_messages: Option<u32>,
+    pub(crate) threshold: Option<f64>,
+    pub(crate) target: Option<f64>,
+}
+
+impl ContextConfigJs {
+    /// The strategy these options describe, checked.
+    pub(crate) fn parse(self, code: ErrorCode) -> Result<ContextConfig> {
+        let bad = |m: String| Error::new(code, m);
+        let budget = match self.budget {
+            Some(0) => {
+                return Err(bad(
+                    "context budget must be a positive number of tokens".into()
+                ))
+            }
+            b => b.unwrap_or(DEFAULT_BUDGET),
+        };
+        if self.window_size == Some(0) || self.max_messages == Some(0) {
+            return Err(bad("windowSize and maxMessages must be at least 1".into()));
+        }
+        let strategy = match self.strategy.as_deref() {
+            None | Some("full") => Strategy::Full,
+            Some("buffer_window") => Strategy::BufferWindow {
+                window_size: self.window_size.map_or(DEFAULT_WINDOW_SIZE, |w| w as usize),
+            },
+            Some("token_window") | Some("recent") => Strategy::TokenWindow { budget },
+            Some("summary_buffer") => {
+                let threshold = self.threshold.unwrap_or(DEFAULT_THRESHOLD);
+                let target = self.target.unwrap_or(DEFAULT_TARGET.min(threshold));
+                if !(target > 0.0 && target <= threshold && threshold <= 1.0) {
+                    return Err(bad(format!(
+                        "summary_buffer needs 0 < target <= threshold <= 1 (got target {target}, threshold {threshold})"
+                    )));
+                }
+                Strategy::SummaryBuffer {
+                    budget,
+                    threshold,
+                    target,
+                }
+            }
+            Some(other) => {
+                return Err(bad(format!(
+                    "context strategy {other:?} is unknown (expected full, buffer_window, token_window or summary_buffer)"
+                )))
+            }
+        };
+        Ok(ContextConfig {
+            strategy,
+            max_messages: self.max_messages.map(|m| m as usize),
+        })
+    }
 }
 
 /// The model an agent calls: `None` when no `llm` was configured (session management only).
@@ -159,27 +212,9 @@ pub fn settings(
         "context",
         ErrorCode::InvalidConfig,
     )?;
-    let context = context.unwrap_or_default();
-    let limits = match context.strategy.as_deref() {
-        None | Some("full") => WindowLimits {
-            max_messages: context.max_messages.map(|m| m as usize),
-            max_tokens: None,
-        },
-        Some("buffer_window") => WindowLimits {
-            max_messages: Some(context.window_size.unwrap_or(20) as usize),
-            max_tokens: None,
-        },
-        Some("token_window") => WindowLimits {
-            max_messages: context.max_messages.map(|m| m as usize),
-            max_tokens: Some(context.budget.unwrap_or(8000)),
-        },
-        Some(other) => {
-            return Err(Error::invalid_config(format!(
-                "context.strategy {other:?} is not available (expected full, buffer_window or token_window)"
-            ))
-            .into())
-        }
-    };
+    let context = context
+        .unwrap_or_default()
+        .parse(ErrorCode::InvalidConfig)?;
     let tools: Option<Vec<ToolSpec>> =
         from_js(&get(config, "tools")?, "tools", ErrorCode::InvalidConfig)?;
     Ok(AgentSettings {
@@ -188,7 +223,7 @@ pub fn settings(
         retry: policy,
         timeout_ms: millis(config, "timeoutMs", DEFAULT_TIMEOUT_MS)?,
         idle_timeout_ms: millis(config, "idleTimeoutMs", DEFAULT_IDLE_TIMEOUT_MS)?,
-        context: limits,
+        context,
         tools: tools.unwrap_or_default(),
     })
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use super::config::{self, StorageConfig};
+use super::config::{self, Fallback, StorageConfig};
 use super::convert::{from_js, opt_string, promise, string_arg, to_js, JsResult};
 use super::session::Session;
 use crate::core::bundle::Bundle;
@@ -18,8 +18,10 @@ use crate::core::manager::{
     CreateOptions, ImportOptions, QueryOptions, SessionManager, SessionOrder,
 };
 use crate::core::model::NewMessage;
-use crate::core::store::{MemoryStore, Store};
-use crate::platform::{clock::JsClock, crypto, random::CryptoRandom};
+use crate::core::store::{KvStore, MemoryStore, Store};
+use crate::platform::indexed_db::IndexedDbStore;
+use crate::platform::local_storage::LocalStorageKv;
+use crate::platform::{clock::JsClock, crypto, peers, random::CryptoRandom};
 
 thread_local! {
     /// Live stores by key, so an `Agent` config can name a store object it was given.
@@ -63,19 +65,63 @@ impl SessionStore {
 
     pub(crate) async fn open_manager(config: &JsValue) -> JsResult<Rc<SessionManager>> {
         let manager_config = config::manager_config(config)?;
-        let store: Rc<dyn Store> = match config::storage_config(config)? {
-            StorageConfig::Memory => Rc::new(MemoryStore::new()),
-        };
-        let store: Rc<dyn Store> = match config::encryption_config(config)? {
+        let encryption = config::encryption_config(config)?;
+        let (store, shared_scope) = open_storage(config::storage_config(config)?).await?;
+        let store: Rc<dyn Store> = match encryption {
             Some(source) => Rc::new(crypto::sealed_store(store, source).await?),
             None => store,
         };
-        Ok(Rc::new(SessionManager::new(
+        let manager = Rc::new(SessionManager::new(
             store,
             Rc::new(JsClock),
             Rc::new(CryptoRandom),
             manager_config,
-        )))
+        ));
+        // Storage other tabs and workers can open too: one writer per session, changes announced.
+        if let Some(scope) = shared_scope {
+            peers::connect(&manager, &scope);
+        }
+        Ok(manager)
+    }
+}
+
+/// A store, and the name other contexts (tabs, workers) would open the same storage by.
+type Opened = (Rc<dyn Store>, Option<String>);
+
+/// Opens the configured backend; an unavailable one gives way to the configured fallback (with a
+/// console warning, since the data will not outlive the page).
+async fn open_storage(config: StorageConfig) -> Result<Opened, Error> {
+    let (opened, fallback): (Result<Opened, Error>, _) = match config {
+        StorageConfig::Memory => return Ok((Rc::new(MemoryStore::new()), None)),
+        StorageConfig::IndexedDb { name, fallback } => (
+            IndexedDbStore::open(&name)
+                .await
+                .map(|s| (Rc::new(s) as Rc<dyn Store>, Some(format!("idb:{name}")))),
+            fallback,
+        ),
+        StorageConfig::LocalStorage { prefix, fallback } => (
+            LocalStorageKv::open().map(|kv| {
+                let scope = format!("ls:{prefix}");
+                (
+                    Rc::new(KvStore::new(kv, prefix)) as Rc<dyn Store>,
+                    Some(scope),
+                )
+            }),
+            fallback,
+        ),
+        // A host store (a Durable Object, Workers KV) has no tabs to coordinate with here.
+        StorageConfig::Kv { kv, prefix } => return Ok((Rc::new(KvStore::new(kv, prefix)), None)),
+    };
+    match (opened, fallback) {
+        (Err(e), Some(Fallback::Memory)) if e.code == ErrorCode::StorageUnavailable => {
+            web_sys::console::warn_1(&JsValue::from_str(&format!(
+                "agent-sessions: {}; using memory storage as configured (fallback: \"memory\"), \
+                 so sessions last only as long as this page",
+                e.message
+            )));
+            Ok((Rc::new(MemoryStore::new()), None))
+        }
+        (other, _) => other,
     }
 }
 
@@ -84,6 +130,7 @@ impl SessionStore {
 pub(crate) struct CreateOptionsJs {
     title: Option<String>,
     metadata: Option<Value>,
+    max_messages: Option<u32>,
 }
 
 impl From<CreateOptionsJs> for CreateOptions {
@@ -91,6 +138,7 @@ impl From<CreateOptionsJs> for CreateOptions {
         CreateOptions {
             title: o.title,
             metadata: o.metadata,
+            max_messages: o.max_messages,
         }
     }
 }

@@ -25,7 +25,58 @@ export type ErrorCode =
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type Metadata = { [key: string]: JsonValue };
 
-export type StorageConfig = { type: "memory" };
+/**
+ * Where sessions are kept. Default: `indexeddb` (database "agent-sessions", falling back to
+ * memory if it cannot be opened) where `indexedDB` exists, `memory` elsewhere.
+ */
+export type StorageConfig =
+  | MemoryStorageConfig
+  | IndexedDbStorageConfig
+  | LocalStorageConfig
+  | KvStorageConfig;
+
+/** This instance only; gone with it. */
+export interface MemoryStorageConfig { type: "memory" }
+
+/** IndexedDB (browsers, web workers): the default there. */
+export interface IndexedDbStorageConfig {
+  type: "indexeddb";
+  /** Database name. Default "agent-sessions". */
+  name?: string;
+  /** Used when IndexedDB is missing or refused (STORAGE_UNAVAILABLE otherwise). */
+  fallback?: "memory";
+}
+
+/** localStorage (browser windows): one key per record, within the origin's ~5 MB. */
+export interface LocalStorageConfig {
+  type: "localstorage";
+  /** Key prefix. Default "agent-sessions/". */
+  prefix?: string;
+  /** Used when localStorage is missing or refused (STORAGE_UNAVAILABLE otherwise). */
+  fallback?: "memory";
+}
+
+/**
+ * A host key-value store, taken as it is: a Durable Object's `state.storage`, a Workers KV
+ * namespace, or your own object with these async methods.
+ */
+export interface KvStorageConfig {
+  type: "kv";
+  kv: KeyValueStore;
+  /** Key prefix. Default "agent-sessions/". */
+  prefix?: string;
+}
+
+/**
+ * What `{ type: "kv" }` needs: `list` may resolve to a Map (Durable Objects), an array of keys,
+ * or a Workers KV page `{ keys: [{ name }], list_complete, cursor }` (followed to the end).
+ */
+export interface KeyValueStore {
+  get(key: string): Promise<unknown>;
+  put(key: string, value: string): Promise<unknown>;
+  delete(key: string): Promise<unknown>;
+  list(options: { prefix: string; cursor?: string }): Promise<unknown>;
+}
 
 export interface SessionsConfig {
   /** Sessions held in memory at most (LRU). Storage keeps the rest. Default 1000. */
@@ -61,6 +112,8 @@ export interface SessionInfo {
   updatedAt: number;
   messageCount: number;
   usage: Usage;
+  /** PraisonAI's session-level cap on the messages a context holds, when set. */
+  maxMessages?: number;
 }
 
 export type Role = "system" | "user" | "assistant" | "tool";
@@ -132,7 +185,7 @@ export interface SessionBundle {
   format: "agent-sessions/session";
   version: 1;
   exportedAt: number;
-  session: { id: string; title: string | null; metadata: Metadata; createdAt: number; updatedAt: number; usage: Usage };
+  session: { id: string; title: string | null; metadata: Metadata; createdAt: number; updatedAt: number; usage: Usage; maxMessages?: number };
   messages: Message[];
   runs: RunRecord[];
   summaries: SummaryRecord[];
@@ -148,6 +201,8 @@ export interface ImportSessionOptions {
 export interface CreateSessionOptions {
   title?: string;
   metadata?: Metadata;
+  /** Cap on the messages every context of this session holds (PraisonAI `maxMessages`). */
+  maxMessages?: number;
 }
 
 export interface UpdateSessionOptions {
@@ -163,9 +218,72 @@ export interface HistoryOptions {
 }
 
 export interface MessagesForLlmOptions {
+  /** The newest messages within this many estimated tokens (`token_window`). */
   maxTokens?: number;
+  /** At most this many messages (`buffer_window`). */
   maxMessages?: number;
   strategy?: "recent";
+}
+
+/** A stored summary of older messages (`summary_buffer`). */
+export interface Summary {
+  id: string;
+  sessionId: string;
+  content: string;
+  /** Ids of the messages this summary read directly. */
+  covers: string[];
+  /** The earlier summary this one folded in (whose messages it covers too). */
+  rollsUp?: string;
+  /** The newest `seq` covered. */
+  throughSeq: number;
+  /** Estimated tokens of the summary as sent. */
+  tokens: number;
+  model?: string;
+  createdAt: number;
+}
+
+export type DropReason = "failed" | "empty" | "orphan_tool_result" | "before_user_turn" | "window";
+
+export interface PreviewContextOptions {
+  strategy?: ContextStrategy;
+  budget?: number;
+  /** PraisonAI spelling of a `token_window` budget. */
+  maxTokens?: number;
+  windowSize?: number;
+  threshold?: number;
+  target?: number;
+  maxMessages?: number;
+  /** The system prompt (defaults to the agent's `instructions` on handles from an agent). */
+  instructions?: string;
+  /** A user message about to be sent: counted as the newest, not stored. */
+  input?: string;
+}
+
+/** What a call would send now, with the estimates and decisions behind it. */
+export interface ContextPreview {
+  strategy: ContextStrategy;
+  system: string | null;
+  /** Exactly the messages sent after the system prompt (a summary leads as a system message). */
+  messages: LlmMessage[];
+  entries: { id: string; seq: number; role: Role; tokens: number; summary?: true; pending?: true }[];
+  /** Estimated tokens of the request: system prompt, tools, summary, messages. */
+  tokens: number;
+  /** `tokens` times the calibration learnt from the provider's reported usage. */
+  calibratedTokens: number;
+  calibration: number;
+  budget: number | null;
+  threshold: number | null;
+  target: number | null;
+  maxMessages: number | null;
+  /** Messages read but not sent, and why. */
+  dropped: { id: string; seq: number; reason: DropReason }[];
+  /** Older messages (after the summary) were left out without being read. */
+  omittedBeforeSeq: number | null;
+  /** The active summary. */
+  summary: Summary | null;
+  /** A summarisation the call would make first: these messages (and `summary`) are folded into a
+   * new summary, which is then sent ahead of `messages`. */
+  summarize: { messageIds: string[]; throughSeq: number | null; previous: string | null } | null;
 }
 
 export interface QuerySessionsOptions {
@@ -199,6 +317,8 @@ export interface RunRecord {
   usage: Usage;
   errorCode?: string;
   errorMessage?: string;
+  /** Estimated tokens of the context sent (compared with `usage.inputTokens` to calibrate). */
+  estimatedInputTokens?: number;
 }
 
 export interface CompleteRunOptions {
@@ -268,6 +388,12 @@ export class Session {
   addMessage(message: NewMessage): Promise<Message>;
   getHistory(options?: HistoryOptions): Promise<Message[]>;
   getMessagesForLLM(options?: MessagesForLlmOptions): Promise<LlmMessage[]>;
+  /** What a call would send now (the agent's settings on handles from an agent). */
+  previewContext(options?: PreviewContextOptions): Promise<ContextPreview>;
+  /** Stored summaries (`summary_buffer`), oldest first. */
+  getSummaries(): Promise<Summary[]>;
+  /** Deletes one summary; the next context uses the one before it. */
+  removeSummary(summaryId: string): Promise<boolean>;
   update(options: UpdateSessionOptions): Promise<SessionInfo>;
   reset(): Promise<void>;
   delete(): Promise<boolean>;
@@ -349,10 +475,18 @@ export interface RetryConfig {
   maxRetryAfterMs?: number;
 }
 
+export type ContextStrategy = "full" | "buffer_window" | "token_window" | "summary_buffer";
+
+/** What the model sees of a session. `maxMessages` caps every strategy. */
 export type ContextConfig =
   | { strategy?: "full"; maxMessages?: number }
-  | { strategy: "buffer_window"; windowSize?: number }
-  | { strategy: "token_window"; budget?: number; maxMessages?: number };
+  /** The newest `windowSize` messages (default 20). */
+  | { strategy: "buffer_window"; windowSize?: number; maxMessages?: number }
+  /** The newest messages within `budget` estimated tokens (default 8000), system prompt included. */
+  | { strategy: "token_window"; budget?: number; maxMessages?: number }
+  /** Over `threshold × budget` (default 0.85), the oldest turns are summarised by the LLM so the
+   * summary and the newest turns fit `target × budget` (default 0.7). */
+  | { strategy: "summary_buffer"; budget?: number; threshold?: number; target?: number; maxMessages?: number };
 
 export interface GenerateResult {
   content: string;
@@ -388,7 +522,9 @@ export type AgentEvent =
   | { type: "run:complete"; run: RunRecord; result: GenerateResult }
   | { type: "run:error"; run: RunRecord; error: EventError }
   | { type: "llm:retry"; runId: string; sessionId: string; attempt: number; delayMs: number; error: EventError }
-  | { type: "llm:chunk"; runId: string; sessionId: string; text: string };
+  | { type: "llm:chunk"; runId: string; sessionId: string; text: string }
+  | { type: "context:summarized"; runId: string; sessionId: string; summary: Summary }
+  | { type: "context:summary_failed"; runId: string; sessionId: string; error: EventError };
 
 export type AgentEventName = AgentEvent["type"];
 

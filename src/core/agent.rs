@@ -10,14 +10,19 @@ use futures_util::future::{self, Either, LocalBoxFuture};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::core::context::{recent_window, WindowLimits};
+use crate::core::context::build::{build, calibration, Built, Inputs, SummaryChoice, SummaryJob};
+use crate::core::context::summary::{self as summaries, SUMMARY_HEADING, SUMMARY_SYSTEM};
+use crate::core::context::window::too_large;
+use crate::core::context::{
+    estimate_message_tokens, estimate_text_tokens, ContextConfig, Strategy,
+};
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::io::{CancelSignal, Timer};
 use crate::core::llm::chat::ChatModel;
 use crate::core::llm::{ChatRequest, ChatResponse, RetryPolicy, StreamEvent, ToolSpec};
 use crate::core::manager::SessionManager;
 use crate::core::model::{
-    Message, MessageStatus, NewMessage, Role, Run, RunStatus, ToolCall, Usage,
+    Message, MessageStatus, NewMessage, Role, Run, RunStatus, Session, Summary, ToolCall, Usage,
 };
 
 pub const DEFAULT_TIMEOUT_MS: u64 = 600_000;
@@ -34,8 +39,43 @@ pub struct AgentSettings {
     pub retry: RetryPolicy,
     pub timeout_ms: u64,
     pub idle_timeout_ms: u64,
-    pub context: WindowLimits,
+    pub context: ContextConfig,
     pub tools: Vec<ToolSpec>,
+}
+
+impl AgentSettings {
+    /// Estimated tokens of what every request carries: the instructions and the tool definitions.
+    pub fn fixed_tokens(&self) -> u32 {
+        let system = self
+            .instructions
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map_or(0, |s| estimate_message_tokens(s, ""));
+        let tools = if self.tools.is_empty() {
+            0
+        } else {
+            estimate_text_tokens(&serde_json::to_string(&self.tools).unwrap_or_default())
+        };
+        system.saturating_add(tools)
+    }
+
+    /// What a context build for this agent, on `session`, with `provider`, starts from.
+    pub fn context_inputs<'a>(&self, session: &Session, provider: &str) -> Inputs<'a> {
+        Inputs {
+            config: self
+                .context
+                .capped(session.max_messages.map(|m| m as usize)),
+            fixed_tokens: self.fixed_tokens(),
+            user_first: requires_user_first(provider),
+            pending: None,
+            summary: SummaryChoice::Stored,
+        }
+    }
+}
+
+/// Providers whose requests must open with a user turn.
+pub fn requires_user_first(provider: &str) -> bool {
+    matches!(provider, "anthropic" | "gemini")
 }
 
 impl Default for AgentSettings {
@@ -46,7 +86,7 @@ impl Default for AgentSettings {
             retry: RetryPolicy::default(),
             timeout_ms: DEFAULT_TIMEOUT_MS,
             idle_timeout_ms: DEFAULT_IDLE_TIMEOUT_MS,
-            context: WindowLimits::default(),
+            context: ContextConfig::default(),
             tools: Vec::new(),
         }
     }
@@ -104,6 +144,17 @@ pub enum AgentEvent {
         session_id: String,
         text: String,
     },
+    /// `summary_buffer` stored a new summary.
+    Summarized {
+        run_id: String,
+        summary: Summary,
+    },
+    /// A summarisation failed; the call went on with `token_window`.
+    SummaryFailed {
+        run_id: String,
+        session_id: String,
+        error: Error,
+    },
 }
 
 impl AgentEvent {
@@ -114,15 +165,19 @@ impl AgentEvent {
             AgentEvent::RunError(..) => "run:error",
             AgentEvent::Retry { .. } => "llm:retry",
             AgentEvent::Chunk { .. } => "llm:chunk",
+            AgentEvent::Summarized { .. } => "context:summarized",
+            AgentEvent::SummaryFailed { .. } => "context:summary_failed",
         }
     }
 
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 7] = [
         "run:start",
         "run:complete",
         "run:error",
         "llm:retry",
         "llm:chunk",
+        "context:summarized",
+        "context:summary_failed",
     ];
 }
 
@@ -159,6 +214,16 @@ impl crate::core::events::BusEvent for AgentEvent {
             } => {
                 json!({ "type": self.name(), "runId": run_id, "sessionId": session_id, "text": text })
             }
+            AgentEvent::Summarized { run_id, summary } => json!({
+                "type": self.name(), "runId": run_id, "sessionId": summary.session_id, "summary": summary
+            }),
+            AgentEvent::SummaryFailed {
+                run_id,
+                session_id,
+                error,
+            } => json!({
+                "type": self.name(), "runId": run_id, "sessionId": session_id, "error": err(error)
+            }),
         }
     }
 }
@@ -268,7 +333,10 @@ impl<'a> Turn<'a> {
                 false,
             )
             .await?;
-        self.manager.require(session_id).await?;
+        let session = self.manager.require(session_id).await?;
+        if let Some(text) = &input {
+            self.check_new_turn(&session, text)?;
+        }
         if let Some(text) = input {
             let user = NewMessage {
                 role: "user".into(),
@@ -290,25 +358,20 @@ impl<'a> Turn<'a> {
             run_id: run.id.clone(),
         });
 
-        let history = self.manager.history(session_id, None).await?;
-        let sendable: Vec<Message> = history
-            .into_iter()
-            .filter(|m| {
-                !(m.role == Role::Assistant && m.content.is_empty() && m.tool_calls.is_empty())
-            })
-            .collect();
-        let start = recent_window(&sendable, self.settings.context);
-        let request = ChatRequest {
-            system: self.settings.instructions.as_deref(),
-            messages: &sendable[start..],
-            tools: &self.settings.tools,
-            stream: self.stream,
-        };
-
         let reply = RefCell::new(Reply::default());
-        let outcome = self
-            .call_with_retries(&mut run, &request, &reply, deadline)
-            .await;
+        let outcome = match self.context(session_id, &mut run, deadline).await {
+            Ok(context) => {
+                let request = ChatRequest {
+                    system: self.settings.instructions.as_deref(),
+                    messages: &context.messages,
+                    tools: &self.settings.tools,
+                    stream: self.stream,
+                };
+                self.call_with_retries(&mut run, &request, &reply, deadline)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         let mut reply = reply.into_inner();
         match outcome {
             Ok(()) => self.finish(session_id, run, reply).await,
@@ -332,13 +395,206 @@ impl<'a> Turn<'a> {
                 run.error_code = Some(error.code.as_str().to_owned());
                 run.error_message = Some(error.message.clone());
                 if let Some(u) = reply.response.usage {
-                    run.usage = u;
+                    run.usage.add(&u);
                 }
                 self.manager.put_run_locked(&run, true).await?;
                 (self.on_event)(&AgentEvent::RunError(run, error.clone()));
                 Err(error)
             }
         }
+    }
+
+    /// A new user turn that cannot fit the budget on its own is refused before anything is stored.
+    fn check_new_turn(&self, session: &Session, text: &str) -> Result<()> {
+        let budget = match self.settings.context.strategy {
+            Strategy::TokenWindow { budget } | Strategy::SummaryBuffer { budget, .. } => budget,
+            Strategy::Full | Strategy::BufferWindow { .. } => return Ok(()),
+        };
+        let effective = (f64::from(budget) / calibration(session)) as u32;
+        let needed =
+            u64::from(self.settings.fixed_tokens()) + u64::from(estimate_message_tokens(text, ""));
+        if needed > u64::from(effective) {
+            return Err(too_large(needed, effective));
+        }
+        Ok(())
+    }
+
+    /// The context to send: built by the agent's strategy, summarising first when
+    /// `summary_buffer` finds it due. A failed summarisation falls back to `token_window` (after
+    /// the previous summary, if any) and emits `context:summary_failed`; cancellation and the
+    /// call's deadline still end the call.
+    async fn context(&self, session_id: &str, run: &mut Run, deadline: f64) -> Result<Built> {
+        let session = self.manager.require(session_id).await?;
+        let inputs = self
+            .settings
+            .context_inputs(&session, self.model.provider());
+        let store = &**self.manager.store();
+        let built = build(store, &session, &inputs).await?;
+        let Some(job) = built.job.clone() else {
+            run.estimated_input_tokens = Some(u64::from(built.tokens));
+            return Ok(built);
+        };
+        let Strategy::SummaryBuffer { budget, target, .. } = inputs.config.strategy else {
+            return Ok(built);
+        };
+        let previous = job.previous.clone();
+        let summarized = match self.summarize(&job, budget, run, deadline).await {
+            Ok(summary) => {
+                // The new summary and the newest turns, within target × budget if they can be.
+                let mut next = inputs.clone();
+                next.summary = SummaryChoice::Given(summary.clone());
+                let mut result = Err(too_large(0, 0));
+                for limit in [(f64::from(budget) * target) as u32, budget] {
+                    next.config.strategy = Strategy::TokenWindow { budget: limit };
+                    result = build(store, &session, &next).await;
+                    if result.is_ok() {
+                        break;
+                    }
+                }
+                match result {
+                    Ok(b) => {
+                        self.manager.store().put_summary(&summary).await?;
+                        (self.on_event)(&AgentEvent::Summarized {
+                            run_id: run.id.clone(),
+                            summary,
+                        });
+                        Ok(b)
+                    }
+                    Err(e) => Err(Error::new(
+                        e.code,
+                        format!(
+                            "the summary leaves no room for the newest turn: {}",
+                            e.message
+                        ),
+                    )),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        match summarized {
+            Ok(b) => Ok(b),
+            Err(e) if e.code == ErrorCode::Aborted || self.manager.now() >= deadline => Err(e),
+            Err(error) => {
+                (self.on_event)(&AgentEvent::SummaryFailed {
+                    run_id: run.id.clone(),
+                    session_id: session_id.to_owned(),
+                    error,
+                });
+                let mut fallback = inputs.clone();
+                fallback.config.strategy = Strategy::TokenWindow { budget };
+                // Summaries stored by earlier chunks of this roll-up count too.
+                let latest = summaries::active(store.get_summaries(session_id).await?);
+                if let Some(s) = latest.or(previous) {
+                    fallback.summary = SummaryChoice::Given(s);
+                }
+                let b = match build(store, &session, &fallback).await {
+                    // A summary that leaves no room for the newest turn is left out too.
+                    Err(e) if e.code == ErrorCode::ContextTooLarge => {
+                        fallback.summary = SummaryChoice::Stored;
+                        build(store, &session, &fallback).await?
+                    }
+                    other => other?,
+                };
+                run.estimated_input_tokens = Some(u64::from(b.tokens));
+                Ok(b)
+            }
+        }
+    }
+
+    /// Folds `job` into a new summary through the agent's model, a chunk of at most `budget`
+    /// tokens at a time (a long backlog rolls up over several calls). Every chunk's summary but
+    /// the last is stored at once; the last is returned for the caller to check and store.
+    async fn summarize(
+        &self,
+        job: &SummaryJob,
+        budget: u32,
+        run: &mut Run,
+        deadline: f64,
+    ) -> Result<Summary> {
+        let mut previous = job.previous.clone();
+        let chunks = summaries::chunks(&job.messages, budget);
+        let last = chunks.len().saturating_sub(1);
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let summary = self
+                .summarize_chunk(previous.as_ref(), chunk, job.max_tokens, run, deadline)
+                .await?;
+            if i == last {
+                return Ok(summary);
+            }
+            self.manager.store().put_summary(&summary).await?;
+            previous = Some(summary);
+        }
+        Err(Error::internal("nothing to summarise"))
+    }
+
+    async fn summarize_chunk(
+        &self,
+        previous: Option<&Summary>,
+        chunk: &[Message],
+        max_tokens: u32,
+        run: &mut Run,
+        deadline: f64,
+    ) -> Result<Summary> {
+        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+            return Err(Error::internal("an empty chunk to summarise"));
+        };
+        let words = (max_tokens * 3 / 4).max(40);
+        let prompt = Message {
+            content: summaries::summary_prompt(previous, chunk, words),
+            role: Role::User,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            name: None,
+            status: MessageStatus::Complete,
+            run_id: None,
+            metadata: None,
+            ..first.clone()
+        };
+        let request = ChatRequest {
+            system: Some(SUMMARY_SYSTEM),
+            messages: std::slice::from_ref(&prompt),
+            tools: &[],
+            stream: false,
+        };
+        let response = self
+            .guarded(
+                async {
+                    let mut source = self.model.open(&request).await?;
+                    let mut response = ChatResponse::default();
+                    while let Some(event) = source.next_event().await? {
+                        response.apply(&event);
+                    }
+                    Ok(response)
+                },
+                deadline,
+                true,
+            )
+            .await?;
+        if let Some(u) = &response.usage {
+            run.usage.add(u);
+        }
+        let content = response.content.trim().to_owned();
+        if content.is_empty() {
+            return Err(Error::new(
+                ErrorCode::LlmBadResponse,
+                "the model returned an empty summary",
+            ));
+        }
+        Ok(Summary {
+            id: crate::core::ids::new_summary_id(self.manager.rng()),
+            session_id: last.session_id.clone(),
+            tokens: estimate_message_tokens(&format!("{SUMMARY_HEADING}\n{content}"), ""),
+            content,
+            covers: chunk.iter().map(|m| m.id.clone()).collect(),
+            rolls_up: previous.map(|p| p.id.clone()),
+            through_seq: last.seq,
+            model: Some(
+                response
+                    .model
+                    .unwrap_or_else(|| self.model.model().to_owned()),
+            ),
+            created_at: self.manager.now(),
+        })
     }
 
     async fn call_with_retries(
@@ -502,10 +758,11 @@ impl<'a> Turn<'a> {
         run.status = RunStatus::Completed;
         run.ended_at = Some(now);
         run.duration_ms = run.started_at.map(|s| (now - s).max(0.0));
-        run.usage = response.usage.unwrap_or_default();
-        if run.usage.total_tokens == 0 {
-            run.usage.total_tokens = run.usage.input_tokens + run.usage.output_tokens;
+        let mut usage = response.usage.unwrap_or_default();
+        if usage.total_tokens == 0 {
+            usage.total_tokens = usage.input_tokens + usage.output_tokens;
         }
+        run.usage.add(&usage);
         if let Some(m) = &response.model {
             run.model = Some(m.clone());
         }

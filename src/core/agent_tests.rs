@@ -706,3 +706,6 @@ fn an_empty_complete_reply_is_still_stored_as_the_turn() {
         assert_eq!(h[1].id, r.message_id);
     });
 }
+
+#[path = "agent_context_tests.rs"]
+mod context;

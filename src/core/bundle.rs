@@ -32,6 +32,8 @@ pub struct BundleSession {
     pub updated_at: Millis,
     #[serde(default)]
     pub usage: Usage,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_messages: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,6 +69,7 @@ impl Bundle {
                 created_at: session.created_at,
                 updated_at: session.updated_at,
                 usage: session.usage,
+                max_messages: session.max_messages,
             },
             messages,
             runs,
@@ -135,6 +138,7 @@ pub fn prepare_import(
     session.metadata = metadata;
     session.updated_at = updated_at;
     session.usage = bundle.session.usage;
+    session.max_messages = bundle.session.max_messages;
 
     let mut messages = Vec::with_capacity(bundle.messages.len());
     let mut seen_ids = std::collections::HashSet::new();

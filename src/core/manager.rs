@@ -17,7 +17,7 @@ use crate::core::events::{Event, EventBus};
 use crate::core::ids::{self, RandomSource};
 use crate::core::metadata::{sanitize_metadata, validate_title};
 use crate::core::model::{
-    Message, MessageStatus, Millis, NewMessage, Role, Run, RunStatus, Session, ToolCall,
+    Message, MessageStatus, Millis, NewMessage, Role, Run, RunStatus, Session, Summary, ToolCall,
 };
 use crate::core::peers::{PeerLock, Peers};
 use crate::core::store::{MessageQuery, Store};
@@ -69,6 +69,8 @@ pub struct ManagerConfig {
 pub struct CreateOptions {
     pub title: Option<String>,
     pub metadata: Option<Value>,
+    /// PraisonAI's session-level `maxMessages`.
+    pub max_messages: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -419,6 +421,7 @@ impl SessionManager {
         let mut session = Session::new(id.to_owned(), self.now());
         session.title = opts.title;
         session.metadata = metadata;
+        session.max_messages = opts.max_messages;
         self.store.put_session(&session).await?;
         self.remember(&session);
         self.emit(Event::SessionCreated(session.clone()));
@@ -567,7 +570,9 @@ impl SessionManager {
     /// the session unseen (no cross-context lock on this platform), the store refuses to
     /// overwrite its message and the append moves to the next free position.
     pub async fn add_message_locked(&self, id: &str, input: NewMessage) -> Result<Message> {
-        const ATTEMPTS: usize = 4;
+        // Each retry races the other writer afresh (about even odds), so a few dozen tries make
+        // a spurious SESSION_BUSY vanishingly unlikely.
+        const ATTEMPTS: usize = 24;
         for attempt in 1..=ATTEMPTS {
             let mut session = self.require(id).await?;
             let now = self.now();
@@ -652,6 +657,7 @@ impl SessionManager {
             usage: Default::default(),
             error_code: None,
             error_message: None,
+            estimated_input_tokens: None,
         }
     }
 
@@ -670,11 +676,47 @@ impl SessionManager {
         self.store.put_run(run).await?;
         if add_usage {
             session.usage.add(&run.usage);
+            if let Some(estimated) = run.estimated_input_tokens {
+                session.calibration = crate::core::context::Calibration::update(
+                    session.calibration,
+                    estimated,
+                    run.usage.input_tokens,
+                );
+            }
             self.store.put_session(&session).await?;
             self.remember(&session);
         }
         self.emit(Event::RunUpdated(run.clone()));
         Ok(())
+    }
+
+    /// The session's stored summaries (`summary_buffer`), oldest first.
+    pub async fn summaries(&self, id: &str) -> Result<Vec<Summary>> {
+        let session = self.require(id).await?;
+        let mut all = self.store.get_summaries(&session.id).await?;
+        all.sort_by(|a, b| {
+            (a.through_seq, a.created_at)
+                .partial_cmp(&(b.through_seq, b.created_at))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        Ok(all)
+    }
+
+    /// Deletes one summary (the context falls back on the previous one); whether it existed.
+    pub async fn remove_summary(&self, id: &str, summary_id: &str) -> Result<bool> {
+        ids::validate_session_id(id)?;
+        let _guard = self.lock(id).await;
+        let session = self.require(id).await?;
+        let store = &self.store;
+        let existed = store
+            .get_summaries(&session.id)
+            .await?
+            .iter()
+            .any(|s| s.id == summary_id);
+        if existed {
+            store.delete_summary(&session.id, summary_id).await?;
+        }
+        Ok(existed)
     }
 
     pub async fn runs(&self, id: &str) -> Result<Vec<Run>> {

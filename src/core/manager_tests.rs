@@ -108,6 +108,7 @@ fn get_returns_none_when_absent_and_the_session_when_present() {
         let opts = CreateOptions {
             title: Some("Support".into()),
             metadata: Some(json!({"tier": "premium"})),
+            ..Default::default()
         };
         f.manager.create(Some("s"), opts).await.unwrap();
         let s = f.manager.get("s").await.unwrap().unwrap();
@@ -231,6 +232,7 @@ fn reset_clears_history_but_keeps_identity_and_never_reuses_seq() {
         let opts = CreateOptions {
             title: Some("T".into()),
             metadata: Some(json!({"k": "v"})),
+            ..Default::default()
         };
         f.manager.create(Some("demo"), opts).await.unwrap();
         let first = f.say("demo", "one").await;
@@ -554,6 +556,7 @@ fn export_then_import_round_trips_a_session_under_its_own_or_a_new_id() {
         let opts = CreateOptions {
             title: Some("Trip".into()),
             metadata: Some(json!({ "tier": "gold" })),
+            ..Default::default()
         };
         f.manager.create(Some("a"), opts).await.unwrap();
         f.say("a", "hello").await;

@@ -155,6 +155,12 @@ pub struct Session {
     /// Totals over the session's runs.
     #[serde(default)]
     pub usage: Usage,
+    /// PraisonAI's `maxMessages`: a cap on the messages any context of this session holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_messages: Option<u32>,
+    /// How the provider's token counts compare with the estimates (from this session's runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<crate::core::context::Calibration>,
 }
 
 fn record_version() -> u32 {
@@ -173,6 +179,8 @@ impl Session {
             message_count: 0,
             next_seq: 0,
             usage: Usage::default(),
+            max_messages: None,
+            calibration: None,
         }
     }
 
@@ -185,6 +193,7 @@ impl Session {
             updated_at: self.updated_at,
             message_count: self.message_count,
             usage: &self.usage,
+            max_messages: self.max_messages,
         }
     }
 }
@@ -200,6 +209,8 @@ pub struct SessionInfo<'a> {
     pub updated_at: Millis,
     pub message_count: u64,
     pub usage: &'a Usage,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_messages: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -241,6 +252,9 @@ pub struct Run {
     pub error_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
+    /// The context's estimated tokens as sent (system, tools, summary, messages), for calibration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_input_tokens: Option<u64>,
 }
 
 /// A stored summary of older messages (context strategy `summary_buffer`).
@@ -250,8 +264,11 @@ pub struct Summary {
     pub id: String,
     pub session_id: String,
     pub content: String,
-    /// Ids of the messages this summary stands for.
+    /// Ids of the messages this summary read directly (those it rolls up are covered too).
     pub covers: Vec<String>,
+    /// The earlier summary whose text this one folded in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolls_up: Option<String>,
     /// The highest `seq` covered.
     pub through_seq: u64,
     pub tokens: u32,

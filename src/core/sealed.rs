@@ -349,6 +349,7 @@ mod tests {
                 tokens: 2,
                 model: None,
                 created_at: 1.0,
+                rolls_up: None,
             };
             store.put_summary(&summary).await.unwrap();
 

@@ -17,13 +17,15 @@ use crate::core::events::Event;
 use crate::core::manager::SessionManager;
 use crate::core::peers::{self, PeerLock, Peers};
 
+/// A `BroadcastChannel` with the listener that must live as long as it.
+type Channel = (JsValue, Closure<dyn FnMut(JsValue)>);
+
 pub struct BrowserPeers {
     /// Names this storage: the lock names and the channel name start with it.
     scope: String,
     /// `navigator.locks`, when the platform has Web Locks.
     locks: Option<JsValue>,
-    /// A `BroadcastChannel`, with the listener that must live as long as it.
-    channel: Option<(JsValue, Closure<dyn FnMut(JsValue)>)>,
+    channel: Option<Channel>,
 }
 
 impl Drop for BrowserPeers {
@@ -48,10 +50,7 @@ fn web_locks() -> Option<JsValue> {
     function_property(&locks, "request").map(|_| locks)
 }
 
-fn open_channel(
-    name: &str,
-    manager: Weak<SessionManager>,
-) -> Option<(JsValue, Closure<dyn FnMut(JsValue)>)> {
+fn open_channel(name: &str, manager: Weak<SessionManager>) -> Option<Channel> {
     let ctor: Function = global("BroadcastChannel")?.dyn_into().ok()?;
     let args = js_sys::Array::of1(&JsValue::from_str(name));
     let channel = Reflect::construct(&ctor, &args).ok()?;

@@ -97,6 +97,9 @@ pub fn assert_error(err: &JsValue, code: &str) {
     );
 }
 
+/// Explicit memory storage: in a browser the default is a shared IndexedDB database.
+pub const MEMORY: &str = r#"{"storage":{"type":"memory"}}"#;
+
 pub async fn open_store(config: &str) -> JsValue {
     JsFuture::from(SessionStore::open(json(config)))
         .await
@@ -199,7 +202,7 @@ pub async fn store_lifecycle() {
 }
 
 pub async fn bad_input_gives_typed_errors_and_loses_nothing() {
-    let store = open_store("{}").await;
+    let store = open_store(MEMORY).await;
     let s = ok(&store, "create", &["s".into()]).await;
     ok(
         &s,
@@ -280,7 +283,7 @@ pub async fn bad_input_gives_typed_errors_and_loses_nothing() {
 }
 
 pub async fn prototype_keys_are_refused_and_nothing_is_polluted() {
-    let store = open_store("{}").await;
+    let store = open_store(MEMORY).await;
     // JSON.parse makes "__proto__" an own key, as data from the network would.
     let evil = json(r#"{"metadata":{"a":{"__proto__":{"polluted":true}}}}"#);
     fails(&store, "create", &["p".into(), evil], "INVALID_METADATA").await;
@@ -295,7 +298,7 @@ pub async fn prototype_keys_are_refused_and_nothing_is_polluted() {
 }
 
 pub async fn query_sessions_pages_newest_first() {
-    let store = open_store("{}").await;
+    let store = open_store(MEMORY).await;
     for i in 0..5 {
         let s = ok(&store, "create", &[format!("s{i}").into()]).await;
         ok(
@@ -329,7 +332,7 @@ pub async fn query_sessions_pages_newest_first() {
 }
 
 pub async fn agkit_memory_add_and_list_by_session() {
-    let store = open_store("{}").await;
+    let store = open_store(MEMORY).await;
     let add = |id: &str, content: &str, session: &str| {
         let entry = json(&format!(
             r#"{{"message":{{"id":"{id}","role":"user","content":"{content}"}},"state":{{"userId":"{session}"}}}}"#
@@ -371,7 +374,7 @@ pub async fn agkit_memory_add_and_list_by_session() {
 }
 
 pub async fn events_fire_and_unsubscribe() {
-    let store = open_store("{}").await;
+    let store = open_store(MEMORY).await;
     let log = Array::new();
     let log2 = log.clone();
     let listener = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
@@ -417,7 +420,7 @@ pub async fn events_fire_and_unsubscribe() {
 }
 
 pub async fn runs_are_tracked() {
-    let store = open_store("{}").await;
+    let store = open_store(MEMORY).await;
     let s = ok(&store, "create", &["r".into()]).await;
     let run = ok(&s, "createRun", &[]).await;
     assert!(get(&run, "duration").is_null() || get(&run, "duration").is_undefined());
@@ -445,9 +448,11 @@ pub async fn runs_are_tracked() {
 }
 
 pub async fn agent_manages_sessions_like_dexto() {
-    let agent: JsValue = Agent::new(json(r#"{"name":"assistant","instructions":"Be brief."}"#))
-        .expect("agent")
-        .into();
+    let agent: JsValue = Agent::new(json(
+        r#"{"name":"assistant","instructions":"Be brief.","storage":{"type":"memory"}}"#,
+    ))
+    .expect("agent")
+    .into();
     ok(&agent, "start", &[]).await;
     let s1 = ok(&agent, "createSession", &[]).await;
     assert!(str_of(&s1, "id").unwrap().starts_with("sess_"));
@@ -485,7 +490,7 @@ pub async fn agent_manages_sessions_like_dexto() {
 }
 
 pub async fn agents_share_a_store() {
-    let store = open_store("{}").await;
+    let store = open_store(MEMORY).await;
     let cfg = js_sys::Object::new();
     Reflect::set(&cfg, &"name".into(), &"Intake".into()).unwrap();
     Reflect::set(&cfg, &"store".into(), &store).unwrap();

@@ -1410,3 +1410,199 @@ c("config: an unknown provider or a missing model → INVALID_CONFIG", async (t)
     checkError(t, err, "INVALID_CONFIG", `llm ${fmt(llm)}`);
   }
 });
+
+// ---------------------------------------------------------------------------------------------
+// context windows (Hector 004 strategies, PraisonAI 002 getMessagesForLLM / maxMessages)
+// ---------------------------------------------------------------------------------------------
+
+/** Adds `n` user/assistant pairs of filler (about 12 estimated tokens per message). */
+async function fill(session, n, from = 0) {
+  for (let i = from; i < from + n; i++) {
+    await session.addMessage({ role: "user", content: `Question ${i} about the weather in Lisbon today?` });
+    await session.addMessage({ role: "assistant", content: `Answer ${i}: it is sunny and warm in Lisbon today.` });
+  }
+}
+
+const roleContent = (messages) => messages.map((m) => [m.role, m.content]);
+
+c("context: previewContext shows exactly what the token_window request sent", async (t) => {
+  const model = key("ctx-preview");
+  const agent = await makeAgent(t, { model, instructions: "Be brief.", context: { strategy: "token_window", budget: 200 } });
+  const s = await agent.createSession();
+  await fill(s, 15);
+  const p = await s.previewContext({ input: "And tomorrow?" });
+  t.assert.equal(p.strategy, "token_window");
+  t.assert.equal(p.budget, 200);
+  t.assert.ok(p.tokens <= 200, `preview over budget: ${p.tokens}`);
+  t.assert.ok(p.omittedBeforeSeq !== null || p.dropped.length > 0, "a long history is cut");
+  t.assert.equal(p.messages[0].role, "user", "the window opens on a user turn");
+  t.assert.deepEqual(p.messages.at(-1), { role: "user", content: "And tomorrow?" });
+  t.assert.equal(p.entries.at(-1).pending, true);
+  t.assert.equal(p.system, "Be brief.");
+  await agent.generate("And tomorrow?", s.id);
+  const [req] = await t.control.requests(model);
+  t.assert.deepEqual(roleContent(req.body.messages), [["system", "Be brief."], ...roleContent(p.messages)]);
+  const [run] = await s.getRuns();
+  t.assert.equal(run.estimatedInputTokens, p.tokens);
+});
+
+c("context: summary_buffer summarises through the LLM and the stored summary is sent next call", async (t) => {
+  const model = key("ctx-summary");
+  const agent = await makeAgent(t, {
+    model,
+    instructions: "Be brief.",
+    context: { strategy: "summary_buffer", budget: 400, threshold: 0.8, target: 0.5 },
+  });
+  const summarized = [];
+  agent.on("context:summarized", (e) => summarized.push(e));
+  const s = await agent.createSession();
+  await s.addMessage({ role: "user", content: "My name is Sarah." });
+  await s.addMessage({ role: "assistant", content: "Nice to meet you, Sarah!" });
+  await fill(s, 13);
+  const p = await s.previewContext({ input: "What is my name?" });
+  t.assert.ok(p.summarize, `a summary is due: ${fmt(p)}`);
+  t.assert.equal(p.summarize.messageIds[0], (await s.getHistory())[0].id);
+  // The summary request is the first the server sees: script its reply.
+  await t.control.script(model, [{ reply: "The user's name is Sarah. The user asked about the weather in Lisbon." }]);
+  await agent.generate("What is my name?", s.id);
+  let reqs = await t.control.requests(model);
+  t.assert.equal(reqs.length, 2, "one summary request, one answer");
+  t.assert.match(userTexts(reqs[0])[0], /^Summarize/);
+  t.assert.match(userTexts(reqs[0])[0], /user: My name is Sarah\./);
+  t.assert.ok(reqs[1].system.includes("The user's name is Sarah."), `summary not sent: ${fmt(reqs[1].system)}`);
+  t.assert.ok(!userTexts(reqs[1]).includes("My name is Sarah."), "summarised turns are not sent again");
+  t.assert.equal(userTexts(reqs[1]).at(-1), "What is my name?");
+  const [summary] = await s.getSummaries();
+  t.assert.equal(summary.content, "The user's name is Sarah. The user asked about the weather in Lisbon.");
+  t.assert.deepEqual(summary.covers, p.summarize.messageIds);
+  t.assert.equal(summary.model, model);
+  t.assert.ok(summary.tokens > 0);
+  t.assert.equal(summarized.length, 1);
+  t.assert.equal(summarized[0].summary.id, summary.id);
+  // Originals stay in history.
+  t.assert.equal((await s.getHistory()).length, 2 + 26 + 2);
+  // The next call uses the stored summary without asking for a new one.
+  await agent.generate("Thanks!", s.id);
+  reqs = await t.control.requests(model);
+  t.assert.equal(reqs.length, 3);
+  t.assert.ok(reqs[2].system.includes("The user's name is Sarah."));
+  const after = await s.previewContext();
+  t.assert.equal(after.summary.id, summary.id);
+  t.assert.equal(after.entries[0].summary, true);
+  // removeSummary undoes it: the originals are back in play.
+  t.assert.equal(await s.removeSummary(summary.id), true);
+  t.assert.deepEqual(await s.getSummaries(), []);
+  const undone = await s.previewContext();
+  t.assert.equal(undone.summary, null);
+});
+
+c("context: a failed summarisation falls back to token_window and emits context:summary_failed", async (t) => {
+  const model = key("ctx-summary-fail");
+  const agent = await makeAgent(t, { model, context: { strategy: "summary_buffer", budget: 300 } });
+  const failures = [];
+  agent.on("context:summary_failed", (e) => failures.push(e));
+  const s = await agent.createSession();
+  await fill(s, 20);
+  await t.control.script(model, [{ status: 400 }]);
+  const r = await agent.generate("Still there?", s.id);
+  t.assert.match(r.content, /Still there\?/);
+  t.assert.equal(failures.length, 1);
+  t.assert.equal(failures[0].error.code, "LLM_HTTP");
+  t.assert.equal(failures[0].sessionId, s.id);
+  const reqs = await t.control.requests(model);
+  t.assert.equal(reqs.length, 2);
+  t.assert.equal(reqs[1].messages[0].role, "user");
+  t.assert.ok(reqs[1].messages.length < 41, "the fallback window is cut");
+  t.assert.deepEqual(await s.getSummaries(), []);
+});
+
+c("context: a budget too small for the new turn → CONTEXT_TOO_LARGE, nothing stored or sent", async (t) => {
+  const model = key("ctx-too-large");
+  const agent = await makeAgent(t, { model, context: { strategy: "token_window", budget: 30 } });
+  const s = await agent.createSession();
+  const err = await errorOf(t, agent.generate("word ".repeat(200), s.id));
+  checkError(t, err, "CONTEXT_TOO_LARGE");
+  t.assert.deepEqual(await s.getHistory(), []);
+  t.assert.equal((await t.control.requests(model)).length, 0);
+  await agent.generate("hi", s.id);
+});
+
+c("hector-004: buffer_window with window_size 20 sends the newest 20 messages from a user turn", async (t) => {
+  const model = key("ctx-buffer");
+  const agent = await makeAgent(t, { model, context: { strategy: "buffer_window", window_size: 20 } });
+  const s = await agent.createSession();
+  await fill(s, 20);
+  await agent.generate("Latest?", s.id);
+  const [req] = await t.control.requests(model);
+  t.assert.equal(req.messages.length, 19, "20 would open on an assistant reply");
+  t.assert.equal(req.messages[0].role, "user");
+  t.assert.equal(req.messages.at(-1).text, "Latest?");
+});
+
+c("praisonai-002: getMessagesForLLM({ maxTokens, strategy: 'recent' }) and a session's maxMessages", async (t) => {
+  const store = await t.lib.SessionStore.open({ storage: MEMORY });
+  const session = await store.getOrCreate("long-conversation", { maxMessages: 50 });
+  t.assert.equal(session.toJSON().maxMessages, 50);
+  await fill(session, 40);
+  const all = await session.getMessagesForLLM();
+  t.assert.equal(all.length, 50, "the session's maxMessages caps the context");
+  t.assert.equal(all[0].role, "user");
+  const recent = await session.getMessagesForLLM({ maxTokens: 4000, strategy: "recent" });
+  t.assert.equal(recent.length, 50);
+  const small = await session.getMessagesForLLM({ maxTokens: 100, strategy: "recent" });
+  t.assert.ok(small.length > 0 && small.length < 12, `${small.length}`);
+  t.assert.equal(small[0].role, "user");
+  t.assert.equal(small.at(-1).content, "Answer 39: it is sunny and warm in Lisbon today.");
+  checkError(t, await errorOf(t, session.getMessagesForLLM({ maxTokens: 5 })), "CONTEXT_TOO_LARGE");
+  // An agent on this store honours the session's cap too.
+  const model = key("ctx-session-cap");
+  const agent = await makeAgent(t, { model, store });
+  await agent.generate("And now?", "long-conversation");
+  const [req] = await t.control.requests(model);
+  t.assert.ok(req.messages.length <= 50, `${req.messages.length}`);
+});
+
+c("context: a tool call and its results are sent together or not at all; failed replies are not sent", async (t) => {
+  const model = key("ctx-tools");
+  const agent = await makeAgent(t, { model, context: { strategy: "buffer_window", windowSize: 3 } });
+  const s = await agent.createSession();
+  await s.addMessage({ role: "user", content: "Weather in Paris?" });
+  await s.addMessage({ role: "assistant", content: "", toolCalls: [{ id: "call_1", name: "weather", arguments: '{"city":"Paris"}' }] });
+  await s.addMessage({ role: "tool", toolCallId: "call_1", content: "18C, cloudy" });
+  await s.addMessage({ role: "assistant", content: "It is 18C and cloudy." });
+  await s.addMessage({ role: "user", content: "And Lisbon?" });
+  await s.addMessage({ role: "assistant", content: "garbled", status: "error" });
+  const p = await s.previewContext();
+  t.assert.deepEqual(roleContent(p.messages), [["user", "And Lisbon?"]]);
+  t.assert.ok(p.dropped.some((d) => d.reason === "failed"));
+  // Four messages would open on the tool call: the call, its result and the reply go together.
+  const four = await s.previewContext({ windowSize: 4 });
+  t.assert.deepEqual(four.messages.map((m) => m.role), ["user"]);
+  const five = await s.previewContext({ windowSize: 5 });
+  t.assert.deepEqual(five.messages.map((m) => m.role), ["user", "assistant", "tool", "assistant", "user"]);
+  t.assert.equal(five.messages[1].tool_calls[0].id, "call_1");
+  t.assert.equal(five.messages[2].tool_call_id, "call_1");
+  await agent.generate(null, s.id);
+  const [req] = await t.control.requests(model);
+  t.assert.deepEqual(req.messages.map((m) => m.text), ["And Lisbon?"]);
+});
+
+c("context: anthropic requests open on a user turn; invalid context config → INVALID_CONFIG", async (t) => {
+  const model = key("ctx-anthropic");
+  const agent = await makeAgent(t, { provider: "anthropic", model });
+  const s = await agent.createSession();
+  await s.addMessage({ role: "assistant", content: "Welcome! How can I help?" });
+  const p = await s.previewContext({ input: "Hello" });
+  t.assert.deepEqual(p.dropped.map((d) => d.reason), ["before_user_turn"]);
+  await agent.generate("Hello", s.id);
+  const [req] = await t.control.requests(model);
+  t.assert.equal(req.body.messages[0].role, "user");
+  for (const context of [
+    { strategy: "summary_buffer", threshold: 0.5, target: 0.9 },
+    { strategy: "token_window", budget: 0 },
+    { strategy: "sliding" },
+    { strategy: "token_window", budjet: 10 },
+  ]) {
+    checkError(t, await errorOf(t, () => new t.lib.Agent({ storage: MEMORY, context })), "INVALID_CONFIG", JSON.stringify(context));
+  }
+});

@@ -39,3 +39,50 @@ test("bad encryption options are INVALID_CONFIG", async () => {
     await assert.rejects(SessionStore.open({ encryption }), { name: "AgentSessionsError", code: "INVALID_CONFIG" }, JSON.stringify(encryption));
   }
 });
+
+/** Any object with async get/put/delete/list({ prefix }) is a host KV store; here a Map, so the
+ * test can read exactly what the library wrote. */
+function mapKv() {
+  const map = new Map();
+  return {
+    map,
+    async get(k) { return map.get(k) ?? null; },
+    async put(k, v) { map.set(k, v); },
+    async delete(k) { map.delete(k); },
+    async list({ prefix }) { return [...map.keys()].filter((k) => k.startsWith(prefix)).sort(); },
+  };
+}
+
+test("over persistent storage: raw records hold no plaintext; the passphrase reopens; a wrong one is WRONG_KEY", async () => {
+  const kv = mapKv();
+  const storage = { type: "kv", kv };
+  const encryption = { passphrase: "correct horse battery", iterations: 1000 };
+  const store = await SessionStore.open({ storage, encryption });
+  const agent = new Agent({ name: "helper", llm: { provider: "mock" }, store });
+  await agent.start();
+  await store.create("diary", { title: "Dear diary", metadata: { mood: "wistful" } });
+  await agent.generate("My name is Zanzibar and my code word is pelican.", "diary");
+  await (await store.get("diary")).addMessage({ role: "user", content: "the treasure is under the oak", metadata: { where: "garden" } });
+
+  const raw = [...kv.map.values()].join("\n");
+  assert.ok(kv.map.size > 3);
+  for (const secret of ["Zanzibar", "pelican", "treasure", "Dear diary", "wistful", "garden"]) {
+    assert.ok(!raw.includes(secret), `"${secret}" is stored in the clear`);
+  }
+
+  const again = await SessionStore.open({ storage, encryption });
+  const s = await again.get("diary");
+  assert.equal(s.title, "Dear diary");
+  assert.deepEqual(s.metadata, { mood: "wistful" });
+  const h = await s.getHistory();
+  assert.equal(h[0].content, "My name is Zanzibar and my code word is pelican.");
+  assert.deepEqual(h.at(-1).metadata, { where: "garden" });
+
+  await assert.rejects(
+    SessionStore.open({ storage, encryption: { passphrase: "wrong horse", iterations: 1000 } }),
+    { name: "AgentSessionsError", code: "WRONG_KEY" },
+  );
+  // Opening without encryption shows sealed records, never plaintext, and loses nothing.
+  const plain = await SessionStore.open({ storage });
+  assert.ok(!(await (await plain.get("diary")).getHistory())[0].content.includes("Zanzibar"));
+});

@@ -85,6 +85,27 @@ async function generation(signal: AbortSignal): Promise<string> {
   return text;
 }
 
+async function contextWindows(): Promise<number> {
+  // Hector's working-memory strategies.
+  const agent = new Agent({
+    llm: { provider: "mock" },
+    instructions: "You are helpful.",
+    context: { strategy: "summary_buffer", budget: 4000, threshold: 0.85, target: 0.7 },
+  });
+  new Agent({ context: { strategy: "buffer_window", windowSize: 20 } });
+  // @ts-expect-error: no such strategy
+  new Agent({ context: { strategy: "everything" } });
+  agent.on("context:summary_failed", (e) => void e.error.code);
+  agent.on("context:summarized", (e) => void e.summary.covers.length);
+  const s = await agent.createSession("long-conversation", { maxMessages: 50 });
+  const p = await s.previewContext({ input: "What is my name?" });
+  const dropped: string[] = p.dropped.map((d) => `${d.id}:${d.reason}`);
+  void dropped;
+  const summaries = await s.getSummaries();
+  if (summaries.length) await s.removeSummary(summaries[0].id);
+  return p.tokens + (p.summary?.tokens ?? 0) + (p.summarize?.messageIds.length ?? 0);
+}
+
 async function agkit(): Promise<void> {
   const memory = await SessionStore.open();
   await memory.add({ message: { id: "msg-1", role: "user", content: "Hello", timestamp: new Date() }, state: { userId: "alice" } }, { sessionId: "a" });
@@ -106,8 +127,22 @@ async function misuse(store: SessionStore): Promise<void> {
   await store.create("x", { metadata: { when: () => 1 } });
   // @ts-expect-error: unknown storage type
   await SessionStore.open({ storage: { type: "floppy" } });
+  await SessionStore.open({ storage: { type: "indexeddb", name: "app", fallback: "memory" } });
+  await SessionStore.open({ storage: { type: "localstorage", prefix: "app/" } });
+  const map = new Map<string, string>();
+  const kv = {
+    get: async (k: string) => map.get(k),
+    put: async (k: string, v: string) => void map.set(k, v),
+    delete: async (k: string) => map.delete(k),
+    list: async ({ prefix }: { prefix: string }) => [...map.keys()].filter((k) => k.startsWith(prefix)),
+  };
+  await SessionStore.open({ storage: { type: "kv", kv, prefix: "app/" } });
+  // @ts-expect-error: a kv store needs its kv object
+  await SessionStore.open({ storage: { type: "kv" } });
+  // @ts-expect-error: the only fallback is memory
+  await SessionStore.open({ storage: { type: "indexeddb", fallback: "disk" } });
   // @ts-expect-error: unknown event
   store.on("session:exploded", () => {});
 }
 
-export { dexto, praison, agkit, handle, misuse, generation };
+export { dexto, praison, agkit, handle, misuse, generation, contextWindows };

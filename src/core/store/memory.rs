@@ -1,79 +1,14 @@
-//! The async storage contract every backend implements, and the in-memory backend.
-//!
-//! Records are small and separate: one per session, one per message (keyed by session and `seq`),
-//! one per run and per summary. Appending a message writes that message and the session record,
-//! never the rest of the history; listing sessions reads session records only.
+//! The in-memory backend: everything lives in this instance and is gone with it. The reference
+//! the other backends are tested against.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+use super::{MessageQuery, Store};
 use crate::core::error::{Error, Result};
 use crate::core::model::{Message, Run, Session, Summary};
-
-/// Which messages of a session to read. The result is always in ascending `seq` order.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MessageQuery {
-    /// Only messages with `seq >= from_seq`.
-    pub from_seq: Option<u64>,
-    /// Only messages with `seq < before_seq`.
-    pub before_seq: Option<u64>,
-    /// Only the newest `limit` of the messages in range.
-    pub limit: Option<usize>,
-}
-
-impl MessageQuery {
-    pub fn all() -> Self {
-        MessageQuery::default()
-    }
-
-    pub fn newest(limit: usize) -> Self {
-        MessageQuery {
-            limit: Some(limit),
-            ..MessageQuery::default()
-        }
-    }
-
-    pub fn contains(&self, seq: u64) -> bool {
-        self.from_seq.is_none_or(|f| seq >= f) && self.before_seq.is_none_or(|b| seq < b)
-    }
-}
-
-/// A storage backend. Futures are not `Send`: wasm is single-threaded, and so is each store.
-///
-/// Every method that writes several records writes them atomically where the backend can
-/// (IndexedDB: one transaction) and in an order that a crash cannot turn into a torn state
-/// elsewhere (message first, then the session record that counts it).
-#[async_trait(?Send)]
-pub trait Store {
-    async fn get_session(&self, id: &str) -> Result<Option<Session>>;
-    /// Creates or replaces a session record.
-    async fn put_session(&self, session: &Session) -> Result<()>;
-    /// Every session record, no messages.
-    async fn list_sessions(&self) -> Result<Vec<Session>>;
-    /// Removes a session with its messages, runs and summaries. Absent is not an error.
-    async fn delete_session(&self, id: &str) -> Result<()>;
-
-    /// Writes (inserts or replaces, by `seq`) one message together with its session's record.
-    /// A `seq` that already holds a message with another id is never overwritten: that is another
-    /// writer's append, and the call fails with [`Error::seq_taken`] without writing anything.
-    async fn put_message(&self, session: &Session, message: &Message) -> Result<()>;
-    async fn get_messages(&self, session_id: &str, query: MessageQuery) -> Result<Vec<Message>>;
-    /// Removes every message and summary of a session and writes its record (a reset).
-    async fn clear_messages(&self, session: &Session) -> Result<()>;
-
-    async fn put_run(&self, run: &Run) -> Result<()>;
-    async fn get_runs(&self, session_id: &str) -> Result<Vec<Run>>;
-
-    async fn put_summary(&self, summary: &Summary) -> Result<()>;
-    async fn get_summaries(&self, session_id: &str) -> Result<Vec<Summary>>;
-    async fn delete_summary(&self, session_id: &str, summary_id: &str) -> Result<()>;
-
-    /// A small store-wide value (schema version, encryption salt and key check). Not a session's.
-    async fn get_meta(&self, key: &str) -> Result<Option<String>>;
-    async fn put_meta(&self, key: &str, value: &str) -> Result<()>;
-}
 
 #[derive(Default)]
 struct MemoryState {
