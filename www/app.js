@@ -132,6 +132,7 @@ async function applySettings(next) {
   unsubscribe.push(agent.on("llm:retry", (e) => {
     setStatus(`retrying (${e.attempt}) in ${Math.round(e.delayMs)} ms: ${e.error.code}`, "warn");
   }));
+  await agent.start();
   if (opened && current && !(await store.get(current))) current = null;
   describeSetup();
 }
@@ -204,14 +205,11 @@ function titleOf(info) {
   return info.title || "Untitled";
 }
 
-async function renderSessions() {
-  const { sessions } = await store.querySessions({ limit: 200, order: "updatedAt" });
+function drawSessions(sessions) {
   const list = $("session-list");
-  const editing = list.querySelector("input.rename");
-  if (editing) return; // do not pull the field from under the user
+  if (list.querySelector("input.rename")) return; // do not pull the field from under the user
   list.replaceChildren(...sessions.map(sessionItem));
   $("empty").hidden = sessions.length > 0;
-  return sessions;
 }
 
 function sessionItem(info) {
@@ -280,7 +278,7 @@ function startRename(li, info) {
   const finish = async (save) => {
     if (done) return;
     done = true;
-    input.remove(); // lets renderSessions redraw
+    input.remove(); // lets drawSessions redraw
     if (save) {
       const s = await store.get(info.id);
       await s?.update({ title: input.value.trim() || null });
@@ -324,23 +322,35 @@ function liveBubble() {
   return li;
 }
 
-async function renderDetail(sessions) {
-  const session = current ? await store.get(current) : null;
-  const info = session?.toJSON();
-  $("chat-title").textContent = info ? titleOf(info) : sessions?.length ? "Pick a session" : "Welcome";
+/** Everything the detail pane shows, read before anything is drawn. */
+async function loadDetail() {
+  // Through the agent, so the context preview uses its settings and instructions.
+  const session = current ? await agent.getSession(current) : null;
+  if (!session) return null;
+  const [history, runs, preview] = await Promise.all([
+    session.getHistory(),
+    session.getRuns(),
+    session.previewContext().catch((e) => ({ error: e })),
+  ]);
+  return { info: session.toJSON(), history, runs, preview };
+}
+
+function drawDetail(detail, sessions) {
+  const info = detail?.info;
+  $("chat-title").textContent = info ? titleOf(info) : sessions.length ? "Pick a session" : "Welcome";
   $("chat-id").textContent = info ? info.id : "";
-  $("chat-actions").hidden = !session;
-  $("message-form").hidden = !session;
-  $("inspector").hidden = !session;
-  $("welcome").hidden = !!session;
-  if (!session) {
+  $("chat-actions").hidden = !info;
+  $("message-form").hidden = !info;
+  $("inspector").hidden = !info;
+  $("welcome").hidden = !!info;
+  if (!info) {
     $("history").replaceChildren();
     $("suggestions").hidden = true;
     return;
   }
-  const [history, runs] = await Promise.all([session.getHistory(), session.getRuns()]);
+  const { history, runs, preview } = detail;
   const runStatus = new Map(runs.map((r) => [r.id, r.status]));
-  const mine = running?.sessionId === session.id ? running : null;
+  const mine = running?.sessionId === info.id ? running : null;
   const items = history
     .filter((m) => !(mine && mine.runId && m.runId === mine.runId))
     .map((m) => messageItem(m, runStatus.get(m.runId)));
@@ -350,12 +360,12 @@ async function renderDetail(sessions) {
   box.replaceChildren(...items);
   if (atBottom || mine) box.scrollTop = box.scrollHeight;
   $("suggestions").hidden = history.length > 0 || !!mine;
-  renderRuns(runs, info);
-  renderMeta(info);
-  await renderContext(session);
+  drawRuns(runs, info);
+  drawMeta(info);
+  drawContext(preview);
 }
 
-function renderRuns(runs, info) {
+function drawRuns(runs, info) {
   const rows = [...runs].sort((a, b) => b.createdAt - a.createdAt).map((r) => {
     const tr = el("tr", `run run-${r.status}`);
     tr.dataset.id = r.id;
@@ -387,7 +397,7 @@ function formatMs(ms) {
 }
 
 let metaShownFor = null;
-function renderMeta(info) {
+function drawMeta(info) {
   // Keep what the user is typing unless the session changed under the form.
   const form = $("meta-form");
   const focused = form.contains(document.activeElement);
@@ -406,46 +416,45 @@ function renderMeta(info) {
   );
 }
 
-async function renderContext(session) {
-  const panel = $("context-panel");
-  if (typeof session.previewContext !== "function") {
-    $("context-summary").textContent =
-      `Strategy ${settings.strategy}. A preview of the exact messages appears here once the package provides session.previewContext().`;
+function drawContext(preview) {
+  if (preview.error) {
+    $("context-summary").textContent = `Preview unavailable: ${explain(preview.error)}`;
     $("context-list").replaceChildren();
     return;
   }
-  try {
-    const preview = await session.previewContext(contextConfig(settings));
-    const messages = Array.isArray(preview) ? preview : preview?.messages ?? [];
-    const tokens = preview?.tokens;
-    const dropped = Array.isArray(preview?.dropped) ? preview.dropped.length : null;
-    let text = `Strategy ${preview?.strategy ?? settings.strategy}: ${messages.length} message${messages.length === 1 ? "" : "s"}`;
-    if (typeof tokens === "number") {
-      text += `, about ${tokens} tokens`;
-      if (typeof preview.budget === "number") text += ` of a ${preview.budget} budget`;
-    }
-    if (dropped) text += `; ${dropped} older message${dropped === 1 ? "" : "s"} left out`;
-    if (preview?.summarize) text += "; a summary is due";
-    $("context-summary").textContent = text + ".";
-    $("context-list").replaceChildren(...messages.map((m) => {
-      const li = el("li");
-      li.append(el("span", "role", m.role), el("span", null, clip(String(m.content ?? ""), 90)));
-      return li;
-    }));
-    panel.dataset.state = "ok";
-  } catch (e) {
-    $("context-summary").textContent = `Preview unavailable: ${explain(e)}`;
-    $("context-list").replaceChildren();
-  }
+  const { messages, tokens, budget, dropped, summarize } = preview;
+  let text = `Strategy ${preview.strategy}: ${messages.length} message${messages.length === 1 ? "" : "s"}`;
+  text += `, about ${tokens} tokens`;
+  if (budget != null) text += ` of a ${budget} budget`;
+  const left = dropped.length;
+  if (left) text += `; ${left} older message${left === 1 ? "" : "s"} left out`;
+  if (preview.omittedBeforeSeq != null) text += "; older ones not read";
+  if (summarize) text += "; the next call summarises the oldest part first";
+  $("context-summary").textContent = text + ".";
+  const rows = preview.system ? [{ role: "system", content: preview.system }, ...messages] : messages;
+  $("context-list").replaceChildren(...rows.map((m) => {
+    const li = el("li");
+    li.append(el("span", "role", m.role), el("span", null, clip(String(m.content ?? ""), 90)));
+    return li;
+  }));
 }
 
 function clip(text, n) {
   return text.length > n ? text.slice(0, n - 1) + "…" : text;
 }
 
-async function render() {
-  const sessions = await renderSessions();
-  await renderDetail(sessions);
+let rendering = Promise.resolve();
+/** Reads the store, then draws in one go. Renders run one at a time, so the last drawn is the
+ * newest read, and every part of the page shows the same moment. */
+function render() {
+  const next = rendering.then(async () => {
+    const { sessions } = await store.querySessions({ limit: 200, order: "updatedAt" });
+    const detail = await loadDetail();
+    drawSessions(sessions);
+    drawDetail(detail, sessions);
+  });
+  rendering = next.catch(() => {});
+  return next;
 }
 
 /** Runs an async action, showing its error instead of losing it. */
