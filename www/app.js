@@ -2,7 +2,7 @@
 // library's store (IndexedDB by default); the page only renders them and reacts to the store's
 // events, which also arrive when another tab writes. Model text reaches the page only through
 // textContent (see markdown.js).
-import { Agent, Session, SessionStore } from "/pkg/browser.js";
+import { Agent, SessionStore } from "/pkg/browser.js";
 import { renderMarkdown } from "./markdown.js";
 
 const $ = (id) => document.getElementById(id);
@@ -123,11 +123,7 @@ async function applySettings(next) {
   settings = next;
   for (const name of ["session:created", "session:updated", "session:reset", "session:deleted",
     "session:expired", "message:added", "message:updated", "run:updated"]) {
-    try {
-      unsubscribe.push(store.on(name, (ev) => onStoreEvent(ev)));
-    } catch {
-      // an event this build does not know: nothing to listen to
-    }
+    unsubscribe.push(store.on(name, onStoreEvent));
   }
   unsubscribe.push(agent.on("llm:retry", (e) => {
     setStatus(`retrying (${e.attempt}) in ${Math.round(e.delayMs)} ms: ${e.error.code}`, "warn");
@@ -135,15 +131,6 @@ async function applySettings(next) {
   await agent.start();
   if (opened && current && !(await store.get(current))) current = null;
   describeSetup();
-}
-
-/** The optional parts of the package this build has (the page adapts; the e2e test reads it). */
-function features() {
-  const names = [];
-  if (typeof SessionStore.prototype.importSession === "function") names.push("import");
-  if (typeof Session.prototype.export === "function") names.push("export");
-  if (typeof Session.prototype.previewContext === "function") names.push("previewContext");
-  return names;
 }
 
 function describeSetup() {
@@ -164,7 +151,6 @@ function describeSetup() {
   }
   setStatus(text, tone);
   document.body.dataset.storage = storageInUse.type;
-  document.body.dataset.features = features().join(" ");
 }
 
 function setStatus(text, tone = "") {
@@ -593,7 +579,6 @@ $("meta-form").onsubmit = (ev) => {
 
 $("export").onclick = () => run(async () => {
   const s = await store.get(current);
-  if (typeof s.export !== "function") throw new Error("this build of the package has no session.export() yet");
   const bundle = await s.export();
   const blob = new Blob([JSON.stringify(bundle, null, 2)], { type: "application/json" });
   const a = el("a");
@@ -609,9 +594,6 @@ $("import-file").onchange = (ev) => run(async () => {
   const file = ev.target.files[0];
   ev.target.value = "";
   if (!file) return;
-  if (typeof store.importSession !== "function") {
-    throw new Error("this build of the package has no store.importSession() yet");
-  }
   let bundle;
   try {
     bundle = JSON.parse(await file.text());

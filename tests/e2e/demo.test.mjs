@@ -2,10 +2,8 @@
 // two chats with the offline mock provider, rename, metadata, runs, Stop, reset, settings,
 // safe rendering, export/import, reload and a second tab. Waits on DOM state, never on sleeps.
 // Screenshots go to test-output/e2e/.
-//
-// Steps that need a package feature this build lacks are reported as TODO (not failures) and
-// say which feature they wait on; the page publishes what it found in body[data-storage] and
-// body[data-features].
+// The page says which storage it opened in body[data-storage]: the test insists on IndexedDB, the
+// default, so a silent fallback to memory fails here.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -41,14 +39,7 @@ async function openTab() {
   return p;
 }
 
-/** Marks a test TODO when the package lacks what it needs; such a test fails fast. */
-function waitsOn(t, missing, reason, pages = [page]) {
-  if (missing) t.todo(reason);
-  for (const p of pages) p.setDefaultTimeout(missing ? 3_000 : 15_000);
-}
-
 const storage = (p = page) => p.getAttribute("body", "data-storage");
-const hasFeature = async (name) => ((await page.getAttribute("body", "data-features")) ?? "").split(" ").includes(name);
 
 /** Sends `text` through the composer (Enter) and waits for its reply to be stored complete. */
 async function say(text, p = page) {
@@ -86,6 +77,7 @@ const sessionTitles = (p = page) =>
 let sarah, lisbon; // the two chats, shared by the later steps
 
 test("two chats remember within themselves and not across; rename, metadata, runs, reset", async () => {
+  assert.equal(await storage(), "indexeddb", "the default storage opened");
   sarah = await createSession("trip-sarah");
   assert.equal(sarah, "trip-sarah");
   assert.match(await say("My name is Sarah."), /Sarah/);
@@ -263,8 +255,7 @@ test("an OpenAI-compatible server set by base URL: streamed over HTTP, key sent,
   }
 });
 
-test("the context panel shows what the model would see under the chosen strategy", async (t) => {
-  waitsOn(t, !(await hasFeature("previewContext")), "waits on session.previewContext() (context issue)");
+test("the context panel shows what the model would see under the chosen strategy", async () => {
   const contextRoles = () => page.$$eval("#context-list li .role", (els) => els.map((e) => e.textContent));
   await select(sarah);
   const history = await page.$$eval("#history li.msg", (els) => els.length);
@@ -287,8 +278,7 @@ test("the context panel shows what the model would see under the chosen strategy
   await page.waitForFunction(() => /^Strategy full: /.test(document.getElementById("context-summary").textContent));
 });
 
-test("export a session to a file, delete it, import it back", async (t) => {
-  waitsOn(t, !(await hasFeature("export")) || !(await hasFeature("import")), "waits on session.export() / store.importSession()");
+test("export a session to a file, delete it, import it back", async () => {
   await select(sarah);
   const before = await page.$$eval("#history li.msg", (els) => els.map((e) => e.textContent));
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
@@ -319,8 +309,7 @@ test("export a session to a file, delete it, import it back", async (t) => {
   assert.match(await page.textContent("#chat-id"), /^trip-sarah-copy-/);
 });
 
-test("a reload finds both chats: histories, runs and titles", async (t) => {
-  waitsOn(t, (await storage()) === "memory", "waits on IndexedDB storage (memory fallback in this build)");
+test("a reload finds both chats: histories, runs and titles", async () => {
   const snapshot = async () => {
     const result = {};
     for (const [id, title] of await sessionTitles()) {
@@ -345,9 +334,8 @@ test("a reload finds both chats: histories, runs and titles", async (t) => {
   await page.screenshot({ path: out + "3-after-reload.png" });
 });
 
-test("a message sent in one tab appears live in another", async (t) => {
+test("a message sent in one tab appears live in another", async () => {
   const second = await openTab();
-  waitsOn(t, (await storage()) === "memory", "waits on persistent storage with cross-tab events", [page, second]);
   try {
     assert.equal(await storage(second), await storage());
     await select(lisbon, second);
@@ -369,8 +357,32 @@ test("a message sent in one tab appears live in another", async (t) => {
   }
 });
 
+test("the storage setting: localStorage keeps its own chats across a reload", async () => {
+  const chooseStorage = async (type) => {
+    await page.click("#open-settings");
+    await page.selectOption("#set-storage", type);
+    await page.click("#settings-save");
+    await page.waitForFunction((type) => document.body.dataset.storage === type
+      && !document.getElementById("settings").open, type);
+  };
+  const indexedIds = (await sessionTitles()).map(([id]) => id);
+  await chooseStorage("localstorage");
+  await page.waitForFunction(() => document.querySelectorAll("li.session").length === 0);
+  assert.match(await page.textContent("#status"), /localStorage/);
+  await createSession("kept-in-localstorage");
+  assert.equal(await say("My name is Lee."), "Nice to meet you, Lee! I'll remember that.");
+  await page.reload();
+  await page.waitForSelector("body[data-ready=true]");
+  assert.equal(await storage(), "localstorage", "the choice is remembered");
+  assert.deepEqual((await sessionTitles()).map(([id]) => id), ["kept-in-localstorage"]);
+  await select("kept-in-localstorage");
+  assert.equal(await say("What is my name?"), "Your name is Lee.");
+  await chooseStorage("indexeddb");
+  await page.waitForFunction((n) => document.querySelectorAll("li.session").length === n, indexedIds.length);
+  assert.deepEqual((await sessionTitles()).map(([id]) => id).sort(), [...indexedIds].sort());
+});
+
 test("on a phone-sized screen the sessions list is a drawer", async () => {
-  page.setDefaultTimeout(15_000);
   await page.setViewportSize({ width: 390, height: 800 });
   try {
     assert.equal(await page.isVisible("#sidebar"), false);
