@@ -155,3 +155,73 @@ mod peers {
         );
     }
 }
+
+/// Two stores over one IndexedDB database in the same page (two connections, two channels): the
+/// cross-tab rules in both browsers. Chromium also runs the two-page version (tests/e2e/tabs).
+mod shared_indexed_db {
+    use std::rc::Rc;
+
+    use agent_sessions::core::manager::{CreateOptions, ManagerConfig, SessionManager};
+    use agent_sessions::core::model::NewMessage;
+    use agent_sessions::platform::indexed_db::IndexedDbStore;
+    use agent_sessions::platform::{clock::JsClock, peers, random::CryptoRandom};
+    use futures_util::future::join_all;
+    use wasm_bindgen_test::*;
+
+    async fn open(name: &str, with_peers: bool) -> Rc<SessionManager> {
+        let store = IndexedDbStore::open(name).await.expect("open IndexedDB");
+        let m = Rc::new(SessionManager::new(
+            Rc::new(store),
+            Rc::new(JsClock),
+            Rc::new(CryptoRandom),
+            ManagerConfig::default(),
+        ));
+        if with_peers {
+            peers::connect(&m, &format!("idb:{name}"));
+        }
+        m
+    }
+
+    async fn concurrent_appends_land_once_each(with_peers: bool) {
+        let name = format!("shared-{}", js_sys::Math::random());
+        let (a, b) = (open(&name, with_peers).await, open(&name, with_peers).await);
+        a.create(Some("s"), CreateOptions::default()).await.unwrap();
+        b.require("s").await.unwrap(); // both hold the session before anyone writes
+        let mut writes = Vec::new();
+        for i in 0..30 {
+            let m = if i % 2 == 0 { a.clone() } else { b.clone() };
+            writes.push(async move {
+                m.add_message(
+                    "s",
+                    NewMessage {
+                        role: "user".into(),
+                        content: Some(format!("m{i}").into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+            });
+        }
+        for r in join_all(writes).await {
+            r.expect("append");
+        }
+        let ha = a.history("s", None).await.unwrap();
+        let hb = b.history("s", None).await.unwrap();
+        assert_eq!(ha, hb, "both stores read one order");
+        let mut texts: Vec<_> = ha.iter().map(|m| m.content.clone()).collect();
+        texts.sort();
+        texts.dedup();
+        assert_eq!(texts.len(), 30, "every message exactly once");
+        assert!(ha.windows(2).all(|w| w[0].seq < w[1].seq));
+    }
+
+    #[wasm_bindgen_test]
+    async fn two_connections_with_web_locks_append_every_message_once() {
+        concurrent_appends_land_once_each(true).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn two_connections_without_locks_rely_on_the_seq_slot_check() {
+        concurrent_appends_land_once_each(false).await;
+    }
+}

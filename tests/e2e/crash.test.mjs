@@ -2,32 +2,22 @@
 // flush) while a page appends to a session in a loop, and again while a reply streams. Relaunched
 // on the same profile, every append that resolved is there, the streamed reply is there marked
 // `interrupted`, and nothing is duplicated or torn.
-import { test, before, after } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { CHROMIUM } from "./browser.mjs";
-import { startServer } from "../../scripts/serve.mjs";
+import { CHROMIUM, routeHarness, servedOrigin } from "./browser.mjs";
 import { SessionStore, Agent } from "agent-sessions";
 
 const APPEND_KILLS = 10;
 const STREAM_KILLS = 6;
 
-let server;
-let origin;
+const served = servedOrigin();
 const profile = mkdtempSync(path.join(tmpdir(), "agent-sessions-crash-"));
-
-before(async () => {
-  server = await startServer({ port: 0 });
-  origin = `http://127.0.0.1:${server.address().port}`;
-});
-after(() => {
-  server?.close();
-  rmSync(profile, { recursive: true, force: true });
-});
+after(() => rmSync(profile, { recursive: true, force: true }));
 
 /** Starts Chromium on `profile` in its own process group and connects over CDP. */
 async function launch() {
@@ -50,9 +40,8 @@ async function launch() {
   const context = browser.contexts()[0];
   const page = await context.newPage();
   // A blank page on the server's origin (IndexedDB is per origin); the package is at /pkg/.
-  await page.route(`${origin}/harness.html`, (r) =>
-    r.fulfill({ contentType: "text/html", body: "<!doctype html><title>harness</title>" }));
-  await page.goto(`${origin}/harness.html`);
+  await routeHarness(page, served.origin);
+  await page.goto(`${served.origin}/harness.html`);
   const exited = new Promise((ok) => child.on("exit", ok));
   return {
     page,

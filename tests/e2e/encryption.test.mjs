@@ -1,24 +1,17 @@
 // Encryption at rest over IndexedDB in Chromium: the test reads the database's raw records
 // with the IndexedDB API and finds no plaintext; the passphrase reopens it; a wrong one fails.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch } from "./browser.mjs";
-import { startServer } from "../../scripts/serve.mjs";
+import { launch, routeHarness, servedOrigin } from "./browser.mjs";
 
-let server;
-let origin;
-before(async () => {
-  server = await startServer({ port: 0 });
-  origin = `http://127.0.0.1:${server.address().port}`;
-});
-after(() => server?.close());
+const served = servedOrigin();
 
 test("IndexedDB records are sealed; right passphrase reads back, wrong one is WRONG_KEY", async () => {
   const { context } = await launch();
   try {
     const page = await context.newPage();
-    await page.route(`${origin}/harness.html`, (r) => r.fulfill({ contentType: "text/html", body: "<!doctype html>" }));
-    await page.goto(`${origin}/harness.html`);
+    await routeHarness(page, served.origin);
+    await page.goto(`${served.origin}/harness.html`);
     const result = await page.evaluate(async () => {
       const { SessionStore, Agent } = await import("/pkg/browser.js");
       const storage = { type: "indexeddb", name: "sealed" };

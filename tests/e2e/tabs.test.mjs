@@ -1,18 +1,11 @@
 // Several tabs over one IndexedDB database: writes to one session are serialised across tabs
 // (Web Locks; without them, the store's seq-slot check), and each tab hears of the other's
 // changes through BroadcastChannel.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch } from "./browser.mjs";
-import { startServer } from "../../scripts/serve.mjs";
+import { launch, routeHarness, servedOrigin } from "./browser.mjs";
 
-let server;
-let origin;
-before(async () => {
-  server = await startServer({ port: 0 });
-  origin = `http://127.0.0.1:${server.address().port}`;
-});
-after(() => server?.close());
+const served = servedOrigin();
 
 async function tabs(context, count, { noWebLocks = false } = {}) {
   if (noWebLocks) {
@@ -20,8 +13,8 @@ async function tabs(context, count, { noWebLocks = false } = {}) {
       Object.defineProperty(Navigator.prototype, "locks", { get: () => undefined, configurable: true });
     });
   }
-  await context.route(`${origin}/harness.html`, (r) =>
-    r.fulfill({ contentType: "text/html", body: "<!doctype html><title>tab</title>" }));
+  const { origin } = served;
+  await routeHarness(context, origin);
   const pages = [];
   for (let i = 0; i < count; i++) {
     const page = await context.newPage();
