@@ -59,5 +59,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.warn("pkg/ is not built: run ./scripts/build (./scripts/demo does it for you)");
   }
   console.log(`agent-sessions demo: http://127.0.0.1:${actual}/`);
-  for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => server.close(() => process.exit(0)));
+  for (const sig of ["SIGINT", "SIGTERM"]) {
+    process.on(sig, () => {
+      server.close(() => process.exit(0));
+      server.closeAllConnections();
+    });
+  }
 }

@@ -232,23 +232,25 @@ function sessionItem(info) {
   return li;
 }
 
-/** Two-step confirmation for destructive buttons: the first click arms, the second acts. */
+/** Two-step confirmation for destructive buttons: the first click arms, the second acts;
+ * an armed button disarms itself after a few seconds. */
 function confirmThen(button, armedLabel, action) {
-  if (button.dataset.armed === "true") {
+  const disarm = () => {
+    if (button.dataset.armed !== "true") return;
     button.dataset.armed = "false";
+    button.textContent = button.dataset.label;
+    button.classList.remove("armed");
+  };
+  if (button.dataset.armed === "true") {
+    disarm();
     run(action);
     return;
   }
-  const label = button.textContent;
+  button.dataset.label = button.textContent;
   button.dataset.armed = "true";
   button.textContent = armedLabel;
   button.classList.add("armed");
-  setTimeout(() => {
-    if (button.dataset.armed !== "true") return;
-    button.dataset.armed = "false";
-    button.textContent = label;
-    button.classList.remove("armed");
-  }, 4000);
+  setTimeout(disarm, 4000);
 }
 
 function startRename(li, info) {

@@ -133,6 +133,7 @@ test("two chats remember within themselves and not across; rename, metadata, run
   await page.click("#reset");
   await page.click("#reset");
   await page.waitForFunction(() => document.querySelectorAll("#history li").length === 0);
+  assert.equal(await page.textContent("#reset"), "Reset", "disarmed once done");
   assert.equal(await page.isVisible("#suggestions"), true);
   assert.match(await say("Where do I live?"), /haven't told me where you live/, "reset forgets");
   await page.screenshot({ path: out + "1-two-chats.png" });
