@@ -348,11 +348,11 @@ test("a message sent in one tab appears live in another", async () => {
       .some((e) => e.textContent === text), text);
     await second.waitForFunction(() => document.querySelector("#history li.msg-assistant:last-of-type")
       ?.classList.contains("status-complete") && /sailing/.test(document.querySelector("#history li.msg-assistant:last-of-type").textContent));
+    await second.screenshot({ path: out + "4-second-tab.png" });
     // And the other way round, with a session the first tab has not seen.
     await second.fill("#new-id", "from-tab-two");
     await second.click("#create-form button");
     await page.waitForSelector('li.session[data-id="from-tab-two"]');
-    await second.screenshot({ path: out + "4-second-tab.png" });
   } finally {
     await second.close();
   }
