@@ -35,7 +35,7 @@ pub fn from_js<T: DeserializeOwned>(value: &JsValue, what: &str, code: ErrorCode
             }
         }
     };
-    serde_json::from_str(&text).map_err(|e| Error::new(code, format!("{what}: {e}")).into())
+    crate::core::json::from_str(&text).map_err(|e| Error::new(code, format!("{what}: {e}")).into())
 }
 
 /// Runs a Rust future as a JavaScript Promise; errors reject with an `AgentSessionsError`.

@@ -6,6 +6,7 @@ pub mod context;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod json;
 pub mod io;
 pub mod llm;
 pub mod manager;

@@ -54,9 +54,9 @@ pub fn decode(text: &str) -> Option<Event> {
         id: String,
     }
     fn payload<T: DeserializeOwned>(d: &RawValue) -> Option<T> {
-        serde_json::from_str(d.get()).ok()
+        crate::core::json::from_str(d.get()).ok()
     }
-    let wire: Wire = serde_json::from_str(text).ok()?;
+    let wire: Wire = crate::core::json::from_str(text).ok()?;
     let d = wire.d;
     Some(match wire.t.as_str() {
         "SessionCreated" => Event::SessionCreated(payload(d)?),
