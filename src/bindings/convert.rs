@@ -2,6 +2,9 @@
 //! well-tested path for every DTO; `JSON.parse` creates a `__proto__` key as an own property, so
 //! nothing that comes back out can reach a prototype.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use js_sys::{Promise, JSON};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -41,8 +44,10 @@ pub fn from_js<T: DeserializeOwned>(value: &JsValue, what: &str, code: ErrorCode
 /// Runs a Rust future as a JavaScript Promise; errors reject with an `AgentSessionsError`.
 pub fn promise<F>(fut: F) -> Promise
 where
-    F: std::future::Future<Output = JsResult<JsValue>> + 'static,
+    F: Future<Output = JsResult<JsValue>> + 'static,
 {
+    // Boxed as one type, so the promise machinery is built once rather than once per method.
+    let fut: Pin<Box<dyn Future<Output = JsResult<JsValue>>>> = Box::pin(fut);
     future_to_promise(fut)
 }
 
