@@ -14,4 +14,5 @@ pub mod metadata;
 pub mod model;
 pub mod peers;
 pub mod sealed;
+pub mod sort;
 pub mod store;
