@@ -2,6 +2,9 @@
 //! well-tested path for every DTO; `JSON.parse` creates a `__proto__` key as an own property, so
 //! nothing that comes back out can reach a prototype.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use js_sys::{Promise, JSON};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -13,36 +16,50 @@ use crate::core::error::{Error, ErrorCode};
 pub type JsResult<T> = Result<T, JsValue>;
 
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsResult<JsValue> {
-    let text = serde_json::to_string(value)
-        .map_err(|e| Error::internal(format!("could not encode a result: {e}")))?;
+    parse_result(serde_json::to_string(value))
+}
+
+// The type-independent halves of `to_js`/`from_js`, kept out of their per-type copies.
+#[inline(never)]
+fn parse_result(text: serde_json::Result<String>) -> JsResult<JsValue> {
+    let text = text.map_err(|e| Error::internal(format!("could not encode a result: {e}")))?;
     JSON::parse(&text)
 }
 
 /// Reads a JSON-shaped argument. `undefined` reads as JSON `null`, so optional arguments
 /// deserialize to their defaults.
 pub fn from_js<T: DeserializeOwned>(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<T> {
-    let text = if value.is_undefined() {
-        "null".to_owned()
-    } else {
-        match JSON::stringify(value) {
-            Ok(s) => s.as_string().unwrap_or_else(|| "null".to_owned()),
-            Err(thrown) => {
-                return Err(super::errors::wrap_js_error(
-                    code,
-                    &format!("{what} is not JSON-serialisable"),
-                    thrown,
-                ))
-            }
-        }
-    };
-    serde_json::from_str(&text).map_err(|e| Error::new(code, format!("{what}: {e}")).into())
+    let text = json_text(value, what, code)?;
+    crate::core::json::from_str(&text).map_err(|e| parse_error(e, what, code))
+}
+
+#[inline(never)]
+fn json_text(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<String> {
+    if value.is_undefined() {
+        return Ok("null".to_owned());
+    }
+    match JSON::stringify(value) {
+        Ok(s) => Ok(s.as_string().unwrap_or_else(|| "null".to_owned())),
+        Err(thrown) => Err(super::errors::wrap_js_error(
+            code,
+            &format!("{what} is not JSON-serialisable"),
+            thrown,
+        )),
+    }
+}
+
+#[inline(never)]
+fn parse_error(e: serde_json::Error, what: &str, code: ErrorCode) -> JsValue {
+    Error::new(code, format!("{what}: {e}")).into()
 }
 
 /// Runs a Rust future as a JavaScript Promise; errors reject with an `AgentSessionsError`.
 pub fn promise<F>(fut: F) -> Promise
 where
-    F: std::future::Future<Output = JsResult<JsValue>> + 'static,
+    F: Future<Output = JsResult<JsValue>> + 'static,
 {
+    // Boxed as one type, so the promise machinery is built once rather than once per method.
+    let fut: Pin<Box<dyn Future<Output = JsResult<JsValue>>>> = Box::pin(fut);
     future_to_promise(fut)
 }
 

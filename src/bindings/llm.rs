@@ -305,7 +305,7 @@ impl ChatModel for CustomModel {
                     .ok()
                     .and_then(|t| t.as_string())
                     .unwrap_or_else(|| "null".to_owned());
-                serde_json::from_str(&text).map_err(|e| {
+                crate::core::json::from_str(&text).map_err(|e| {
                     Error::new(
                         ErrorCode::LlmBadResponse,
                         format!("llm.handler result: {e}"),

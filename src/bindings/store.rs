@@ -316,7 +316,7 @@ impl SessionStore {
         let manager = self.manager.clone();
         promise(async move {
             let bundle: Bundle = match bundle.as_string() {
-                Some(text) => serde_json::from_str(&text).map_err(|e| {
+                Some(text) => crate::core::json::from_str(&text).map_err(|e| {
                     Error::invalid_argument(format!("not a valid session export: {e}"))
                 })?,
                 None => from_js(&bundle, "bundle", ErrorCode::InvalidArgument)?,

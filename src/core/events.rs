@@ -4,15 +4,15 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::core::model::{Message, Run, Session};
 
 /// A change to a store, reported after it is durable. The serde form is what other contexts
 /// (tabs, workers) sharing the storage receive over the wire; JavaScript listeners get
-/// [`Event::to_json`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// [`Event::to_json`]. Reading it back is [`crate::core::peers::decode`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "t", content = "d")]
 pub enum Event {
     SessionCreated(Session),

@@ -20,6 +20,7 @@ use crate::core::model::{
     Message, MessageStatus, Millis, NewMessage, Role, Run, RunStatus, Session, Summary, ToolCall,
 };
 use crate::core::peers::{PeerLock, Peers};
+use crate::core::sort;
 use crate::core::store::{MessageQuery, Store};
 
 /// Wall-clock time, supplied by the platform (`Date.now()` in wasm).
@@ -455,7 +456,7 @@ impl SessionManager {
     /// Ids of all sessions in storage, oldest first.
     pub async fn list_ids(&self) -> Result<Vec<String>> {
         let mut all = self.live_sessions().await?;
-        all.sort_by(|a, b| {
+        sort::sort_by(&mut all, |a, b| {
             a.created_at
                 .total_cmp(&b.created_at)
                 .then_with(|| a.id.cmp(&b.id))
@@ -486,7 +487,9 @@ impl SessionManager {
             }
         };
         let mut all = self.live_sessions().await?;
-        all.sort_by(|a, b| cmp(&(order.key(a), &a.id), &(order.key(b), &b.id)));
+        sort::sort_by(&mut all, |a, b| {
+            cmp(&(order.key(a), &a.id), &(order.key(b), &b.id))
+        });
         let start = match &after {
             Some((k, id)) => all.partition_point(|s| {
                 cmp(&(order.key(s), &s.id), &(*k, id.as_str())) != std::cmp::Ordering::Greater
@@ -694,7 +697,7 @@ impl SessionManager {
     pub async fn summaries(&self, id: &str) -> Result<Vec<Summary>> {
         let session = self.require(id).await?;
         let mut all = self.store.get_summaries(&session.id).await?;
-        all.sort_by(|a, b| {
+        sort::sort_by(&mut all, |a, b| {
             (a.through_seq, a.created_at)
                 .partial_cmp(&(b.through_seq, b.created_at))
                 .unwrap_or(std::cmp::Ordering::Equal)

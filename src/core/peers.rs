@@ -8,6 +8,9 @@
 use std::any::Any;
 
 use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::core::events::Event;
 
@@ -34,8 +37,42 @@ pub fn encode(event: &Event) -> Option<String> {
 }
 
 /// Reads an event another context sent; anything else (another version, garbage) is `None`.
+///
+/// The wire form is serde's adjacently tagged `{"t": variant, "d": payload}`. It is read as a tag
+/// plus the payload's raw text, and the payload parsed by the type's own deserializer: a derived
+/// `Deserialize` for the enum would buffer the payload through serde's `Content` and so carry a
+/// second copy of every payload deserializer (~60 KB of wasm).
 pub fn decode(text: &str) -> Option<Event> {
-    serde_json::from_str::<Event>(text).ok()
+    #[derive(Deserialize)]
+    struct Wire<'a> {
+        t: String,
+        #[serde(borrow)]
+        d: &'a RawValue,
+    }
+    #[derive(Deserialize)]
+    struct Id {
+        id: String,
+    }
+    fn payload<T: DeserializeOwned>(d: &RawValue) -> Option<T> {
+        crate::core::json::from_str(d.get()).ok()
+    }
+    let wire: Wire = crate::core::json::from_str(text).ok()?;
+    let d = wire.d;
+    Some(match wire.t.as_str() {
+        "SessionCreated" => Event::SessionCreated(payload(d)?),
+        "SessionUpdated" => Event::SessionUpdated(payload(d)?),
+        "SessionReset" => Event::SessionReset(payload(d)?),
+        "SessionDeleted" => Event::SessionDeleted {
+            id: payload::<Id>(d)?.id,
+        },
+        "SessionExpired" => Event::SessionExpired {
+            id: payload::<Id>(d)?.id,
+        },
+        "MessageAdded" => Event::MessageAdded(payload(d)?),
+        "MessageUpdated" => Event::MessageUpdated(payload(d)?),
+        "RunUpdated" => Event::RunUpdated(payload(d)?),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -53,5 +90,29 @@ mod tests {
         assert_eq!(encode(&Event::Remote(Box::new(e))), None);
         assert_eq!(decode("{\"t\":\"Nope\"}"), None);
         assert_eq!(decode("not json"), None);
+        assert_eq!(decode("{\"t\":\"SessionUpdated\"}"), None);
+        assert_eq!(
+            decode("{\"t\":\"SessionDeleted\",\"d\":{\"nope\":1}}"),
+            None
+        );
+    }
+
+    #[test]
+    fn every_event_kind_round_trips_in_either_key_order() {
+        let mut s = Session::new("a".into(), 1.0);
+        s.next_seq = 3;
+        let events = [
+            Event::SessionCreated(s.clone()),
+            Event::SessionReset(s.clone()),
+            Event::SessionDeleted { id: "a".into() },
+            Event::SessionExpired { id: "b".into() },
+        ];
+        for e in events {
+            let text = encode(&e).unwrap();
+            assert_eq!(decode(&text), Some(e.clone()), "{text}");
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let swapped = format!("{{\"d\":{},\"t\":{}}}", v["d"], v["t"]);
+            assert_eq!(decode(&swapped), Some(e), "{swapped}");
+        }
     }
 }

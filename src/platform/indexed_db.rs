@@ -168,7 +168,7 @@ fn from_js<T: DeserializeOwned>(value: &JsValue, session_id: &str, what: &str) -
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| Error::corrupt(Some(session_id), format!("{what} is not JSON")))?;
-    serde_json::from_str(&text)
+    crate::core::json::from_str(&text)
         .map_err(|e| Error::corrupt(Some(session_id), format!("{what}: {e}")))
 }
 

@@ -342,7 +342,7 @@ impl StreamState {
             "message_stop" => {
                 self.done = true;
                 // Blocks never closed still carry a whole call once the message is over.
-                self.calls.sort_by_key(|c| c.index);
+                crate::core::sort::sort_by(&mut self.calls, |a, b| a.index.cmp(&b.index));
                 for c in std::mem::take(&mut self.calls) {
                     out.push(StreamEvent::ToolCall(finish_call(c)));
                 }

@@ -1,7 +1,5 @@
 //! Google Gemini `generateContent` (Generative Language API, v1beta).
 
-use std::collections::HashMap;
-
 use serde_json::{json, Map, Value};
 
 use super::{
@@ -18,7 +16,9 @@ const P: Provider = Provider::Gemini;
 pub(super) fn encode(cfg: &ProviderConfig, req: &ChatRequest) -> Result<HttpRequest> {
     // Gemini's functionResponse names the function, not the call; the name comes from the
     // latest earlier call with the same id.
-    let mut call_names: HashMap<&str, &str> = HashMap::new();
+    // A list searched from the end, not a HashMap: calls per request are few, and a map of
+    // this type would be its own copy of the hash table code in the wasm.
+    let mut call_names: Vec<(&str, &str)> = Vec::new();
     let mut contents: Vec<(&'static str, Vec<Value>)> = Vec::new();
     for m in req.messages {
         let (role, parts) = match m.role {
@@ -27,7 +27,7 @@ pub(super) fn encode(cfg: &ProviderConfig, req: &ChatRequest) -> Result<HttpRequ
             Role::Assistant => {
                 let mut parts = text_part(&m.content);
                 for c in &m.tool_calls {
-                    call_names.insert(c.id.as_str(), c.name.as_str());
+                    call_names.push((c.id.as_str(), c.name.as_str()));
                     parts.push(json!({
                         "functionCall": {"name": c.name, "args": Value::Object(arguments_object(P, c)?)}
                     }));
@@ -36,7 +36,8 @@ pub(super) fn encode(cfg: &ProviderConfig, req: &ChatRequest) -> Result<HttpRequ
             }
             Role::Tool => {
                 let id = m.tool_call_id.as_deref().unwrap_or_default();
-                let name = call_names.get(id).copied().ok_or_else(|| {
+                let latest = call_names.iter().rev().find(|(call, _)| *call == id);
+                let name = latest.map(|&(_, name)| name).ok_or_else(|| {
                     Error::invalid_message(format!(
                         "tool message {:?} answers call {id:?}, but no earlier assistant message made that call; gemini needs the function name",
                         m.id
@@ -134,7 +135,7 @@ fn text_part(text: &str) -> Vec<Value> {
 /// `functionResponse.response` must be an object. A tool that returned a JSON object is passed
 /// through; anything else goes under `output`, the key Gemini's documentation names for it.
 fn tool_response(content: &str) -> Value {
-    match serde_json::from_str::<Value>(content) {
+    match crate::core::json::from_str::<Value>(content) {
         Ok(v @ Value::Object(_)) => v,
         Ok(v) if !content.trim().is_empty() => json!({"output": v}),
         _ => json!({"output": content}),

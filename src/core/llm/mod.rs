@@ -637,7 +637,7 @@ pub(crate) fn arguments_object(
     if call.arguments.trim().is_empty() {
         return Ok(serde_json::Map::new());
     }
-    match serde_json::from_str::<Value>(&call.arguments) {
+    match crate::core::json::from_str::<Value>(&call.arguments) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(Error::invalid_message(format!(
             "tool call {:?} ({}) has arguments that are not a JSON object, which {provider} requires",

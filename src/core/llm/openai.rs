@@ -375,7 +375,7 @@ impl StreamState {
     fn emit_calls(&mut self, out: &mut Vec<StreamEvent>) {
         let mut pending: Vec<&mut PendingCall> =
             self.calls.iter_mut().filter(|c| !c.emitted).collect();
-        pending.sort_by_key(|c| c.index);
+        crate::core::sort::sort_by(&mut pending, |a, b| a.index.cmp(&b.index));
         for c in pending {
             c.emitted = true;
             let id = if c.id.is_empty() {

@@ -141,7 +141,8 @@ fn encode<T: Serialize + ?Sized>(value: &T) -> Result<String> {
 }
 
 fn decode<T: DeserializeOwned>(text: &str, session_id: &str, what: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::corrupt(Some(session_id), format!("{what}: {e}")))
+    crate::core::json::from_str(text)
+        .map_err(|e| Error::corrupt(Some(session_id), format!("{what}: {e}")))
 }
 
 /// The sessions, messages, runs and summaries of one prefix of a [`KvBackend`]. The backend is
@@ -241,7 +242,7 @@ impl Store for KvStore {
         Ok(values
             .into_iter()
             .flatten()
-            .filter_map(|text| serde_json::from_str(&text).ok())
+            .filter_map(|text| crate::core::json::from_str(&text).ok())
             .collect())
     }
 
@@ -260,7 +261,7 @@ impl Store for KvStore {
             struct Holder {
                 id: String,
             }
-            let holder = serde_json::from_str::<Holder>(&text).ok();
+            let holder = crate::core::json::from_str::<Holder>(&text).ok();
             if holder.is_none_or(|h| h.id != message.id) {
                 return Err(Error::seq_taken(&session.id, message.seq));
             }
