@@ -2,16 +2,9 @@
 // Object's `state.storage` and over a real Workers KV namespace binding, taken as they are. Each
 // request opens a new store, so everything read back came out of storage: sessions, titles,
 // metadata, history, runs, usage, and an Agent's conversation.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import path from "node:path";
-import { Miniflare } from "miniflare";
-
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const pkg = JSON.parse(readFileSync(path.join(root, "pkg/package.json"), "utf8"));
-const entry = "../" + path.posix.join("pkg", pkg.exports["."].workerd);
+import { entry, worker } from "./worker.mjs";
 
 const script = `
 import { Agent, SessionStore } from "${entry}";
@@ -73,31 +66,13 @@ export default {
 };
 `;
 
-let mf;
-before(async () => {
-  const scriptPath = path.join(root, "test-output", "edge-storage-worker.js");
-  mkdirSync(path.dirname(scriptPath), { recursive: true });
-  writeFileSync(scriptPath, script);
-  mf = new Miniflare({
-    scriptPath,
-    modules: true,
-    modulesRoot: root,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-01-01",
-    durableObjects: { SESSIONS: "Sessions" },
-    kvNamespaces: ["KV"],
-  });
-  await mf.ready;
-});
-after(async () => {
-  await mf?.dispose();
+const held = worker("edge-storage-worker", script, {
+  durableObjects: { SESSIONS: "Sessions" },
+  kvNamespaces: ["KV"],
 });
 
 async function call(url) {
-  const res = await mf.dispatchFetch(url);
+  const res = await held.mf.dispatchFetch(url);
   const body = await res.json();
   assert.equal(res.status, 200, JSON.stringify(body));
   return body;
@@ -123,7 +98,7 @@ for (const [label, base] of [["Durable Object storage", "http://w/do"], ["a Work
 }
 
 test("the Workers KV namespace holds one key per record under the prefix", async () => {
-  const kv = await mf.getKVNamespace("KV");
+  const kv = await held.mf.getKVNamespace("KV");
   const { keys } = await kv.list({ prefix: "app/" });
   const names = keys.map((k) => k.name);
   assert.ok(names.includes("app/s/chat"), names.join(" "));

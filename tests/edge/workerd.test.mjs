@@ -1,15 +1,8 @@
 // The package inside a real Worker (workerd, through miniflare): imported through the `workerd`
 // entry of its exports map, it creates and reads sessions.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import path from "node:path";
-import { Miniflare } from "miniflare";
-
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const pkg = JSON.parse(readFileSync(path.join(root, "pkg/package.json"), "utf8"));
-const entry = "../" + path.posix.join("pkg", pkg.exports["."].workerd);
+import { entry, worker } from "./worker.mjs";
 
 // The worker imports the file the exports map names for workerd, exactly as a bundler would.
 const script = `
@@ -45,45 +38,26 @@ export default {
 };
 `;
 
-let mf;
-before(async () => {
-  const scriptPath = path.join(root, "test-output", "edge-smoke-worker.js");
-  mkdirSync(path.dirname(scriptPath), { recursive: true });
-  writeFileSync(scriptPath, script);
-  mf = new Miniflare({
-    scriptPath,
-    modules: true,
-    modulesRoot: root,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-01-01",
-  });
-  await mf.ready;
-});
-after(async () => {
-  await mf?.dispose();
-});
+const held = worker("edge-smoke-worker", script);
 
 test("a Worker creates and reads back a session through the workerd entry", async () => {
-  const created = await (await mf.dispatchFetch("http://w/create?id=user-edge-1")).json();
+  const created = await (await held.mf.dispatchFetch("http://w/create?id=user-edge-1")).json();
   assert.equal(created.id, "user-edge-1");
-  const read = await (await mf.dispatchFetch("http://w/read?id=user-edge-1")).json();
+  const read = await (await held.mf.dispatchFetch("http://w/read?id=user-edge-1")).json();
   assert.equal(read.found, true);
   assert.deepEqual(read.metadata, { via: "workerd" });
   assert.deepEqual(read.history.map((m) => m.content), ["hello from the edge"]);
   assert.deepEqual(read.ids, ["user-edge-1"]);
-  const generated = await (await mf.dispatchFetch("http://w/create")).json();
+  const generated = await (await held.mf.dispatchFetch("http://w/create")).json();
   assert.match(generated.id, /^sess_[0-9a-f]{32}$/, "crypto.getRandomValues works in workerd");
-  const missing = await (await mf.dispatchFetch("http://w/read?id=ghost")).json();
+  const missing = await (await held.mf.dispatchFetch("http://w/read?id=ghost")).json();
   assert.equal(missing.found, false);
 });
 
 test("Agent works in workerd and errors keep their code", async () => {
-  const agent = await (await mf.dispatchFetch("http://w/agent")).json();
+  const agent = await (await held.mf.dispatchFetch("http://w/agent")).json();
   assert.deepEqual(agent, { id: "user-1", missing: null });
-  const bad = await mf.dispatchFetch("http://w/bad");
+  const bad = await held.mf.dispatchFetch("http://w/bad");
   assert.equal(bad.status, 400);
   const err = await bad.json();
   assert.equal(err.name, "AgentSessionsError");
