@@ -292,6 +292,66 @@ mod tests {
     use crate::core::model::{Session, Summary};
     use crate::core::store::MemoryStore;
 
+    /// Found by proptest (kept in proptest-regressions/core/context/build.txt too): a history of
+    /// assistant replies and tool rounds with no user message, over the summary threshold. There
+    /// is no turn boundary, so the job folds the older messages and the kept part opens on an
+    /// assistant reply; the context stays within budget and no tool result is orphaned.
+    #[test]
+    fn a_history_without_user_turns_is_summarised_between_messages() {
+        use crate::core::context::window::tests::Step::{Reply, Tools};
+        use crate::core::model::MessageStatus::Complete;
+        let steps = [
+            Reply(146, Complete),
+            Reply(60, Complete),
+            Tools(2, 24, Complete),
+            Reply(43, Complete),
+            Tools(1, 14, Complete),
+            Reply(163, Complete),
+            Reply(31, Complete),
+            Tools(1, 35, Complete),
+            Reply(23, Complete),
+            Tools(2, 1, Complete),
+        ];
+        let h = history(&steps);
+        let store = MemoryStore::new();
+        let mut session = Session::new("s".into(), 0.0);
+        session.next_seq = h.len() as u64;
+        block_on(async {
+            for m in &h {
+                store.put_message(&session, m).await.unwrap();
+            }
+            let inputs = Inputs {
+                config: ContextConfig {
+                    strategy: Strategy::SummaryBuffer {
+                        budget: 214,
+                        threshold: 0.8,
+                        target: 0.5,
+                    },
+                    max_messages: None,
+                },
+                fixed_tokens: 0,
+                user_first: false,
+                pending: None,
+                summary: SummaryChoice::Stored,
+            };
+            let built = build(&store, &session, &inputs).await.unwrap();
+            let job = built.job.expect("over the threshold: a summary is due");
+            assert_eq!(job.messages[0].seq, 0);
+            let first_kept = &built.messages[0];
+            assert_eq!(first_kept.role, Role::Assistant);
+            assert_eq!(job.messages.last().unwrap().seq + 1, first_kept.seq);
+            let kept: u32 = built.messages.iter().map(|m| m.tokens).sum();
+            assert!(kept <= 107, "kept {kept} tokens, over target x budget");
+            for m in built.messages.iter().filter(|m| m.role == Role::Tool) {
+                let id = m.tool_call_id.as_deref().unwrap();
+                assert!(built
+                    .messages
+                    .iter()
+                    .any(|c| c.tool_calls.iter().any(|t| t.id == id)));
+            }
+        });
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
 
@@ -402,13 +462,24 @@ mod tests {
                         assert!(rest.iter().any(|m| m.id == last.id) || (user_first && last.role != Role::User));
                     }
                 }
-                // A summarisation job folds exactly the turns between the summary and the kept part.
+                // A summarisation job folds exactly the messages between the summary and the kept
+                // part. The kept part opens on a user turn whenever it holds one (the newest turn is
+                // always kept whole, so that is whenever a sendable user message follows the
+                // summary); a history with no user turn has no turn boundary to cut on, and is cut
+                // between messages, never between a tool call and its results.
                 if let Some(job) = &built.job {
                     let from = summary.as_ref().map_or(0, |s| s.through_seq + 1);
                     assert_eq!(job.messages.first().map(|m| m.seq), Some(from));
+                    let user_after_summary = h.iter().any(|m| {
+                        m.seq >= from && m.role == Role::User && excluded(m).is_none()
+                    });
                     if let (Some(a), Some(b)) = (job.messages.last(), rest.first()) {
                         assert!(a.seq < b.seq);
-                        assert_eq!(b.role, Role::User);
+                        assert_eq!(user_after_summary, b.role == Role::User);
+                    }
+                    // Every call folded into the summary takes its results along.
+                    for c in job.messages.iter().flat_map(|m| m.tool_calls.iter()) {
+                        assert!(!rest.iter().any(|k| k.tool_call_id.as_deref() == Some(c.id.as_str())));
                     }
                 }
             });
