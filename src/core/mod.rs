@@ -14,5 +14,8 @@ pub mod metadata;
 pub mod model;
 pub mod peers;
 pub mod sealed;
+// The HTTP API's logic: only in the server build (and native tests), never in the browser module.
+#[cfg(any(feature = "server", test))]
+pub mod server;
 pub mod sort;
 pub mod store;
