@@ -9,6 +9,8 @@ pub mod errors;
 pub mod events;
 pub mod llm;
 pub mod run;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod session;
 pub mod store;
 

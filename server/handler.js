@@ -1,0 +1,529 @@
+// agent-sessions/server: Hector's REST + SSE API as one fetch-style handler,
+// `(request: Request) => Promise<Response>`, for Workers (inside a Durable Object), Node and any
+// runtime with Request/Response. Route matching, validation, status mapping, SSE framing and the
+// resume buffer are the wasm module's (core/server, tested natively); this file does the I/O:
+// reading bodies, running the agent, fanning a run's events out to its listeners, timers.
+//
+// A run belongs to the session, not to the connection: it is started by a POST, its events are
+// kept in a bounded per-run buffer, and any number of clients (the one that started it, ones
+// that resume with Last-Event-ID) listen to it. A client that goes away only stops listening;
+// `POST …/cancel` (or the agent's own timeout) stops the run.
+import {
+  Agent,
+  ServerRunBuffer,
+  serverError,
+  serverKeepalive,
+  serverNormalizeConfig,
+  serverParseCreate,
+  serverParseLimit,
+  serverParseSend,
+  serverRoute,
+} from "./agent_sessions_server.js";
+
+const TENANT_HEADER = "x-agent-sessions-tenant";
+const encoder = new TextEncoder();
+
+/** Checks a Hector-shaped config (YAML/JSON already parsed) and returns its normalised form;
+ * throws an AgentSessionsError `INVALID_CONFIG` whose message starts with the key. */
+export function normalizeConfig(config, env = {}) {
+  if (config && config.__normalized) return config;
+  const n = serverNormalizeConfig(JSON.stringify(config ?? null), env);
+  Object.defineProperty(n, "__normalized", { value: true });
+  return n;
+}
+
+async function sha256Hex(text) {
+  const d = await crypto.subtle.digest("SHA-256", encoder.encode(text));
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function json(status, body, headers = {}) {
+  return new Response(body === null ? null : JSON.stringify(body), {
+    status,
+    headers: body === null ? headers : { "content-type": "application/json", ...headers },
+  });
+}
+
+function fail(code, message, details, headers) {
+  const { body, status } = serverError(code, message, details ?? null);
+  return json(status, body, headers);
+}
+
+function fromAnswer(a) {
+  return json(a.status, a.body);
+}
+
+/** A library error (AgentSessionsError) or anything thrown, as an HTTP error response. */
+function fromError(e) {
+  const code = typeof e?.code === "string" ? e.code : "INTERNAL";
+  const message = code === "INTERNAL" && !e?.code ? "internal error" : String(e?.message ?? e);
+  const details = e?.sessionId ? { session_id: e.sessionId } : null;
+  return fail(code, message, details);
+}
+
+const iso = (ms) => (typeof ms === "number" && Number.isFinite(ms) ? new Date(ms).toISOString() : null);
+const usageOut = (u) =>
+  u ? { input_tokens: u.inputTokens ?? 0, output_tokens: u.outputTokens ?? 0, total_tokens: u.totalTokens ?? 0 } : null;
+
+function messageOut(m) {
+  const out = { id: m.id, seq: m.seq, role: m.role, content: m.content, status: m.status, created_at: iso(m.createdAt) };
+  if (m.name !== undefined) out.name = m.name;
+  if (m.tokens !== undefined) out.tokens = m.tokens;
+  if (m.runId !== undefined) out.run_id = m.runId;
+  if (m.toolCalls) out.tool_calls = m.toolCalls;
+  if (m.toolCallId) out.tool_call_id = m.toolCallId;
+  if (m.metadata) out.metadata = m.metadata;
+  return out;
+}
+
+function randomKey() {
+  const b = crypto.getRandomValues(new Uint8Array(6));
+  return [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+/** A token bucket per tenant, from `server.rate_limit`; the default `rateLimit` hook. */
+function tokenBuckets({ requests, per_seconds }) {
+  const buckets = new Map();
+  const rate = requests / (per_seconds * 1000);
+  return (tenant) => {
+    const now = Date.now();
+    let b = buckets.get(tenant);
+    if (!b) buckets.set(tenant, (b = { tokens: requests, at: now }));
+    b.tokens = Math.min(requests, b.tokens + (now - b.at) * rate);
+    b.at = now;
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return null;
+    }
+    return { retryAfter: Math.max(1, Math.ceil((1 - b.tokens) / rate / 1000)) };
+  };
+}
+
+/**
+ * createHandler(config, options?) → { fetch(request), close(), … }, and callable itself as
+ * `handler(request)`.
+ *
+ * options:
+ * - `env`: variables for `${VAR}` in the config (default: none; Node's CLI passes process.env).
+ * - `storage({ tenant, agent, store })`: the library `storage` for one tenant's agent; `store` is
+ *   the normalised `session_stores` entry (or null). Default `{ type: "memory" }`.
+ * - `rateLimit(tenant, request)`: null to go on, or `{ retryAfter }` seconds for a 429. Default:
+ *   a token bucket per tenant when `server.rate_limit` is configured.
+ * - `dispatch(request, { tenant, agent })`: forward the checked request instead of serving it
+ *   here (a Worker forwarding to the tenant's Durable Object); the tenant travels in a header.
+ * - `trustTenantHeader`: take the tenant from that header (the Durable Object's side).
+ * - `waitUntil(promise)`: keep the runtime alive while a run finishes (a Durable Object's).
+ */
+export function createHandler(config, options = {}) {
+  const cfg = normalizeConfig(config, options.env ?? {});
+  const srv = cfg.server;
+  const open = cfg.tenants === null;
+  // Tokens are kept only as their SHA-256.
+  const tenantOfHash = new Map();
+  let ready = (async () => {
+    for (const t of cfg.tenants ?? []) {
+      for (const h of t.token_sha256) tenantOfHash.set(h, t.name);
+      for (const tok of t.tokens) tenantOfHash.set(await sha256Hex(tok), t.name);
+    }
+    cfg.tenants?.forEach((t) => (t.tokens = []));
+  })();
+  const origins = new Set(cfg.cors.origins);
+  const rateLimit =
+    options.rateLimit ?? (srv.rate_limit ? tokenBuckets(srv.rate_limit) : () => null);
+  const storageFor = options.storage ?? (() => ({ type: "memory" }));
+  const agents = new Map(); // `${tenant}\0${agent}` → Promise<Agent>
+  const runs = new Map(); // `${tenant}\0${agent}\0${session}` → run
+  let closing = false;
+
+  function agentFor(tenant, name) {
+    const k = `${tenant}\0${name}`;
+    let a = agents.get(k);
+    if (!a) {
+      const spec = cfg.agents[name];
+      const store = spec.session_store ? cfg.session_stores[spec.session_store] : null;
+      a = (async () => {
+        const storage = await storageFor({ tenant, agent: name, store, storeName: spec.session_store });
+        const agent = new Agent({ ...spec.options, storage });
+        await agent.start();
+        return agent;
+      })();
+      a.catch(() => agents.delete(k));
+      agents.set(k, a);
+    }
+    return a;
+  }
+
+  function corsHeaders(request) {
+    const origin = request.headers.get("origin");
+    if (!origin || !(origins.has(origin) || origins.has("*"))) return {};
+    return {
+      "access-control-allow-origin": origins.has("*") ? "*" : origin,
+      "access-control-expose-headers": "retry-after, content-type",
+      vary: "Origin",
+    };
+  }
+
+  async function authenticate(request) {
+    if (options.trustTenantHeader) return request.headers.get(TENANT_HEADER) ?? "default";
+    if (open) return "default";
+    await ready;
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
+    if (!m) return null;
+    return tenantOfHash.get(await sha256Hex(m[1])) ?? null;
+  }
+
+  /** The body as text, or a 413 once it passes `max_body_bytes` (read no further). */
+  async function readBody(request) {
+    const max = srv.max_body_bytes;
+    const declared = Number(request.headers.get("content-length"));
+    if (declared > max) return { tooLarge: true };
+    if (!request.body) return { text: "" };
+    const reader = request.body.getReader();
+    const parts = [];
+    let size = 0;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) {
+        reader.cancel().catch(() => {});
+        return { tooLarge: true };
+      }
+      parts.push(value);
+    }
+    const all = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) all.set(p, (at += p.byteLength) - p.byteLength);
+    return { text: new TextDecoder().decode(all) };
+  }
+
+  // ---- runs -------------------------------------------------------------------------------
+
+  function emit(run, event, data) {
+    const frame = encoder.encode(run.buffer.push(event, JSON.stringify(data)));
+    for (const l of run.listeners) l.send(frame);
+  }
+
+  function startRun(agent, key, sessionId, text) {
+    const old = runs.get(key);
+    if (old) dropRun(key, old);
+    const run = {
+      key: randomKey(),
+      buffer: new ServerRunBuffer(randomKey(), srv.resume.max_bytes, srv.resume.max_events, srv.resume.keep_ms),
+      listeners: new Set(),
+      abort: new AbortController(),
+      ended: false,
+      text: "",
+      result: null,
+      error: null,
+    };
+    runs.set(key, run);
+    const timeout = srv.run_timeout_ms ? setTimeout(() => run.abort.abort(), srv.run_timeout_ms) : null;
+    run.done = (async () => {
+      try {
+        for await (const ev of agent.stream(text, { sessionId, signal: run.abort.signal })) {
+          if (ev.type === "start") {
+            run.runId = ev.runId;
+            emit(run, "start", { session_id: sessionId, run_id: ev.runId, message_id: null });
+          } else if (ev.type === "delta") {
+            run.text += ev.text;
+            emit(run, "delta", { text: ev.text });
+          } else if (ev.type === "tool_call") {
+            emit(run, "tool_call", { tool_call: ev.toolCall });
+          } else if (ev.type === "done") {
+            const r = ev.result;
+            run.result = r;
+            const message = { id: r.messageId, role: "assistant", content: r.content, status: "complete", run_id: r.runId };
+            if (r.toolCalls) message.tool_calls = r.toolCalls;
+            emit(run, "message", { message, usage: usageOut(r.usage), finish_reason: r.finishReason ?? null });
+          }
+        }
+      } catch (e) {
+        run.error = e;
+        emit(run, "error", { code: typeof e?.code === "string" ? e.code : "INTERNAL", message: String(e?.message ?? e) });
+      } finally {
+        if (timeout) clearTimeout(timeout);
+        emit(run, "done", {});
+        run.ended = true;
+        run.buffer.end(Date.now());
+        for (const l of run.listeners) l.close();
+        run.listeners.clear();
+        const t = setTimeout(() => runs.get(key) === run && dropRun(key, run), srv.resume.keep_ms + 1);
+        t?.unref?.();
+      }
+    })();
+    options.waitUntil?.(run.done);
+    return run;
+  }
+
+  function dropRun(key, run) {
+    if (runs.get(key) === run) runs.delete(key);
+    if (!run.freed && run.ended) {
+      run.freed = true;
+      run.buffer.free();
+    }
+  }
+
+  function activeRun(key) {
+    const r = runs.get(key);
+    if (r && r.ended && r.buffer.expired(Date.now())) {
+      dropRun(key, r);
+      return null;
+    }
+    return r ?? null;
+  }
+
+  /** An SSE response: `frames` first, then the run's live events until it ends. */
+  function sse(run, frames, headers) {
+    let listener;
+    const stream = new ReadableStream({
+      start(controller) {
+        for (const f of frames) controller.enqueue(encoder.encode(f));
+        if (run.ended) {
+          controller.close();
+          return;
+        }
+        const keepalive = encoder.encode(serverKeepalive());
+        listener = {
+          send: (chunk) => {
+            try {
+              controller.enqueue(chunk);
+            } catch {
+              run.listeners.delete(listener);
+            }
+          },
+          close: () => {
+            clearInterval(listener.timer);
+            try {
+              controller.close();
+            } catch {}
+          },
+          timer: setInterval(() => listener.send(keepalive), srv.keepalive_ms),
+        };
+        run.listeners.add(listener);
+      },
+      cancel() {
+        // The client went away: it stops listening; the run goes on.
+        if (listener) {
+          clearInterval(listener.timer);
+          run.listeners.delete(listener);
+        }
+      },
+    });
+    return new Response(stream, {
+      status: 200,
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        "x-accel-buffering": "no",
+        ...headers,
+      },
+    });
+  }
+
+  // ---- endpoints --------------------------------------------------------------------------
+
+  function sessionOut(s, busy) {
+    const out = {
+      session_id: s.id,
+      title: s.title ?? null,
+      created_at: iso(s.createdAt),
+      updated_at: iso(s.updatedAt),
+      message_count: s.messageCount,
+    };
+    if (busy !== undefined) {
+      out.metadata = s.metadata ?? {};
+      out.usage = usageOut(s.usage);
+      out.busy = busy;
+    }
+    return out;
+  }
+
+  async function serve(route, request, tenant, bodyText) {
+    const name = route.agent;
+    const agent = await agentFor(tenant, name);
+    const id = route.session_id;
+    const runKey = `${tenant}\0${name}\0${id}`;
+    const url = new URL(request.url);
+
+    switch (route.endpoint) {
+      case "create_session": {
+        const body = serverParseCreate(bodyText);
+        if (!body.ok) return fromAnswer(body);
+        const { session_id, title, metadata } = body.ok;
+        const opts = {};
+        if (title !== null) opts.title = title;
+        if (metadata !== null) opts.metadata = metadata;
+        const s = await agent.createSession(session_id, opts);
+        return json(201, { session_id: s.id, title: s.title ?? null, metadata: s.metadata ?? {}, created_at: iso(s.createdAt) });
+      }
+      case "list_sessions": {
+        const limit = serverParseLimit(url.searchParams.get("limit") ?? undefined, 50, 1000);
+        if (!limit.ok) return fromAnswer(limit);
+        const store = await agent.store();
+        const page = await store.querySessions({ limit: limit.ok, cursor: url.searchParams.get("cursor") || null });
+        return json(200, { sessions: page.sessions.map((s) => sessionOut(s)), next_cursor: page.nextCursor ?? null });
+      }
+      case "get_session": {
+        const s = await agent.getSession(id);
+        if (!s) return notFound(id);
+        const r = activeRun(runKey);
+        return json(200, sessionOut(s, !!r && !r.ended));
+      }
+      case "delete_session": {
+        const r = activeRun(runKey);
+        if (r && !r.ended) {
+          r.abort.abort();
+          await r.done;
+        }
+        if (!(await agent.deleteSession(id))) return notFound(id);
+        if (r) dropRun(runKey, r);
+        return new Response(null, { status: 204 });
+      }
+      case "list_messages": {
+        const limit = serverParseLimit(url.searchParams.get("limit") ?? undefined, 1000, 10000);
+        if (!limit.ok) return fromAnswer(limit);
+        const s = await agent.getSession(id);
+        if (!s) return notFound(id);
+        const messages = await s.getHistory({ limit: limit.ok });
+        return json(200, { messages: messages.map(messageOut) });
+      }
+      case "send_message":
+      case "stream_message": {
+        const body = serverParseSend(bodyText);
+        if (!body.ok) return fromAnswer(body);
+        const s = await agent.getSession(id);
+        if (!s) return notFound(id);
+        const current = activeRun(runKey);
+        if (current && !current.ended) return busy(id, current);
+        if (closing) return fail("STORAGE_UNAVAILABLE", "the server is shutting down");
+        const run = startRun(agent, runKey, id, body.ok.text);
+        if (route.endpoint === "stream_message") return sse(run, [], {});
+        await run.done;
+        if (run.result) {
+          const r = run.result;
+          const message = { id: r.messageId, role: "assistant", content: r.content, status: "complete", run_id: r.runId };
+          if (r.toolCalls) message.tool_calls = r.toolCalls;
+          return json(200, { session_id: id, message, usage: usageOut(r.usage), finish_reason: r.finishReason ?? null });
+        }
+        if (run.error?.code === "ABORTED") {
+          // Cancelled: the partial reply is stored `interrupted`; answer with it.
+          const [last] = await s.getHistory({ limit: 1 });
+          const message = last && last.role === "assistant" ? messageOut(last) : { role: "assistant", content: run.text, status: "interrupted" };
+          return json(200, { session_id: id, message, usage: null, finish_reason: "cancelled" });
+        }
+        return fromError(run.error);
+      }
+      case "resume_stream": {
+        const s = await agent.getSession(id);
+        if (!s) return notFound(id);
+        const run = activeRun(runKey);
+        if (!run) return new Response(null, { status: 204 });
+        const replay = run.buffer.replay(request.headers.get("last-event-id") ?? undefined);
+        if (run.ended && replay.frames.length === 0) return new Response(null, { status: 204 });
+        return sse(run, replay.frames, replay.gap ? { "x-resume-gap": "1" } : {});
+      }
+      case "cancel": {
+        const s = await agent.getSession(id);
+        if (!s) return notFound(id);
+        const run = activeRun(runKey);
+        if (!run || run.ended) return json(200, { cancelled: false });
+        run.abort.abort();
+        await run.done;
+        return json(200, { cancelled: true });
+      }
+    }
+    return fail("NOT_FOUND", "no such endpoint");
+  }
+
+  const notFound = (id) => fail("SESSION_NOT_FOUND", `no session ${JSON.stringify(id)}`, { session_id: id });
+  const busy = (id, run) =>
+    fail("SESSION_BUSY", "a run is active on this session: wait for it, resume its stream, or cancel it", {
+      session_id: id,
+      run_id: run.runId ?? null,
+    });
+
+  async function handle(request) {
+    const cors = corsHeaders(request);
+    if (request.method === "OPTIONS") {
+      const h = { ...cors };
+      if (cors["access-control-allow-origin"]) {
+        h["access-control-allow-methods"] = "GET, POST, DELETE, OPTIONS";
+        h["access-control-allow-headers"] = "authorization, content-type, last-event-id";
+        h["access-control-max-age"] = "600";
+      }
+      return new Response(null, { status: 204, headers: h });
+    }
+    const url = new URL(request.url);
+    const routed = serverRoute(request.method, url.pathname);
+    if (!routed.ok) {
+      const r = fromAnswer(routed);
+      if (routed.body.error.code === "METHOD_NOT_ALLOWED")
+        r.headers.set("allow", routed.body.error.details.allow.join(", "));
+      return r;
+    }
+    const route = routed.ok;
+    if (route.endpoint === "health") return json(200, { ok: true });
+    const tenant = await authenticate(request);
+    if (tenant === null)
+      return fail("UNAUTHENTICATED", "send Authorization: Bearer <token>", null, { "www-authenticate": 'Bearer realm="agent-sessions"' });
+    const limited = options.trustTenantHeader ? null : await rateLimit(tenant, request);
+    if (limited) {
+      const s = Math.max(1, Math.ceil(Number(limited.retryAfter) || 1));
+      return fail("RATE_LIMITED", `too many requests; retry in ${s} s`, { retry_after: s }, { "retry-after": String(s) });
+    }
+    if (!Object.hasOwn(cfg.agents, route.agent)) return fail("AGENT_NOT_FOUND", `unknown agent ${JSON.stringify(route.agent)}`);
+    const body = request.method === "POST" ? await readBody(request) : { text: "" };
+    if (body.tooLarge) return fail("BODY_TOO_LARGE", `the body is over ${srv.max_body_bytes} bytes`, { max_bytes: srv.max_body_bytes });
+    if (options.dispatch) {
+      const headers = new Headers(request.headers);
+      headers.set(TENANT_HEADER, tenant);
+      headers.delete("authorization");
+      headers.delete("content-length");
+      return options.dispatch(
+        new Request(request.url, { method: request.method, headers, body: request.method === "POST" ? body.text : undefined }),
+        { tenant, agent: route.agent },
+      );
+    }
+    return serve(route, request, tenant, body.text);
+  }
+
+  async function fetch(request) {
+    let res;
+    try {
+      res = await handle(request);
+    } catch (e) {
+      res = fromError(e);
+    }
+    const cors = Object.entries(corsHeaders(request)).filter(([k]) => !res.headers.has(k));
+    if (cors.length) {
+      // A Response from fetch (a Durable Object's) has immutable headers: copy it first.
+      res = new Response(res.body, res);
+      for (const [k, v] of cors) res.headers.set(k, v);
+    }
+    return res;
+  }
+
+  /** Stops taking new runs; waits for the active ones (cancelling them after `graceMs`). */
+  async function close({ graceMs = 10_000 } = {}) {
+    closing = true;
+    const active = [...runs.values()].filter((r) => !r.ended);
+    const timer = setTimeout(() => active.forEach((r) => r.abort.abort()), graceMs);
+    await Promise.all(active.map((r) => r.done));
+    clearTimeout(timer);
+  }
+
+  /** Opens every agent of every tenant now (so a store that cannot open fails at start). */
+  async function warm() {
+    const tenants = cfg.tenants ? cfg.tenants.map((t) => t.name) : ["default"];
+    for (const t of tenants) for (const a of Object.keys(cfg.agents)) await agentFor(t, a);
+  }
+
+  const handler = (request) => fetch(request);
+  handler.warm = warm;
+  handler.fetch = fetch;
+  handler.close = close;
+  handler.config = cfg;
+  handler.activeRuns = () => [...runs.values()].filter((r) => !r.ended).length;
+  return handler;
+}

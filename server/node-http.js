@@ -1,0 +1,83 @@
+// The handler over node:http: Node requests become fetch Requests, Responses are streamed back
+// (SSE included, written as they come). A client that disconnects cancels its response body,
+// which only stops that listener: the run goes on.
+import http from "node:http";
+import { once } from "node:events";
+import { Readable } from "node:stream";
+
+function toRequest(req, base) {
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (Array.isArray(v)) v.forEach((x) => headers.append(k, x));
+    else if (v !== undefined) headers.set(k, v);
+  }
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  return new Request(new URL(req.url, base), {
+    method: req.method,
+    headers,
+    body: hasBody ? Readable.toWeb(req) : undefined,
+    duplex: hasBody ? "half" : undefined,
+  });
+}
+
+async function send(res, response) {
+  const headers = {};
+  response.headers.forEach((v, k) => (headers[k] = v));
+  res.writeHead(response.status, headers);
+  if (!response.body) return res.end();
+  res.flushHeaders();
+  const reader = response.body.getReader();
+  let gone = false;
+  res.on("close", () => {
+    gone = true;
+    reader.cancel().catch(() => {});
+  });
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done || gone) break;
+      if (!res.write(value)) await Promise.race([once(res, "drain"), once(res, "close")]);
+    }
+  } finally {
+    if (!gone) res.end();
+  }
+}
+
+/**
+ * serve(handler, { port = 8080, host = "127.0.0.1" }) → Promise<{ url, server, close() }>.
+ * `close()` stops accepting connections, lets active runs finish (cancelling them after
+ * `graceMs`, so their partial replies are stored `interrupted`), then closes the sockets.
+ */
+export async function serve(handler, { port = 8080, host = "127.0.0.1", log = () => {} } = {}) {
+  const base = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const server = http.createServer(async (req, res) => {
+    const t0 = performance.now();
+    try {
+      await send(res, await handler(toRequest(req, base)));
+    } catch (e) {
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { code: "INTERNAL", message: "internal error", details: null } }));
+      } else res.destroy();
+      log(`error ${req.method} ${req.url?.split("?")[0]}: ${e?.message ?? e}`);
+    }
+    // Method, path and status only: never headers (tokens) or bodies.
+    log(`${req.method} ${req.url?.split("?")[0]} ${res.statusCode} ${(performance.now() - t0).toFixed(1)}ms`);
+  });
+  server.on("connection", (s) => s.setNoDelay(true));
+  server.keepAliveTimeout = 5000;
+  server.listen(port, host);
+  await once(server, "listening");
+  const addr = server.address();
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
+  let closed = null;
+  const close = ({ graceMs = 10_000 } = {}) =>
+    (closed ??= (async () => {
+      const stopped = new Promise((r) => server.close(r));
+      server.closeIdleConnections?.();
+      await handler.close?.({ graceMs });
+      server.closeAllConnections?.();
+      await stopped;
+    })());
+  return { url, port: addr.port, server, close };
+}
