@@ -7,6 +7,29 @@
 // the Worker's env (secrets: `wrangler secret put TOKEN_A`).
 import { createHandler } from "./server-handler.js";
 
+/** A config that does not load is answered as a JSON 500 naming the key (and logged once),
+ * rather than an exception page. */
+function guarded(make) {
+  let handler = null;
+  let failure = null;
+  return (request) => {
+    if (!handler && !failure) {
+      try {
+        handler = make();
+      } catch (e) {
+        failure = { code: e.code ?? "INVALID_CONFIG", message: String(e.message ?? e) };
+        console.error(`agent-sessions: bad config: ${failure.message}`);
+      }
+    }
+    if (failure)
+      return new Response(JSON.stringify({ error: { ...failure, details: null } }), {
+        status: 500,
+        headers: { "content-type": "application/json" },
+      });
+    return handler(request);
+  };
+}
+
 function configFrom(env, given) {
   const c = given ?? env.AGENT_SESSIONS_CONFIG;
   if (c === undefined) throw Object.assign(new Error("AGENT_SESSIONS_CONFIG is not set"), { code: "INVALID_CONFIG" });
@@ -21,14 +44,16 @@ export function createWorker({ config, binding = "SESSIONS", rateLimit } = {}) {
   let handler = null;
   return {
     async fetch(request, env) {
-      handler ??= createHandler(configFrom(env, config), {
-        env,
-        rateLimit,
-        dispatch: (req, { tenant, agent }) => {
-          const ns = env[binding];
-          return ns.get(ns.idFromName(`${tenant}/${agent}`)).fetch(req);
-        },
-      });
+      handler ??= guarded(() =>
+        createHandler(configFrom(env, config), {
+          env,
+          rateLimit,
+          dispatch: (req, { tenant, agent }) => {
+            const ns = env[binding];
+            return ns.get(ns.idFromName(`${tenant}/${agent}`)).fetch(req);
+          },
+        }),
+      );
       return handler(request);
     },
   };
@@ -47,14 +72,16 @@ export class AgentSessionsObject {
   }
 
   async fetch(request) {
-    this.handler ??= createHandler(configFrom(this.env, this.config), {
-      env: this.env,
-      trustTenantHeader: true,
-      // One object per tenant and agent: its storage is that tenant's agent's, nothing to prefix.
-      // With the SQL backend: `() => ({ type: "sqlite", db: this.state.storage })`.
-      storage: () => ({ type: "kv", kv: this.state.storage }),
-      waitUntil: (p) => this.state.waitUntil?.(p),
-    });
+    this.handler ??= guarded(() =>
+      createHandler(configFrom(this.env, this.config), {
+        env: this.env,
+        trustTenantHeader: true,
+        // One object per tenant and agent: its storage is that tenant's agent's, nothing to prefix.
+        // With the SQL backend: `() => ({ type: "sqlite", db: this.state.storage })`.
+        storage: () => ({ type: "kv", kv: this.state.storage }),
+        waitUntil: (p) => this.state.waitUntil?.(p),
+      }),
+    );
     return this.handler(request);
   }
 }

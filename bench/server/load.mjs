@@ -5,14 +5,34 @@
 //
 //   node bench/server/load.mjs --url http://127.0.0.1:PORT [--sessions 200] [--turns 5]
 //   (or --node / --workerd to start the dev server itself; see bench/server.md)
+import http from "node:http";
+
 const TOKENS = { a: "dev-token-a", b: "dev-token-b" };
+
+// node:http without keep-alive: a fresh loopback connection per request, so a server closing an
+// idle kept-alive socket just as the client reuses it (a client-side race, not the server's
+// fault) cannot fail a request. Connecting on loopback costs ~0.1 ms.
+const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+function request(url, { method = "GET", headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode, text }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
 
 function pct(sorted, p) {
   if (!sorted.length) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-export async function loadRun({ url, sessions = 200, turns = 5, agent = "assistant", concurrency = Infinity }) {
+export async function loadRun({ url, sessions = 200, turns = 5, agent: agentName = "assistant", concurrency = Infinity }) {
   const latencies = { create: [], send: [], history: [] };
   let errors = 0;
   let firstError = null;
@@ -23,15 +43,18 @@ export async function loadRun({ url, sessions = 200, turns = 5, agent = "assista
   };
   const timed = async (kind, p, init) => {
     const t0 = performance.now();
-    const res = await fetch(url + p, init);
-    const body = await res.json().catch(() => null);
+    const res = await request(url + p, init);
     latencies[kind].push(performance.now() - t0);
+    let body = null;
+    try {
+      body = JSON.parse(res.text);
+    } catch {}
     return { status: res.status, body };
   };
   const one = async (i) => {
     const tenant = i % 2 ? "b" : "a";
     const headers = { authorization: `Bearer ${TOKENS[tenant]}`, "content-type": "application/json" };
-    const base = `/agents/${agent}/sessions`;
+    const base = `/agents/${agentName}/sessions`;
     const c = await timed("create", base, { method: "POST", headers });
     if (c.status !== 201) return fail({ i, step: "create", ...c });
     const id = c.body.session_id;
@@ -52,7 +75,7 @@ export async function loadRun({ url, sessions = 200, turns = 5, agent = "assista
   const t0 = performance.now();
   const queue = Array.from({ length: sessions }, (_, i) => i);
   const workers = Array.from({ length: Math.min(concurrency, sessions) }, async () => {
-    while (queue.length) await one(queue.shift()).catch((e) => fail({ error: String(e) }));
+    while (queue.length) await one(queue.shift()).catch((e) => fail({ error: String(e), cause: String(e?.cause ?? "") }));
   });
   await Promise.all(workers);
   const wall = performance.now() - t0;
@@ -78,7 +101,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const s = await import("../../tests/server/support.mjs");
     const dir = s.tempDir("bench");
     const server = process.argv.includes("--workerd")
-      ? await s.startWorkerd({ config: s.testConfig(), dir })
+      ? await s.startWorkerd({ config: s.workerdConfig(), dir })
       : await s.startNode({ config: s.testConfig(), dir });
     url = server.url;
     stop = async () => {
@@ -86,7 +109,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       s.cleanup(dir);
     };
   }
-  const r = await loadRun({ url, sessions, turns });
+  const concurrency = Number(arg("concurrency", Infinity));
+  const r = await loadRun({ url, sessions, turns, concurrency });
   console.log(JSON.stringify(r, null, 2));
   await stop();
   process.exit(r.errors ? 1 : 0);

@@ -34,6 +34,14 @@ export function testConfig(extra = {}) {
   };
 }
 
+/** testConfig for the Worker: sessions live in each Durable Object's storage, no store to name. */
+export function workerdConfig(extra = {}) {
+  const c = testConfig(extra);
+  delete c.session_stores;
+  for (const a of Object.values(c.agents)) delete a.session_store;
+  return c;
+}
+
 export function tempDir(name) {
   return mkdtempSync(path.join(outDir, `${name}-`));
 }

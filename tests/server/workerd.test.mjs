@@ -6,12 +6,10 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { apiCases } from "./api.cases.mjs";
 import { runSeedCurls } from "./seed-curl.mjs";
-import { cleanup, client, startWorkerd, tempDir, testConfig, TOKENS } from "./support.mjs";
+import { cleanup, client, startWorkerd, tempDir, TOKENS, workerdConfig } from "./support.mjs";
 import { loadRun } from "../../bench/server/load.mjs";
 
-const config = testConfig({ cors: { origins: ["https://app.example"] } });
-delete config.session_stores;
-for (const a of Object.values(config.agents)) delete a.session_store;
+const config = workerdConfig({ cors: { origins: ["https://app.example"] } });
 
 describe("workerd: the API", () => {
   let srv;
