@@ -50,8 +50,16 @@ async function send(res, response) {
  */
 export async function serve(handler, { port = 8080, host = "127.0.0.1", log = () => {} } = {}) {
   const base = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const inFlight = new Set();
   const server = http.createServer(async (req, res) => {
     const t0 = performance.now();
+    let finished;
+    const p = new Promise((r) => (finished = r));
+    inFlight.add(p);
+    res.on("close", () => {
+      inFlight.delete(p);
+      finished();
+    });
     try {
       await send(res, await handler(toRequest(req, base)));
     } catch (e) {
@@ -65,7 +73,9 @@ export async function serve(handler, { port = 8080, host = "127.0.0.1", log = ()
     log(`${req.method} ${req.url?.split("?")[0]} ${res.statusCode} ${(performance.now() - t0).toFixed(1)}ms`);
   });
   server.on("connection", (s) => s.setNoDelay(true));
-  server.keepAliveTimeout = 5000;
+  // Longer than the idle timeouts of common proxies and clients, so they close first.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.listen(port, host);
   await once(server, "listening");
   const addr = server.address();
@@ -76,6 +86,9 @@ export async function serve(handler, { port = 8080, host = "127.0.0.1", log = ()
       const stopped = new Promise((r) => server.close(r));
       server.closeIdleConnections?.();
       await handler.close?.({ graceMs });
+      // Runs have ended, so their streams are ending: let the last frames reach the clients.
+      const flushed = Promise.all([...inFlight]);
+      await Promise.race([flushed, new Promise((r) => setTimeout(r, 2000).unref())]);
       server.closeAllConnections?.();
       await stopped;
     })());

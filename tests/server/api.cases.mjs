@@ -114,6 +114,24 @@ export function apiCases(test, server) {
     assert.deepEqual([health.status, health.json], [200, { ok: true }]);
   });
 
+  test("an LLM that cannot be reached is 502 LLM_NETWORK; in a stream, an error event then done", async () => {
+    const a = A();
+    const B_ = "/agents/broken/sessions";
+    const id = (await a.call("POST", B_)).json.session_id;
+    const r = await a.call("POST", `${B_}/${id}/messages`, { message: "hello" });
+    errorShape(r, 502, "LLM_NETWORK");
+    assert.ok(!r.text.includes("sk-test-not-a-key"), "the key is never in an answer");
+    const s = await openStream(`${server().url}${B_}/${id}/messages/stream`, {
+      method: "POST", headers: { authorization: `Bearer ${TOKENS.a}` }, body: { message: "hello" },
+    });
+    const events = await s.all();
+    assert.deepEqual(events.slice(-2).map((e) => [e.event, e.data.code ?? null]), [["error", "LLM_NETWORK"], ["done", null]]);
+    // The user messages are stored (before each call), the session still works.
+    const h = (await a.call("GET", `${B_}/${id}/messages`)).json.messages;
+    assert.deepEqual(h.filter((m) => m.role === "user").map((m) => m.content), ["hello", "hello"]);
+    assert.equal((await a.call("GET", `${B_}/${id}`)).json.busy, false);
+  });
+
   test("tenant isolation: B cannot read, list, write or delete A's sessions; same ids are independent", async () => {
     const a = A();
     const b = B();
@@ -216,13 +234,21 @@ export function apiCases(test, server) {
     assert.ok(LONG.includes(text.split('"')[1]?.split(" ")[0] ?? ""), "a prefix of the reply");
     assert.deepEqual((await a.call("POST", `${SLOW}/${id}/cancel`)).json, { cancelled: false });
     assert.equal((await a.call("GET", `${SLOW}/${id}`)).json.busy, false);
-    const next = await a.call("POST", `${S.replace("assistant", "slow")}/${id}/messages`, { message: "hi" });
+    const next = await a.call("POST", `${SLOW}/${id}/messages`, { message: "hi" });
     assert.equal(next.status, 200);
-    // A non-streamed message that is cancelled answers with its partial reply.
-    const pending = a.call("POST", `${SLOW}/${id}/messages`, { message: LONG });
-    const watch = await openStream(`${server().url}${SLOW}/${id}/stream`, { headers: auth });
+    // A non-streamed message that is cancelled answers with its partial reply (a fresh session:
+    // no earlier run whose kept events the wait below could mistake for this one's).
+    const id2 = (await a.call("POST", SLOW)).json.session_id;
+    const pending = a.call("POST", `${SLOW}/${id2}/messages`, { message: LONG });
+    // Wait for that run to exist (the POST and this GET race): 204 until it starts, then 200.
+    let watch;
+    for (let tries = 0; tries < 1000; tries++) {
+      watch = await openStream(`${server().url}${SLOW}/${id2}/stream`, { headers: auth });
+      if (watch.status === 200) break;
+    }
+    assert.equal(watch.status, 200);
     for (let e; (e = await watch.next()) && e.event !== "delta"; );
-    await a.call("POST", `${SLOW}/${id}/cancel`);
+    assert.deepEqual((await a.call("POST", `${SLOW}/${id2}/cancel`)).json, { cancelled: true });
     const r = await pending;
     assert.equal(r.status, 200);
     assert.equal(r.json.finish_reason, "cancelled");

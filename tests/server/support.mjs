@@ -22,11 +22,17 @@ export const TOKENS = { a: "dev-token-a", b: "dev-token-b" };
 /** The config of the suites: the dev config's tenants and agents, with a short keepalive. */
 export function testConfig(extra = {}) {
   return {
-    llms: { mock: { type: "mock" }, "mock-slow": { type: "mock", chunk_delay_ms: 40 } },
+    llms: {
+      mock: { type: "mock" },
+      "mock-slow": { type: "mock", chunk_delay_ms: 40 },
+      // Nothing listens on the discard port: every call fails with LLM_NETWORK.
+      down: { type: "openai", model: "m", host: "http://127.0.0.1:9/v1", api_key: "sk-test-not-a-key", max_retries: 0 },
+    },
     session_stores: { main: { backend: "sql", sql: { driver: "sqlite", database: "${AGENT_SESSIONS_DB}" } } },
     agents: {
       assistant: { llm: "mock", instructions: "You are a helpful assistant.", session_store: "main" },
       slow: { llm: "mock-slow", session_store: "main" },
+      broken: { llm: "down", session_store: "main" },
     },
     auth: { tenants: { a: { tokens: [TOKENS.a] }, b: { tokens: [TOKENS.b] } } },
     server: { keepalive_ms: 50, max_body_bytes: 65536, ...(extra.server ?? {}) },
