@@ -113,6 +113,7 @@ function tokenBuckets({ requests, per_seconds }) {
  *   here (a Worker forwarding to the tenant's Durable Object); the tenant travels in a header.
  * - `trustTenantHeader`: take the tenant from that header (the Durable Object's side).
  * - `waitUntil(promise)`: keep the runtime alive while a run finishes (a Durable Object's).
+ * - `onError(error)`: told of faults that are not the library's coded errors (default: console).
  */
 export function createHandler(config, options = {}) {
   const cfg = normalizeConfig(config, options.env ?? {});
@@ -493,6 +494,9 @@ export function createHandler(config, options = {}) {
     try {
       res = await handle(request);
     } catch (e) {
+      // A fault that is not one of the library's coded errors is answered as a bare INTERNAL
+      // (nothing of it reaches the client) and reported here.
+      if (typeof e?.code !== "string") (options.onError ?? ((x) => console.error("agent-sessions: internal error:", x)))(e);
       res = fromError(e);
     }
     const cors = Object.entries(corsHeaders(request)).filter(([k]) => !res.headers.has(k));

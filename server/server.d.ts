@@ -26,6 +26,8 @@ export interface HandlerOptions {
   dispatch?: (request: Request, where: { tenant: string; agent: string }) => Promise<Response>;
   trustTenantHeader?: boolean;
   waitUntil?: (p: Promise<unknown>) => void;
+  /** Told of faults that are not the library's coded errors. Default: console.error. */
+  onError?: (error: unknown) => void;
 }
 
 export interface Handler {
