@@ -6,10 +6,11 @@
 //   a Vite 8 app and a webpack 5 app in headless Chromium, a module Web Worker (Vite) in Chromium,
 //   and a Worker bundled by wrangler (`deploy --dry-run`) and served by `wrangler dev`.
 // The build tools come from tests/packaging/node_modules (pinned; scripts/setup installs them) and
-// run on Node 24 from .tools/. Run: `node tests/packaging/run.mjs` (node:test; exit 1 on failure).
+// run on Node 24 from .tools/. Run: `node tests/packaging/run.mjs` or `./scripts/test packaging`
+// (node:test; exit 1 on failure). The consumers are left in test-output/packaging/ to inspect.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, run, serveDir, startProcess, tripwireProxy } from "./support.mjs";
@@ -107,6 +108,7 @@ async function consumer(name, scenarioAs) {
   await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: dir, env: toolEnv(), timeoutMs: 60_000 });
   const installed = JSON.parse(readFileSync(path.join(dir, "node_modules/agent-sessions/package.json"), "utf8"));
   assert.equal(installed.version, packed.version, "the tarball is what got installed");
+  assert.ok(!lstatSync(path.join(dir, "node_modules/agent-sessions")).isSymbolicLink(), "a copy of the tarball, not a link to pkg/");
   return dir;
 }
 
