@@ -16,12 +16,6 @@ use crate::platform::host_kv::HostKv;
 use crate::platform::indexed_db;
 
 pub fn get(obj: &JsValue, key: &str) -> JsResult<JsValue> {
-    if obj.is_undefined() || obj.is_null() {
-        return Ok(JsValue::UNDEFINED);
-    }
-    if !obj.is_object() {
-        return Err(Error::invalid_config("configuration must be an object").into());
-    }
     field(obj, key, "the configuration", ErrorCode::InvalidConfig)
 }
 

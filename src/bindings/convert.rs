@@ -70,9 +70,15 @@ extern "C" {
     fn object_keys(value: &JsValue) -> Result<Array, JsValue>;
 }
 
-/// `value[key]` of a caller's object; a getter or Proxy trap that throws becomes an error with
-/// `code` and the thrown value as `cause`.
+/// `value[key]` of a caller's object (`undefined` when `value` is absent); a getter or Proxy
+/// trap that throws becomes an error with `code` and the thrown value as `cause`.
 pub fn field(value: &JsValue, key: &str, what: &str, code: ErrorCode) -> JsResult<JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(JsValue::UNDEFINED);
+    }
+    if !value.is_object() {
+        return Err(Error::new(code, format!("{what} must be an object")).into());
+    }
     Reflect::get(value, &JsValue::from_str(key)).map_err(|thrown| {
         super::errors::wrap_js_error(code, &format!("reading {key:?} of {what} threw"), thrown)
     })
