@@ -310,5 +310,6 @@ test("real values from the package satisfy their declared types exactly (tsc --s
   const streamed = [...new Set(values.filter(([l]) => l.startsWith("stream ")).map(([, , v]) => v.type))].sort();
   assert.deepEqual(streamed, unionTags("StreamEvent"), "every declared stream event is produced");
   const problems = compile(values);
-  assert.deepEqual(problems, [], `values vs declarations (see test-output/contract/values.ts):\n${problems.join("\n")}`);
+  const shown = problems.slice(0, 20).join("\n") + (problems.length > 20 ? `\n… and ${problems.length - 20} more` : "");
+  assert.ok(problems.length === 0, `values vs declarations (see test-output/contract/values.ts):\n${shown}`);
 });
