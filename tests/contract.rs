@@ -22,7 +22,9 @@ fn type_alias<'a>(dts: &'a str, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("types.d.ts declares no `{head}`"));
     let body = &dts[start + head.len()..];
     // Object members inside the union end with `;` too; the alias ends at a line's end.
-    &body[..body.find(";\n").expect("a type alias ends with `;` at a line's end")]
+    &body[..body
+        .find(";\n")
+        .expect("a type alias ends with `;` at a line's end")]
 }
 
 /// Every `"…"` string literal in `text`.
@@ -154,6 +156,9 @@ fn agent_event_names_are_the_same_in_rust_the_declarations_and_the_readme() {
 fn store_and_agent_event_names_do_not_overlap() {
     let store: BTreeSet<&str> = Event::NAMES.iter().copied().collect();
     for name in AgentEvent::NAMES {
-        assert!(!store.contains(name), "{name} is both a store and an agent event");
+        assert!(
+            !store.contains(name),
+            "{name} is both a store and an agent event"
+        );
     }
 }

@@ -99,7 +99,12 @@ pub fn readable_metadata(options: &JsValue, what: &str) -> JsResult<()> {
         return Ok(());
     }
     let metadata = field(options, "metadata", what, ErrorCode::InvalidArgument)?;
-    json_text(&metadata, &format!("{what}.metadata"), ErrorCode::InvalidMetadata).map(drop)
+    json_text(
+        &metadata,
+        &format!("{what}.metadata"),
+        ErrorCode::InvalidMetadata,
+    )
+    .map(drop)
 }
 
 /// Runs a Rust future as a JavaScript Promise; errors reject with an `AgentSessionsError`.

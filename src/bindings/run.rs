@@ -62,6 +62,7 @@ impl Run {
     pub fn illegal_constructor() -> JsResult<Run> {
         Err(illegal_constructor("Run", "`session.createRun()`"))
     }
+
     #[wasm_bindgen(getter)]
     pub fn id(&self) -> String {
         self.state.borrow().id.clone()

@@ -147,8 +147,12 @@ impl Session {
     /// (without this, wasm-bindgen's class would construct an empty shell that fails later).
     #[wasm_bindgen(constructor)]
     pub fn illegal_constructor() -> JsResult<Session> {
-        Err(illegal_constructor("Session", "`await store.getOrCreate(id)` or `await agent.createSession(id)`"))
+        Err(illegal_constructor(
+            "Session",
+            "`await store.getOrCreate(id)` or `await agent.createSession(id)`",
+        ))
     }
+
     #[wasm_bindgen(getter)]
     pub fn id(&self) -> String {
         self.id.clone()

@@ -206,8 +206,12 @@ impl SessionStore {
     /// (without this, wasm-bindgen's class would construct an empty shell that fails later).
     #[wasm_bindgen(constructor)]
     pub fn illegal_constructor() -> JsResult<SessionStore> {
-        Err(illegal_constructor("SessionStore", "`await SessionStore.open({ storage })`"))
+        Err(illegal_constructor(
+            "SessionStore",
+            "`await SessionStore.open({ storage })`",
+        ))
     }
+
     /// `await SessionStore.open({ storage, sessions, retention })`.
     pub fn open(config: JsValue) -> Promise {
         promise(async move {
@@ -358,7 +362,12 @@ impl SessionStore {
             let session_id = session_id_option(&options)?;
             // A Date timestamp is read as its time value before the entry becomes JSON.
             let message = field(&entry, "message", "entry", ErrorCode::InvalidMessage)?;
-            let timestamp = field(&message, "timestamp", "entry.message", ErrorCode::InvalidMessage)?;
+            let timestamp = field(
+                &message,
+                "timestamp",
+                "entry.message",
+                ErrorCode::InvalidMessage,
+            )?;
             let created_at = match timestamp.dyn_ref::<js_sys::Date>() {
                 Some(d) => Some(d.get_time()),
                 None => timestamp.as_f64(),
