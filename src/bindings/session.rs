@@ -8,7 +8,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
-use super::convert::{from_js, promise, to_js, JsResult};
+use super::convert::{from_js, promise, readable_metadata, to_js, JsResult};
+use super::errors::illegal_constructor;
 use super::llm::ContextConfigJs;
 use super::run::Run;
 use crate::core::agent::{requires_user_first, AgentSettings};
@@ -142,6 +143,16 @@ pub(crate) fn llm_message(m: &Message) -> Value {
 
 #[wasm_bindgen]
 impl Session {
+    /// `new Session()` from JavaScript: refused with an error that says where one comes from
+    /// (without this, wasm-bindgen's class would construct an empty shell that fails later).
+    #[wasm_bindgen(constructor)]
+    pub fn illegal_constructor() -> JsResult<Session> {
+        Err(illegal_constructor(
+            "Session",
+            "`await store.getOrCreate(id)` or `await agent.createSession(id)`",
+        ))
+    }
+
     #[wasm_bindgen(getter)]
     pub fn id(&self) -> String {
         self.id.clone()
@@ -371,6 +382,7 @@ impl Session {
         let (manager, id, snapshot) =
             (self.manager.clone(), self.id.clone(), self.snapshot.clone());
         promise(async move {
+            readable_metadata(&options, "options")?;
             let o: Option<UpdateOptionsJs> =
                 from_js(&options, "options", ErrorCode::InvalidArgument)?;
             let o = o.unwrap_or_default();

@@ -19,7 +19,7 @@ export type ErrorCode =
   | "INVALID_ID" | "INVALID_MESSAGE" | "INVALID_METADATA" | "INVALID_ARGUMENT" | "INVALID_CONFIG"
   | "STORAGE_QUOTA" | "STORAGE_CORRUPT" | "STORAGE_UNAVAILABLE" | "STORAGE_ERROR" | "WRONG_KEY"
   | "LLM_HTTP" | "LLM_RATE_LIMITED" | "LLM_TIMEOUT" | "LLM_STREAM_TRUNCATED" | "LLM_BAD_RESPONSE"
-  | "LLM_NETWORK" | "CONTEXT_TOO_LARGE" | "ABORTED" | "INTERNAL";
+  | "LLM_NETWORK" | "CONTEXT_TOO_LARGE" | "ABORTED" | "ILLEGAL_CONSTRUCTOR" | "INTERNAL";
 
 /** Plain JSON, as stored. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

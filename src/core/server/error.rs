@@ -68,6 +68,8 @@ pub fn status_for_code(code: &str) -> u16 {
         "RATE_LIMITED" => 429,
         // The request's content cannot fit the agent's window: the client's to change.
         "CONTEXT_TOO_LARGE" => 400,
+        // At request time a config problem is the server's (an agent that cannot be built).
+        "INVALID_CONFIG" => 500,
         "LLM_TIMEOUT" => 504,
         "STORAGE_QUOTA" => 507,
         "STORAGE_UNAVAILABLE" => 503,
@@ -107,6 +109,36 @@ mod tests {
             ("SOMETHING_NEW", 500),
         ] {
             assert_eq!(status_for_code(code), status, "{code}");
+        }
+    }
+
+    /// Every library code has a status decided here: a new code fails to compile this match.
+    #[test]
+    fn every_library_code_has_a_decided_status() {
+        for &code in ErrorCode::ALL {
+            let want = match code {
+                ErrorCode::SessionNotFound => 404,
+                ErrorCode::SessionExists | ErrorCode::SessionBusy => 409,
+                ErrorCode::InvalidId
+                | ErrorCode::InvalidMessage
+                | ErrorCode::InvalidMetadata
+                | ErrorCode::InvalidArgument
+                | ErrorCode::ContextTooLarge => 400,
+                ErrorCode::InvalidConfig => 500,
+                ErrorCode::StorageQuota => 507,
+                ErrorCode::StorageUnavailable => 503,
+                ErrorCode::WrongKey | ErrorCode::StorageCorrupt | ErrorCode::Storage => 500,
+                ErrorCode::LlmHttp
+                | ErrorCode::LlmRateLimited
+                | ErrorCode::LlmStreamTruncated
+                | ErrorCode::LlmBadResponse
+                | ErrorCode::LlmNetwork => 502,
+                ErrorCode::LlmTimeout => 504,
+                // A cancelled run is answered as `finish_reason: "cancelled"`, never as an error.
+                ErrorCode::Aborted => 500,
+                ErrorCode::IllegalConstructor | ErrorCode::Internal => 500,
+            };
+            assert_eq!(status_for_code(code.as_str()), want, "{}", code.as_str());
         }
     }
 
