@@ -82,3 +82,20 @@ test("workerd: a restart of workerd keeps every session", async () => {
     cleanup(dir);
   }
 });
+
+test("workerd: a bad config is a JSON 500 naming the key, without the secret", async () => {
+  const dir = tempDir("workerd-badcfg");
+  const bad = workerdConfig();
+  bad.llms.real = { type: "openai", api_key: "${OPENAI_KEY}" };
+  bad.agents.assistant.llm = "missing";
+  const srv = await startWorkerd({ config: bad, dir });
+  try {
+    const r = await client(srv.url, TOKENS.a).call("GET", "/agents/assistant/sessions");
+    assert.equal(r.status, 500);
+    assert.equal(r.json.error.code, "INVALID_CONFIG");
+    assert.match(r.json.error.message, /^llms\.real\.api_key: environment variable OPENAI_KEY is not set|^agents\.assistant\.llm:/);
+  } finally {
+    await srv.stop();
+    cleanup(dir);
+  }
+});
