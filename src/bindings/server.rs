@@ -30,9 +30,11 @@ pub fn server_route(method: &str, path: &str) -> JsResult<JsValue> {
 
 #[wasm_bindgen(js_name = serverParseCreate, skip_typescript)]
 pub fn server_parse_create(text: &str) -> JsResult<JsValue> {
-    answer(parse_create(text).map(|b| {
-        json!({ "session_id": b.session_id, "title": b.title, "metadata": b.metadata })
-    }))
+    answer(
+        parse_create(text).map(
+            |b| json!({ "session_id": b.session_id, "title": b.title, "metadata": b.metadata }),
+        ),
+    )
 }
 
 #[wasm_bindgen(js_name = serverParseSend, skip_typescript)]
@@ -66,7 +68,9 @@ pub fn server_normalize_config(config_json: &str, env: JsValue) -> JsResult<JsVa
         if env.is_undefined() || env.is_null() {
             return None;
         }
-        Reflect::get(&env, &JsValue::from_str(name)).ok().and_then(|v| v.as_string())
+        Reflect::get(&env, &JsValue::from_str(name))
+            .ok()
+            .and_then(|v| v.as_string())
     };
     to_js(&config::normalize(&raw, &lookup)?)
 }
@@ -86,7 +90,11 @@ impl ServerRunBuffer {
     pub fn new(key: String, max_bytes: f64, max_events: f64, keep_ms: f64) -> ServerRunBuffer {
         ServerRunBuffer(RunBuffer::new(
             key,
-            Limits { max_bytes: max_bytes as usize, max_events: max_events as usize, keep_ms },
+            Limits {
+                max_bytes: max_bytes as usize,
+                max_events: max_events as usize,
+                keep_ms,
+            },
         ))
     }
 
