@@ -6,11 +6,12 @@ use futures_executor::block_on;
 use futures_util::future::LocalBoxFuture;
 
 use super::*;
+use crate::core::cancel::CancelToken;
 use crate::core::ids::testing::SeqRandom;
-use crate::core::io::{ByteStream, CancelToken, HttpClient, HttpResponse};
+use crate::core::io::{ByteStream, Clock, HttpClient, HttpResponse};
 use crate::core::llm::chat::{HttpModel, MockModel};
 use crate::core::llm::{HttpRequest, Provider, ProviderConfig};
-use crate::core::manager::{Clock, CreateOptions, ManagerConfig};
+use crate::core::manager::{CreateOptions, ManagerConfig};
 use crate::core::store::MemoryStore;
 
 struct StepClock(Cell<f64>);

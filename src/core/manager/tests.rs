@@ -515,10 +515,7 @@ fn concurrent_appends_to_one_session_are_serialised() {
         assert_eq!(seqs, (0..20).collect::<Vec<_>>());
         assert_eq!(f.manager.get("s").await.unwrap().unwrap().message_count, 20);
     });
-    assert!(
-        f.manager.locks.locks.borrow().is_empty(),
-        "locks are released"
-    );
+    assert!(f.manager.locks.is_empty(), "locks are released");
 }
 
 #[test]
@@ -673,10 +670,12 @@ fn import_validates_everything_before_writing_anything() {
 /// delivery of each context's events to the other.
 mod peers {
     use super::*;
-    use crate::core::peers::{PeerLock, Peers};
+    use crate::core::io::{PeerLock, Peers};
     use futures_util::future::join_all;
+    use futures_util::lock::Mutex;
     use std::cell::RefCell;
     use std::collections::HashMap;
+    use std::sync::Arc;
 
     #[derive(Default)]
     struct Hub {
