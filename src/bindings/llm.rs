@@ -272,8 +272,8 @@ fn js_failure(thrown: &JsValue) -> Error {
 
 #[async_trait(?Send)]
 impl ChatModel for CustomModel {
-    fn provider(&self) -> &str {
-        "custom"
+    fn provider(&self) -> Provider {
+        Provider::Custom
     }
 
     fn model(&self) -> &str {

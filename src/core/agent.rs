@@ -19,7 +19,7 @@ use crate::core::context::{
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::io::{CancelSignal, Timer};
 use crate::core::llm::chat::ChatModel;
-use crate::core::llm::{ChatRequest, ChatResponse, RetryPolicy, StreamEvent, ToolSpec};
+use crate::core::llm::{ChatRequest, ChatResponse, Provider, RetryPolicy, StreamEvent, ToolSpec};
 use crate::core::manager::SessionManager;
 use crate::core::model::{
     Message, MessageStatus, NewMessage, Role, Run, RunStatus, Session, Summary, ToolCall, Usage,
@@ -59,23 +59,19 @@ impl AgentSettings {
         system.saturating_add(tools)
     }
 
-    /// What a context build for this agent, on `session`, with `provider`, starts from.
-    pub fn context_inputs<'a>(&self, session: &Session, provider: &str) -> Inputs<'a> {
+    /// What a context build for this agent, on `session`, with `provider` (none for an agent
+    /// without a model), starts from.
+    pub fn context_inputs<'a>(&self, session: &Session, provider: Option<Provider>) -> Inputs<'a> {
         Inputs {
             config: self
                 .context
                 .capped(session.max_messages.map(|m| m as usize)),
             fixed_tokens: self.fixed_tokens(),
-            user_first: requires_user_first(provider),
+            user_first: provider.is_some_and(Provider::requires_user_first),
             pending: None,
             summary: SummaryChoice::Stored,
         }
     }
-}
-
-/// Providers whose requests must open with a user turn.
-pub fn requires_user_first(provider: &str) -> bool {
-    matches!(provider, "anthropic" | "gemini")
 }
 
 impl Default for AgentSettings {
@@ -348,7 +344,7 @@ impl<'a> Turn<'a> {
 
         let mut run = self.manager.new_run(session_id);
         run.agent = Some(self.settings.name.clone());
-        run.provider = Some(self.model.provider().to_owned());
+        run.provider = Some(self.model.provider().as_str().to_owned());
         run.model = Some(self.model.model().to_owned());
         run.status = RunStatus::Running;
         run.started_at = Some(self.manager.now());
@@ -427,7 +423,7 @@ impl<'a> Turn<'a> {
         let session = self.manager.require(session_id).await?;
         let inputs = self
             .settings
-            .context_inputs(&session, self.model.provider());
+            .context_inputs(&session, Some(self.model.provider()));
         let store = &**self.manager.store();
         let built = build(store, &session, &inputs).await?;
         let Some(job) = built.job.clone() else {
