@@ -218,7 +218,7 @@ impl Agent {
         let settings = Rc::new(settings);
         let view = Rc::new(AgentView {
             settings: settings.clone(),
-            provider: model.as_ref().map_or("", |m| m.provider()).to_owned(),
+            provider: model.as_ref().map(|m| m.provider()),
         });
         Ok(Agent {
             name,

@@ -15,6 +15,7 @@ pub mod message_validation;
 pub mod metadata;
 pub mod model;
 pub mod peers;
+pub mod preview;
 pub mod sealed;
 pub mod sort;
 pub mod store;
