@@ -617,6 +617,9 @@ fn export_then_import_round_trips_a_session_under_its_own_or_a_new_id() {
     });
 }
 
+/// A named way to damage an exported bundle.
+type Damage = (&'static str, Box<dyn Fn(&mut serde_json::Value)>);
+
 #[test]
 fn import_validates_everything_before_writing_anything() {
     block_on(async {
@@ -625,7 +628,7 @@ fn import_validates_everything_before_writing_anything() {
         f.say("a", "one").await;
         f.say("a", "two").await;
         let good = serde_json::to_value(f.manager.export("a").await.unwrap()).unwrap();
-        let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+        let cases: Vec<Damage> = vec![
             ("format", Box::new(|b| b["format"] = json!("other"))),
             ("version", Box::new(|b| b["version"] = json!(99))),
             (
