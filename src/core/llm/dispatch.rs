@@ -54,10 +54,10 @@ pub fn decode_response(provider: Provider, body: &[u8]) -> Result<ChatResponse> 
 
 /// What the codec entry points answer for the providers that answer without HTTP.
 pub(super) fn no_wire_format(provider: Provider) -> Error {
-    Error::invalid_config(match provider {
-        Provider::Custom => "the custom provider makes no HTTP requests; its llm.handler answers",
-        _ => "the mock provider makes no HTTP requests; use llm::mock::mock_reply instead",
-    })
+    // One message for both (one string in the wasm), naming the provider asked about.
+    Error::invalid_config(format!(
+        "the {provider} provider makes no HTTP requests (mock answers through llm::mock::mock_reply, custom through llm.handler)"
+    ))
 }
 
 fn is_token_char(b: u8) -> bool {

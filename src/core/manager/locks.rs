@@ -17,20 +17,14 @@ pub(super) struct KeyedLocks {
 }
 
 impl KeyedLocks {
-    /// Waits for this context's lock on `id`.
-    pub(super) async fn lock(self: &Rc<Self>, id: &str) -> KeyGuard {
-        let mutex = self
-            .locks
+    /// The mutex of `id`, created if nobody holds or awaits it. Locking it is the caller's
+    /// `await` (not a method here), so the wait stays one state machine with the caller's.
+    pub(super) fn mutex(&self, id: &str) -> Arc<Mutex<()>> {
+        self.locks
             .borrow_mut()
             .entry(id.to_owned())
             .or_default()
-            .clone();
-        let guard = mutex.lock_owned().await;
-        KeyGuard {
-            _guard: guard,
-            id: id.to_owned(),
-            locks: self.clone(),
-        }
+            .clone()
     }
 
     /// Whether no lock is held or awaited (every entry is dropped with its last user).
@@ -45,6 +39,16 @@ pub(super) struct KeyGuard {
     _guard: OwnedMutexGuard<()>,
     id: String,
     locks: Rc<KeyedLocks>,
+}
+
+impl KeyGuard {
+    pub(super) fn new(guard: OwnedMutexGuard<()>, id: &str, locks: &Rc<KeyedLocks>) -> Self {
+        KeyGuard {
+            _guard: guard,
+            id: id.to_owned(),
+            locks: locks.clone(),
+        }
+    }
 }
 
 impl Drop for KeyGuard {

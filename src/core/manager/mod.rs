@@ -34,7 +34,7 @@ use crate::core::sort;
 use crate::core::store::{MessageQuery, Store};
 
 use cache::Cache;
-use locks::KeyedLocks;
+use locks::{KeyGuard, KeyedLocks};
 
 pub struct SessionManager {
     store: Rc<dyn Store>,
@@ -120,7 +120,8 @@ impl SessionManager {
     /// them one unit (as an agent run does). With peers, the session is re-read from storage
     /// under the lock: another context may have written it since it was cached here.
     pub async fn lock(&self, id: &str) -> SessionGuard {
-        let key = self.locks.lock(id).await;
+        let mutex = self.locks.mutex(id);
+        let key = KeyGuard::new(mutex.lock_owned().await, id, &self.locks);
         let peer = match self.peers() {
             Some(p) => {
                 let lock = p.lock(id).await;
