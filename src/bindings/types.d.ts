@@ -159,7 +159,7 @@ export interface NewMessage {
 
 /**
  * A message in the OpenAI chat shape, as `getMessagesForLLM` returns it: exactly what the
- * `openai` provider sends, so any chat-completions client accepts it. `content` is `null` on an
+ * `openai` provider sends, so every chat-completions client accepts it. `content` is `null` on an
  * assistant message that only calls tools; `name` is on user messages only (in OpenAI's
  * `[A-Za-z0-9_-]` characters), since several compatible servers refuse it elsewhere.
  */
