@@ -5,7 +5,7 @@
 //! the run. Pure: the model, the timer and the cancellation come in as traits.
 //!
 //! The context a turn sends, and `summary_buffer`'s summarisation through the model, are in
-//! [`summarize`].
+//! `summarize`.
 
 mod summarize;
 

@@ -3,8 +3,8 @@
 //! by idle time and age); per-session serialisation of writes; lifecycle events.
 //!
 //! - [`options`]: the manager's configuration and its operations' options;
-//! - [`cache`]: the LRU of sessions held in memory;
-//! - [`locks`]: one writer per session at a time;
+//! - `cache`: the LRU of sessions held in memory;
+//! - `locks`: one writer per session at a time;
 //! - message validation is [`crate::core::message_validation`], shared with bundle import.
 
 mod cache;

@@ -28,7 +28,7 @@ impl Default for CacheConfig {
 }
 
 /// When sessions are deleted from storage: after `expire_after_ms` without a write, or
-/// `max_age_ms` after creation. Checked when a session is accessed and by [`SessionManager::sweep`].
+/// `max_age_ms` after creation. Checked when a session is accessed and by [`SessionManager::sweep`](super::SessionManager::sweep).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RetentionConfig {
     pub expire_after_ms: Option<f64>,
