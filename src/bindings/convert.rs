@@ -133,3 +133,11 @@ pub fn string_arg(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<Stri
     opt_string(value, what, code)?
         .ok_or_else(|| Error::new(code, format!("{what} is required")).into())
 }
+
+/// A function argument (a listener, a handler), or `INVALID_ARGUMENT` naming `what`.
+pub fn require_function(value: JsValue, what: &str) -> JsResult<js_sys::Function> {
+    use wasm_bindgen::JsCast;
+    value
+        .dyn_into::<js_sys::Function>()
+        .map_err(|_| Error::invalid_argument(format!("{what} must be a function")).into())
+}

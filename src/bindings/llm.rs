@@ -7,24 +7,21 @@ use std::rc::Rc;
 use async_trait::async_trait;
 use js_sys::{Function, Promise};
 use serde::Deserialize;
-use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::config::{get, is_absent};
 use super::convert::{from_js, to_js, JsResult};
 use super::errors::is_our_error;
-use super::session::llm_message;
 use crate::core::agent::{AgentSettings, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_TIMEOUT_MS};
-use crate::core::context::{
-    ContextConfig, Strategy, DEFAULT_BUDGET, DEFAULT_TARGET, DEFAULT_THRESHOLD, DEFAULT_WINDOW_SIZE,
-};
+use crate::core::context::ContextOptions;
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::llm::chat::{
     reply_events, ChatModel, EventSource, HttpModel, ListSource, MockModel,
 };
 use crate::core::llm::{
-    ChatRequest, ChatResponse, Provider, ProviderConfig, RetryPolicy, ToolSpec,
+    openai_chat_messages, ChatRequest, ChatResponse, Provider, ProviderConfig, RetryPolicy,
+    ToolSpec,
 };
 use crate::core::model::{ToolCall, Usage};
 use crate::platform::fetch::FetchClient;
@@ -54,66 +51,6 @@ struct RetryConfigJs {
     max_retry_after_ms: Option<u32>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct ContextConfigJs {
-    pub(crate) strategy: Option<String>,
-    #[serde(alias = "window_size")]
-    pub(crate) window_size: Option<u32>,
-    pub(crate) budget: Option<u32>,
-    pub(crate) max_messages: Option<u32>,
-    pub(crate) threshold: Option<f64>,
-    pub(crate) target: Option<f64>,
-}
-
-impl ContextConfigJs {
-    /// The strategy these options describe, checked.
-    pub(crate) fn parse(self, code: ErrorCode) -> Result<ContextConfig> {
-        let bad = |m: String| Error::new(code, m);
-        let budget = match self.budget {
-            Some(0) => {
-                return Err(bad(
-                    "context budget must be a positive number of tokens".into()
-                ))
-            }
-            b => b.unwrap_or(DEFAULT_BUDGET),
-        };
-        if self.window_size == Some(0) || self.max_messages == Some(0) {
-            return Err(bad("windowSize and maxMessages must be at least 1".into()));
-        }
-        let strategy = match self.strategy.as_deref() {
-            None | Some("full") => Strategy::Full,
-            Some("buffer_window") => Strategy::BufferWindow {
-                window_size: self.window_size.map_or(DEFAULT_WINDOW_SIZE, |w| w as usize),
-            },
-            Some("token_window") | Some("recent") => Strategy::TokenWindow { budget },
-            Some("summary_buffer") => {
-                let threshold = self.threshold.unwrap_or(DEFAULT_THRESHOLD);
-                let target = self.target.unwrap_or(DEFAULT_TARGET.min(threshold));
-                if !(target > 0.0 && target <= threshold && threshold <= 1.0) {
-                    return Err(bad(format!(
-                        "summary_buffer needs 0 < target <= threshold <= 1 (got target {target}, threshold {threshold})"
-                    )));
-                }
-                Strategy::SummaryBuffer {
-                    budget,
-                    threshold,
-                    target,
-                }
-            }
-            Some(other) => {
-                return Err(bad(format!(
-                    "context strategy {other:?} is unknown (expected full, buffer_window, token_window or summary_buffer)"
-                )))
-            }
-        };
-        Ok(ContextConfig {
-            strategy,
-            max_messages: self.max_messages.map(|m| m as usize),
-        })
-    }
-}
-
 /// The model an agent calls: `None` when no `llm` was configured (session management only).
 pub fn model(config: &JsValue, agent_name: &str) -> JsResult<Option<Rc<dyn ChatModel>>> {
     let llm = get(config, "llm")?;
@@ -123,29 +60,28 @@ pub fn model(config: &JsValue, agent_name: &str) -> JsResult<Option<Rc<dyn ChatM
     let handler = get(&llm, "handler")?;
     let fetch = get(&llm, "fetch")?;
     let c: LlmConfigJs = from_js(&llm, "llm", ErrorCode::InvalidConfig)?;
-    let name = c.provider.trim().to_ascii_lowercase();
-    if name == "custom" {
-        let handler = handler.dyn_into::<Function>().map_err(|_| {
-            Error::invalid_config("llm.handler must be an async function for provider \"custom\"")
-        })?;
-        return Ok(Some(Rc::new(CustomModel {
-            handler,
-            model: c.model.unwrap_or_else(|| "custom".to_owned()),
-        })));
-    }
-    let provider = Provider::parse(&name).ok_or_else(|| {
-        Error::invalid_config(format!(
-            "unknown llm.provider {:?} (expected openai, anthropic, gemini, mock or custom)",
-            c.provider
-        ))
-    })?;
-    if provider == Provider::Mock {
-        return Ok(Some(Rc::new(MockModel {
-            model: c.model.unwrap_or_else(|| "mock-1".to_owned()),
-            agent_name: Some(agent_name.to_owned()),
-            chunk_delay_ms: c.chunk_delay_ms.unwrap_or(0) as u64,
-            timer: Rc::new(JsTimer),
-        })));
+    let provider = Provider::from_config(&c.provider)?;
+    match provider {
+        Provider::Custom => {
+            let handler = handler.dyn_into::<Function>().map_err(|_| {
+                Error::invalid_config(
+                    "llm.handler must be an async function for provider \"custom\"",
+                )
+            })?;
+            return Ok(Some(Rc::new(CustomModel {
+                handler,
+                model: c.model.unwrap_or_else(|| "custom".to_owned()),
+            })));
+        }
+        Provider::Mock => {
+            return Ok(Some(Rc::new(MockModel {
+                model: c.model.unwrap_or_else(|| "mock-1".to_owned()),
+                agent_name: Some(agent_name.to_owned()),
+                chunk_delay_ms: c.chunk_delay_ms.unwrap_or(0) as u64,
+                timer: Rc::new(JsTimer),
+            })));
+        }
+        Provider::OpenAi | Provider::Anthropic | Provider::Gemini => {}
     }
     let model = c
         .model
@@ -207,7 +143,7 @@ pub fn settings(
             .max_retry_after_ms
             .map_or(defaults.max_retry_after_ms, u64::from),
     };
-    let context: Option<ContextConfigJs> = from_js(
+    let context: Option<ContextOptions> = from_js(
         &get(config, "context")?,
         "context",
         ErrorCode::InvalidConfig,
@@ -272,8 +208,8 @@ fn js_failure(thrown: &JsValue) -> Error {
 
 #[async_trait(?Send)]
 impl ChatModel for CustomModel {
-    fn provider(&self) -> &str {
-        "custom"
+    fn provider(&self) -> Provider {
+        Provider::Custom
     }
 
     fn model(&self) -> &str {
@@ -281,7 +217,7 @@ impl ChatModel for CustomModel {
     }
 
     async fn open(&self, request: &ChatRequest<'_>) -> Result<Box<dyn EventSource>> {
-        let messages: Vec<Value> = request.messages.iter().map(llm_message).collect();
+        let messages = openai_chat_messages(request.messages)?;
         let payload = serde_json::json!({
             "model": self.model, "system": request.system, "messages": messages,
             "tools": request.tools, "stream": request.stream,

@@ -4,7 +4,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Function, Promise};
+use js_sys::Promise;
 use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -410,10 +410,4 @@ impl SessionStore {
     pub fn on(&self, event: JsValue, listener: JsValue) -> JsResult<JsValue> {
         super::events::subscribe(&self.manager.events, &event, listener)
     }
-}
-
-pub(crate) fn require_function(value: JsValue, what: &str) -> JsResult<Function> {
-    value
-        .dyn_into::<Function>()
-        .map_err(|_| Error::invalid_argument(format!("{what} must be a function")).into())
 }

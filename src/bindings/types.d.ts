@@ -157,10 +157,15 @@ export interface NewMessage {
   metadata?: Metadata;
 }
 
-/** A message in the OpenAI chat shape, as `getMessagesForLLM` returns it. */
+/**
+ * A message in the OpenAI chat shape, as `getMessagesForLLM` returns it: exactly what the
+ * `openai` provider sends, so every chat-completions client accepts it. `content` is `null` on an
+ * assistant message that only calls tools; `name` is on user messages only (in OpenAI's
+ * `[A-Za-z0-9_-]` characters), since several compatible servers refuse it elsewhere.
+ */
 export interface LlmMessage {
   role: Role;
-  content: string;
+  content: string | null;
   name?: string;
   tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[];
   tool_call_id?: string;

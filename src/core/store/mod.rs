@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use crate::core::error::Result;
 use crate::core::model::{Message, Run, Session, Summary};
 
-pub use kv::{KvBackend, KvStore, MemoryKv};
+pub use kv::{KvStore, MemoryKv};
 pub use memory::MemoryStore;
 
 /// Which messages of a session to read. The result is always in ascending `seq` order.
