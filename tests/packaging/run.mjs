@@ -39,7 +39,20 @@ const PACKED_FILES = [
   "node.js",
   "package.json",
   "workerd.js",
-];
+  // agent-sessions/server (its own module) and the `agent-sessions` bin
+  "agent_sessions_server.js",
+  "agent_sessions_server_bg.wasm",
+  "cli.js",
+  "server-config-file.js",
+  "server-durable-object.js",
+  "server-handler.js",
+  "server-node-http.js",
+  "server-node-storage.js",
+  "server-node.js",
+  "server-workerd.js",
+  "server.d.ts",
+  "server.js",
+].sort();
 
 // The scenario's conversation (consumers/scenario.js) with the mock provider, which answers from
 // the history it is sent: the second reply shows the first turn was stored and sent back. Every
@@ -127,9 +140,17 @@ test("the tarball holds exactly the package's files, and its exports map only na
   const targets = [];
   const walk = (v) => (typeof v === "string" ? targets.push(v) : Object.values(v).forEach(walk));
   walk(manifest.exports);
-  targets.push(manifest.types, ...manifest.sideEffects);
+  targets.push(manifest.types, ...manifest.sideEffects, ...Object.values(manifest.bin ?? {}));
   for (const t of targets) assert.ok(files.includes(t.replace(/^\.\//, "")), `${t} is named but not shipped`);
-  for (const f of files) assert.ok(f === "package.json" || targets.includes(`./${f}`), `${f} is shipped but nothing names it`);
+  // A named JS file's relative imports (the server entries' own modules) count as named too.
+  for (let k = 0; k < targets.length; k++) {
+    if (!targets[k].endsWith(".js")) continue;
+    const text = readFileSync(path.join(root, "pkg", targets[k]), "utf8");
+    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*["'](\.\/[^"']+)["']/g)) {
+      if (!targets.includes(m[1])) targets.push(m[1]);
+    }
+  }
+  for (const f of files) assert.ok(f === "package.json" || targets.includes(`./${f}`), `${f} is shipped but nothing names or imports it`);
   assert.equal(packed.name, "agent-sessions");
   assert.equal(packed.entryCount, PACKED_FILES.length);
 });
@@ -291,6 +312,38 @@ test("Worker: bundled by wrangler, served by `wrangler dev` (Durable Object stor
   } finally {
     await dev.stop();
   }
+});
+
+test("bin: `agent-sessions serve` of the installed package, YAML config, answers over HTTP (Node 24)", async () => {
+  const dir = await consumer("node-esm", "scenario.js");
+  writeFileSync(path.join(dir, "config.yaml"), [
+    "llms:", "  mock: { type: mock }",
+    "session_stores:", "  main: { backend: sql, sql: { driver: sqlite, database: ./data/sessions.db } }",
+    "agents:", "  assistant: { llm: mock, session_store: main }",
+    "auth:", "  tenants:", "    a: { tokens: [\"${TOKEN_A}\"] }", "",
+  ].join("\n"));
+  const bin = path.join(dir, "node_modules/.bin/agent-sessions");
+  assert.ok(existsSync(bin), "npm linked the bin");
+  const srv = startProcess(bin, ["serve", "--config", "config.yaml", "--port", "0"], {
+    cwd: dir, env: { ...toolEnv(), TOKEN_A: "packaging-token-a" }, ready: /listening on (http:\/\/127\.0\.0\.1:\d+)/,
+  });
+  try {
+    const [, origin] = await srv.started;
+    const headers = { authorization: "Bearer packaging-token-a", "content-type": "application/json" };
+    const base = `${origin}/agents/assistant/sessions`;
+    const created = await (await fetch(base, { method: "POST", headers })).json();
+    for (const message of ["My name is Sarah.", "What is my name?"]) {
+      const r = await fetch(`${base}/${created.session_id}/messages`, { method: "POST", headers, body: JSON.stringify({ message }) });
+      assert.equal(r.status, 200);
+      if (message.startsWith("What")) assert.equal((await r.json()).message.content, EXPECTED_REPLY);
+    }
+    const { messages } = await (await fetch(`${base}/${created.session_id}/messages`, { headers })).json();
+    assert.deepEqual(messages.map((m) => ({ role: m.role, content: m.content, status: m.status })), EXPECTED_HISTORY);
+    assert.equal((await fetch(base)).status, 401);
+  } finally {
+    await srv.stop();
+  }
+  assert.ok(existsSync(path.join(dir, "data/sessions.db")), "sessions in the configured SQLite file");
 });
 
 test("no tool reached for the network (every request through the tripwire proxy is recorded)", () => {
