@@ -256,6 +256,19 @@ export function apiCases(test, server) {
     watch.abort();
   });
 
+  test("deleting a session with an active run cancels the run, then deletes", async () => {
+    const a = A();
+    const auth = { authorization: `Bearer ${TOKENS.a}` };
+    const id = (await a.call("POST", SLOW)).json.session_id;
+    const s = await openStream(`${server().url}${SLOW}/${id}/messages/stream`, { method: "POST", headers: auth, body: { message: LONG } });
+    assert.equal((await s.next()).event, "start");
+    assert.equal((await a.call("DELETE", `${SLOW}/${id}`)).status, 204);
+    const rest = await s.all();
+    assert.deepEqual(rest.slice(-2).map((e) => [e.event, e.data.code ?? null]), [["error", "ABORTED"], ["done", null]]);
+    errorShape(await a.call("GET", `${SLOW}/${id}`), 404, "SESSION_NOT_FOUND");
+    errorShape(await a.call("GET", `${SLOW}/${id}/stream`), 404, "SESSION_NOT_FOUND");
+  });
+
   test("CORS preflight for the configured origins only", async () => {
     const ok = await fetch(`${server().url}${S}`, {
       method: "OPTIONS",
