@@ -168,6 +168,12 @@ pub fn storage_config(config: &JsValue) -> JsResult<StorageConfig> {
                 )
                 .into());
             }
+            // Read every method the backend may use once here, so that a getter or Proxy trap
+            // that throws is reported with the thrown value as `cause` (the platform's own
+            // reads only see "absent").
+            for method in ["get", "put", "delete", "list", "transaction", "deleteAll"] {
+                field(&target, method, "storage.kv", ErrorCode::InvalidConfig)?;
+            }
             Ok(StorageConfig::Kv {
                 kv: HostKv::new(target)?,
                 prefix: string_option(&storage, "prefix", kv::DEFAULT_PREFIX)?,
