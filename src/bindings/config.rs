@@ -3,14 +3,13 @@
 //! objects (a KV binding, a store, a function) are read with `Reflect` and never serialised.
 
 use js_sys::Reflect;
-use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use crate::platform::crypto::{KeySource, DEFAULT_ITERATIONS};
 
 use super::convert::{field, from_js, keys, opt_string, JsResult};
 use crate::core::error::{Error, ErrorCode};
-use crate::core::manager::{CacheConfig, ManagerConfig, RetentionConfig};
+use crate::core::manager::{ManagerConfig, RetentionOptions, SessionsOptions};
 use crate::core::store::kv;
 use crate::platform::host_kv::HostKv;
 use crate::platform::indexed_db;
@@ -23,61 +22,19 @@ pub fn is_absent(v: &JsValue) -> bool {
     v.is_undefined() || v.is_null()
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SessionsConfigJs {
-    max_sessions: Option<f64>,
-    #[serde(rename = "sessionTTL", alias = "sessionTtl")]
-    session_ttl: Option<f64>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RetentionConfigJs {
-    expire_after: Option<f64>,
-    max_age: Option<f64>,
-}
-
-fn positive(value: Option<f64>, what: &str) -> JsResult<Option<f64>> {
-    match value {
-        Some(v) if !(v.is_finite() && v > 0.0) => {
-            Err(Error::invalid_config(format!("{what} must be a positive number")).into())
-        }
-        other => Ok(other),
-    }
-}
-
 /// `sessions` and `retention` of a store or agent configuration.
 pub fn manager_config(config: &JsValue) -> JsResult<ManagerConfig> {
-    let sessions: Option<SessionsConfigJs> = from_js(
+    let sessions: Option<SessionsOptions> = from_js(
         &get(config, "sessions")?,
         "sessions",
         ErrorCode::InvalidConfig,
     )?;
-    let retention: Option<RetentionConfigJs> = from_js(
+    let retention: Option<RetentionOptions> = from_js(
         &get(config, "retention")?,
         "retention",
         ErrorCode::InvalidConfig,
     )?;
-    let sessions = sessions.unwrap_or_default();
-    let retention = retention.unwrap_or_default();
-    let mut cache = CacheConfig::default();
-    if let Some(max) = positive(sessions.max_sessions, "sessions.maxSessions")? {
-        if max.fract() != 0.0 {
-            return Err(Error::invalid_config("sessions.maxSessions must be an integer").into());
-        }
-        cache.max_sessions = max.min(usize::MAX as f64) as usize;
-    }
-    if let Some(ttl) = positive(sessions.session_ttl, "sessions.sessionTTL")? {
-        cache.session_ttl_ms = ttl;
-    }
-    Ok(ManagerConfig {
-        cache,
-        retention: RetentionConfig {
-            expire_after_ms: positive(retention.expire_after, "retention.expireAfter")?,
-            max_age_ms: positive(retention.max_age, "retention.maxAge")?,
-        },
-    })
+    Ok(ManagerConfig::parse(sessions, retention)?)
 }
 
 /// Where a store keeps its data.
@@ -210,6 +167,12 @@ pub fn storage_config(config: &JsValue) -> JsResult<StorageConfig> {
                      namespace, or an object with async get/put/delete/list",
                 )
                 .into());
+            }
+            // Read every method the backend may use once here, so that a getter or Proxy trap
+            // that throws is reported with the thrown value as `cause` (the platform's own
+            // reads only see "absent").
+            for method in ["get", "put", "delete", "list", "transaction", "deleteAll"] {
+                field(&target, method, "storage.kv", ErrorCode::InvalidConfig)?;
             }
             Ok(StorageConfig::Kv {
                 kv: HostKv::new(target)?,

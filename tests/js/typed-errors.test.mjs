@@ -71,6 +71,10 @@ test("a config whose getters or Proxy traps throw is INVALID_CONFIG with the ori
   await assert.rejects(SessionStore.open({ storage: throwingGetter("type", {}) }), wraps("INVALID_CONFIG", /type/));
   await assert.rejects(SessionStore.open({ encryption: hostile() }), wraps("INVALID_CONFIG"));
   await assert.rejects(SessionStore.open({ retention: throwingGetter("maxAge") }), wraps("INVALID_CONFIG", /retention/));
+  // A host KV object (a Durable Object's storage, a KV namespace, your own) read through a Proxy.
+  await assert.rejects(SessionStore.open({ storage: { type: "kv", kv: hostile() } }), wraps("INVALID_CONFIG", /storage\.kv/));
+  const kvWithThrowingList = throwingGetter("list", { get: async () => null, put: async () => {}, delete: async () => {} });
+  await assert.rejects(SessionStore.open({ storage: { type: "kv", kv: kvWithThrowingList } }), wraps("INVALID_CONFIG", /"list"/));
 });
 
 test("a message, metadata or options object that throws is INVALID_MESSAGE / INVALID_METADATA / INVALID_ARGUMENT", async () => {

@@ -7,6 +7,7 @@
 //! The context a turn sends, and `summary_buffer`'s summarisation through the model, are in
 //! `summarize`.
 
+pub mod options;
 mod summarize;
 
 use std::cell::RefCell;

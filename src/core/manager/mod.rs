@@ -14,8 +14,8 @@ pub mod options;
 pub use locks::SessionGuard;
 pub use options::{
     CacheConfig, CreateOptions, ImportOptions, ManagerConfig, QueryOptions, RetentionConfig,
-    SessionOrder, SessionPage, UpdateOptions, DEFAULT_MAX_SESSIONS, DEFAULT_PAGE_SIZE,
-    DEFAULT_SESSION_TTL_MS, MAX_PAGE_SIZE,
+    RetentionOptions, SessionOrder, SessionPage, SessionsOptions, UpdateOptions,
+    DEFAULT_MAX_SESSIONS, DEFAULT_PAGE_SIZE, DEFAULT_SESSION_TTL_MS, MAX_PAGE_SIZE,
 };
 
 use std::cell::RefCell;

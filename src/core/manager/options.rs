@@ -1,8 +1,10 @@
 //! What callers tell the session manager: its configuration (cache and retention) and the
 //! options of its operations (create, import, update, query).
 
+use serde::Deserialize;
 use serde_json::Value;
 
+use crate::core::error::{Error, Result};
 use crate::core::model::Session;
 
 pub const DEFAULT_MAX_SESSIONS: usize = 1000;
@@ -39,6 +41,63 @@ pub struct RetentionConfig {
 pub struct ManagerConfig {
     pub cache: CacheConfig,
     pub retention: RetentionConfig,
+}
+
+/// `sessions` as callers write it: `{ maxSessions, sessionTTL }` (numbers from JavaScript).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionsOptions {
+    pub max_sessions: Option<f64>,
+    #[serde(rename = "sessionTTL", alias = "sessionTtl")]
+    pub session_ttl: Option<f64>,
+}
+
+/// `retention` as callers write it: `{ expireAfter, maxAge }` in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetentionOptions {
+    pub expire_after: Option<f64>,
+    pub max_age: Option<f64>,
+}
+
+fn positive(value: Option<f64>, what: &str) -> Result<Option<f64>> {
+    match value {
+        Some(v) if !(v.is_finite() && v > 0.0) => Err(Error::invalid_config(format!(
+            "{what} must be a positive number"
+        ))),
+        other => Ok(other),
+    }
+}
+
+impl ManagerConfig {
+    /// A store's or agent's `sessions` and `retention`, checked: every number positive,
+    /// `maxSessions` whole. Absent parts keep the defaults.
+    pub fn parse(
+        sessions: Option<SessionsOptions>,
+        retention: Option<RetentionOptions>,
+    ) -> Result<ManagerConfig> {
+        let sessions = sessions.unwrap_or_default();
+        let retention = retention.unwrap_or_default();
+        let mut cache = CacheConfig::default();
+        if let Some(max) = positive(sessions.max_sessions, "sessions.maxSessions")? {
+            if max.fract() != 0.0 {
+                return Err(Error::invalid_config(
+                    "sessions.maxSessions must be an integer",
+                ));
+            }
+            cache.max_sessions = max.min(usize::MAX as f64) as usize;
+        }
+        if let Some(ttl) = positive(sessions.session_ttl, "sessions.sessionTTL")? {
+            cache.session_ttl_ms = ttl;
+        }
+        Ok(ManagerConfig {
+            cache,
+            retention: RetentionConfig {
+                expire_after_ms: positive(retention.expire_after, "retention.expireAfter")?,
+                max_age_ms: positive(retention.max_age, "retention.maxAge")?,
+            },
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -100,4 +159,64 @@ pub struct QueryOptions {
 pub struct SessionPage {
     pub sessions: Vec<Session>,
     pub next_cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::error::ErrorCode;
+
+    #[test]
+    fn absent_parts_keep_the_defaults() {
+        assert_eq!(
+            ManagerConfig::parse(None, None).unwrap(),
+            ManagerConfig::default()
+        );
+    }
+
+    #[test]
+    fn numbers_are_checked_and_named_in_the_error() {
+        let s = |max: f64| SessionsOptions {
+            max_sessions: Some(max),
+            session_ttl: None,
+        };
+        assert_eq!(
+            ManagerConfig::parse(Some(s(5.0)), None)
+                .unwrap()
+                .cache
+                .max_sessions,
+            5
+        );
+        for (bad, what) in [
+            (0.0, "positive"),
+            (-3.0, "positive"),
+            (2.5, "integer"),
+            (f64::NAN, "positive"),
+        ] {
+            let e = ManagerConfig::parse(Some(s(bad)), None).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidConfig);
+            assert!(
+                e.message.contains("sessions.maxSessions") && e.message.contains(what),
+                "{}",
+                e.message
+            );
+        }
+        let r = RetentionOptions {
+            expire_after: Some(30.0),
+            max_age: Some(-1.0),
+        };
+        let e = ManagerConfig::parse(None, Some(r)).unwrap_err();
+        assert!(e.message.contains("retention.maxAge"), "{}", e.message);
+        let r = RetentionOptions {
+            expire_after: Some(30.0),
+            max_age: None,
+        };
+        assert_eq!(
+            ManagerConfig::parse(None, Some(r))
+                .unwrap()
+                .retention
+                .expire_after_ms,
+            Some(30.0)
+        );
+    }
 }
