@@ -209,7 +209,6 @@ export function createHandler(config, options = {}) {
     const old = runs.get(key);
     if (old) dropRun(key, old);
     const run = {
-      key: randomKey(),
       buffer: new ServerRunBuffer(randomKey(), srv.resume.max_bytes, srv.resume.max_events, srv.resume.keep_ms),
       listeners: new Set(),
       abort: new AbortController(),
