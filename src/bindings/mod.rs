@@ -10,6 +10,7 @@ pub mod events;
 pub mod llm;
 pub mod run;
 pub mod session;
+pub mod sql;
 pub mod store;
 
 use wasm_bindgen::prelude::*;
