@@ -20,8 +20,11 @@ use wasm_bindgen::prelude::*;
 use store_contract::{Backend, Damage};
 
 #[wasm_bindgen(inline_js = r#"
+// The snippet runs from a temp dir: packages are resolved from the crate root.
 const root = process.cwd();
 const fileUrl = (p) => "file://" + p;
+import { createRequire } from "node:module";
+const load = createRequire(root + "/package.json");
 let counter = 0;
 export function uniquePrefix(tag) { counter += 1; return `t${process.pid}_${tag}${counter}_`; }
 export function sqliteDriver() { return process.env.AGENT_SESSIONS_SQLITE || "better-sqlite3"; }
@@ -37,7 +40,7 @@ export async function openSqlite(path) {
     const { DatabaseSync } = await import("node:sqlite");
     return new DatabaseSync(path);
   }
-  const { default: Database } = await import("better-sqlite3");
+  const Database = load("better-sqlite3");
   return new Database(path);
 }
 // A Durable Object's ctx.storage, as far as the SQL store uses it, over a Node SQLite database.
@@ -63,7 +66,7 @@ let pg = null;
 export async function pgPool() {
   const { sharedPostgres } = await import(fileUrl(root + "/tests/sql/pg-server.mjs"));
   const server = await sharedPostgres();
-  pg ??= (await import("pg")).default;
+  pg ??= load("pg");
   const pool = new pg.Pool({ connectionString: server.url, max: 4 });
   pool.on("error", () => {});
   return pool;
@@ -74,7 +77,7 @@ export async function pgRaw(pool, q, a, b) {
 let mf = null;
 export async function d1() {
   if (!mf) {
-    const { Miniflare } = await import("miniflare");
+    const { Miniflare } = load("miniflare");
     mf = new Miniflare({
       modules: true,
       script: "export default { fetch() { return new Response('') } }",
