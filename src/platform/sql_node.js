@@ -11,28 +11,38 @@ function configError(message) {
   return e;
 }
 
-async function load(specifier) {
+async function load(specifier, failures) {
   try {
     return await import(specifier);
   } catch (e) {
-    if (missing(e)) return null;
+    // Not installed, or installed but unloadable here (built for another Node's ABI).
+    if (failures && !missing(e)) failures.push(`${specifier}: ${e.message}`);
+    if (failures || missing(e)) return null;
     throw e;
   }
 }
 
 export const sqlOpeners = {
-  // better-sqlite3 when installed (the user chose it), else node:sqlite (Node >= 22.5).
+  // better-sqlite3 when it is installed and loads (the user chose it), else node:sqlite
+  // (Node >= 22.5, nothing to install).
   async sqlite(path) {
-    const better = await load("better-sqlite3");
+    const failures = [];
+    const better = await load("better-sqlite3", failures);
     let db;
-    if (better) {
-      db = new better.default(path, { timeout: 5000 });
-    } else {
-      const builtin = await load("node:sqlite");
+    try {
+      if (better) db = new better.default(path, { timeout: 5000 });
+    } catch (e) {
+      // Its native addon loads at first use: built for another Node, it cannot.
+      if (e.code !== "ERR_DLOPEN_FAILED" && !/bindings file|NODE_MODULE_VERSION/.test(e.message)) throw e;
+      failures.push(`better-sqlite3: ${e.message.split("\n")[0]}`);
+    }
+    if (!db) {
+      const builtin = await load("node:sqlite", failures);
       if (!builtin) {
         throw configError(
           'storage type "sqlite" with a path needs node:sqlite (Node >= 22.5) or the ' +
-            "better-sqlite3 package (npm install better-sqlite3)",
+            "better-sqlite3 package (npm install better-sqlite3)" +
+            (failures.length ? ` (${failures.join("; ")})` : ""),
         );
       }
       db = new builtin.DatabaseSync(path);
