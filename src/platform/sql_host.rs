@@ -15,7 +15,6 @@
 //! SQLSTATE) and, for hosts that only give a message (Durable Objects, D1), by its text.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use async_trait::async_trait;
 use js_sys::{Array, Function, Object, Promise, Reflect};
@@ -45,8 +44,9 @@ enum Kind {
         db: JsValue,
         prepare: Function,
         exec: Function,
-        /// Prepared statements by SQL text (a store uses a fixed, small set).
-        cache: RefCell<HashMap<String, JsValue>>,
+        /// Prepared statements by SQL text (a store uses a fixed set of about 20: a list is
+        /// smaller in the module than a hash map, and as fast).
+        cache: RefCell<Vec<(String, JsValue)>>,
     },
     Postgres {
         pool: JsValue,
@@ -119,7 +119,7 @@ impl HostSql {
                         db,
                         prepare,
                         exec,
-                        cache: RefCell::new(HashMap::new()),
+                        cache: RefCell::new(Vec::new()),
                     },
                     what,
                 })
@@ -179,7 +179,7 @@ fn value_of(v: JsValue) -> SqlValue {
     }
 }
 
-/// Rows given as objects (columns in select order) or arrays.
+/// Rows given as arrays, as objects (columns in select order), or as bare values (one column).
 fn rows_of(rows: &JsValue) -> Vec<Row> {
     if !Array::is_array(rows) {
         return Vec::new();
@@ -187,12 +187,16 @@ fn rows_of(rows: &JsValue) -> Vec<Row> {
     Array::from(rows)
         .iter()
         .map(|row| {
-            let cells = if Array::is_array(&row) {
-                Array::from(&row)
-            } else {
+            if Array::is_array(&row) {
+                Array::from(&row).iter().map(value_of).collect()
+            } else if row.is_object() {
                 Object::values(row.unchecked_ref())
-            };
-            cells.iter().map(value_of).collect()
+                    .iter()
+                    .map(value_of)
+                    .collect()
+            } else {
+                vec![value_of(row)]
+            }
         })
         .collect()
 }
@@ -306,16 +310,25 @@ impl HostSql {
         &self,
         db: &JsValue,
         prepare: &Function,
-        cache: &RefCell<HashMap<String, JsValue>>,
+        cache: &RefCell<Vec<(String, JsValue)>>,
         sql: &str,
     ) -> Result<JsValue, SqlFailure> {
-        if let Some(s) = cache.borrow().get(sql) {
+        if let Some((_, s)) = cache.borrow().iter().find(|(k, _)| k == sql) {
             return Ok(s.clone());
         }
         let s = prepare
             .call1(db, &JsValue::from_str(sql))
             .map_err(|e| self.fail(&e))?;
-        cache.borrow_mut().insert(sql.to_owned(), s.clone());
+        // Rows as values, not objects: better-sqlite3 `pluck` (our queries select one column),
+        // node:sqlite `setReturnArrays` where this Node has it.
+        if prop(&s, "reader").as_bool() == Some(true) {
+            if let Some(pluck) = function_property(&s, "pluck") {
+                let _ = pluck.call1(&s, &JsValue::TRUE);
+            }
+        } else if let Some(arrays) = function_property(&s, "setReturnArrays") {
+            let _ = arrays.call1(&s, &JsValue::TRUE);
+        }
+        cache.borrow_mut().push((sql.to_owned(), s.clone()));
         Ok(s)
     }
 
@@ -323,7 +336,7 @@ impl HostSql {
         &self,
         db: &JsValue,
         prepare: &Function,
-        cache: &RefCell<HashMap<String, JsValue>>,
+        cache: &RefCell<Vec<(String, JsValue)>>,
         s: &Statement,
     ) -> Result<(), SqlFailure> {
         let st = self.prepared(db, prepare, cache, &s.sql)?;
@@ -356,10 +369,33 @@ impl HostSql {
     async fn pg(&self, target: &JsValue, s: &Statement) -> Result<JsValue, SqlFailure> {
         let query = self.method(target, "query")?;
         let out = query
-            .call2(target, &JsValue::from_str(&s.sql), &params(&s.params))
+            .call1(target, &pg_query(s))
             .map_err(|e| self.fail(&e))?;
         self.wait(out).await
     }
+}
+
+/// A `pg` query config: rows as arrays, and a statement name, so each pooled connection parses
+/// and plans a statement once (the append's CTE costs about a millisecond to plan).
+fn pg_query(s: &Statement) -> JsValue {
+    let config = Object::new();
+    let set = |k: &str, v: &JsValue| {
+        let _ = Reflect::set(&config, &JsValue::from_str(k), v);
+    };
+    set("text", &JsValue::from_str(&s.sql));
+    set("values", &params(&s.params));
+    set("rowMode", &JsValue::from_str("array"));
+    if !s.params.is_empty() || s.sql.starts_with("SELECT") {
+        // FNV-1a of the text: one name per distinct statement.
+        let hash = s.sql.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+        });
+        set(
+            "name",
+            &JsValue::from_str(&format!("agent_sessions_{hash:016x}")),
+        );
+    }
+    config.into()
 }
 
 fn exec_args(s: &Statement) -> Array {
@@ -398,9 +434,7 @@ impl SqlDriver for HostSql {
                 Ok(rows_of(&self.apply(&all, &st, &params(&s.params))?))
             }
             Kind::Postgres { pool, query, .. } => {
-                let out = query
-                    .call2(pool, &JsValue::from_str(&s.sql), &params(&s.params))
-                    .map_err(|e| self.fail(&e))?;
+                let out = query.call1(pool, &pg_query(s)).map_err(|e| self.fail(&e))?;
                 let out = self.wait(out).await?;
                 Ok(rows_of(&prop(&out, "rows")))
             }

@@ -21,6 +21,7 @@
 //!   its NOT NULL constraint, so the transaction writes nothing and the append reports
 //!   [`Error::seq_taken`] (on PostgreSQL it is one statement that reports what it wrote, under
 //!   a per-session advisory lock). The primary key makes that check hold across processes.
+//! - An append's session update leaves `created_at` (and its index) alone: it does not change.
 //! - The session row of an append never moves backwards (`next_seq` only grows through appends),
 //!   so a late rewrite of a streamed reply cannot undo another writer's newer append.
 //! - Newest-N reads are `ORDER BY seq DESC LIMIT n` on the primary key; listing reads session
@@ -65,12 +66,13 @@ impl SqlValue {
         }
     }
 
-    /// Numbers arrive as numbers (SQLite) or as decimal text (PostgreSQL `bigint`).
-    pub fn as_f64(&self) -> Option<f64> {
+    /// Integers arrive as numbers (SQLite) or as decimal text (PostgreSQL `bigint`, and the
+    /// schema version). Integer parsing only: float parsing would cost the module kilobytes.
+    pub fn as_int(&self) -> Option<i64> {
         match self {
-            SqlValue::Num(n) => Some(*n),
+            SqlValue::Num(n) if n.fract() == 0.0 => Some(*n as i64),
             SqlValue::Text(s) => s.parse().ok(),
-            SqlValue::Null => None,
+            _ => None,
         }
     }
 }
@@ -166,7 +168,14 @@ pub fn storage_error(failure: SqlFailure) -> Error {
 /// `?` placeholders as the dialect spells them (`$1, $2, …` for PostgreSQL), `{P}` as the prefix.
 /// Our statements hold no string literal with a `?`.
 fn render(dialect: Dialect, prefix: &str, template: &str) -> String {
-    let template = template.replace("{P}", prefix);
+    let (int, real) = match dialect {
+        Dialect::Sqlite => ("INTEGER", "REAL"),
+        Dialect::Postgres => ("BIGINT", "DOUBLE PRECISION"),
+    };
+    let template = template
+        .replace("{P}", prefix)
+        .replace("{I}", int)
+        .replace("{R}", real);
     if dialect == Dialect::Sqlite {
         return template;
     }
@@ -211,39 +220,22 @@ fn create_schema(dialect: Dialect) -> Vec<&'static str> {
         // Concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalog.
         out.push("SELECT pg_advisory_xact_lock(1095975763, 0)");
     }
-    let tables: [&'static str; 9] = match dialect {
-        Dialect::Sqlite => [
-            "CREATE TABLE IF NOT EXISTS {P}meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS {P}sessions (id TEXT PRIMARY KEY, created_at REAL NOT NULL, \
-             updated_at REAL NOT NULL, next_seq INTEGER NOT NULL, data TEXT NOT NULL)",
-            "CREATE INDEX IF NOT EXISTS {P}sessions_updated ON {P}sessions (updated_at)",
-            "CREATE INDEX IF NOT EXISTS {P}sessions_created ON {P}sessions (created_at)",
-            "CREATE TABLE IF NOT EXISTS {P}messages (session_id TEXT NOT NULL, seq INTEGER NOT NULL, \
-             id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (session_id, seq))",
-            "CREATE TABLE IF NOT EXISTS {P}runs (session_id TEXT NOT NULL, id TEXT NOT NULL, \
-             ord INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (session_id, id))",
-            "CREATE INDEX IF NOT EXISTS {P}runs_order ON {P}runs (session_id, ord)",
-            "CREATE TABLE IF NOT EXISTS {P}summaries (session_id TEXT NOT NULL, id TEXT NOT NULL, \
-             ord INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (session_id, id))",
-            "CREATE INDEX IF NOT EXISTS {P}summaries_order ON {P}summaries (session_id, ord)",
-        ],
-        Dialect::Postgres => [
-            "CREATE TABLE IF NOT EXISTS {P}meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS {P}sessions (id TEXT PRIMARY KEY, created_at DOUBLE PRECISION \
-             NOT NULL, updated_at DOUBLE PRECISION NOT NULL, next_seq BIGINT NOT NULL, data TEXT \
-             NOT NULL)",
-            "CREATE INDEX IF NOT EXISTS {P}sessions_updated ON {P}sessions (updated_at)",
-            "CREATE INDEX IF NOT EXISTS {P}sessions_created ON {P}sessions (created_at)",
-            "CREATE TABLE IF NOT EXISTS {P}messages (session_id TEXT NOT NULL, seq BIGINT NOT NULL, \
-             id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (session_id, seq))",
-            "CREATE TABLE IF NOT EXISTS {P}runs (session_id TEXT NOT NULL, id TEXT NOT NULL, \
-             ord BIGINT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (session_id, id))",
-            "CREATE INDEX IF NOT EXISTS {P}runs_order ON {P}runs (session_id, ord)",
-            "CREATE TABLE IF NOT EXISTS {P}summaries (session_id TEXT NOT NULL, id TEXT NOT NULL, \
-             ord BIGINT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (session_id, id))",
-            "CREATE INDEX IF NOT EXISTS {P}summaries_order ON {P}summaries (session_id, ord)",
-        ],
-    };
+    // {I}: a 64-bit integer, {R}: a double, as the dialect spells them.
+    let tables = [
+        "CREATE TABLE IF NOT EXISTS {P}meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS {P}sessions (id TEXT PRIMARY KEY, created_at {R} NOT NULL, \
+         updated_at {R} NOT NULL, next_seq {I} NOT NULL, data TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS {P}sessions_updated ON {P}sessions (updated_at)",
+        "CREATE INDEX IF NOT EXISTS {P}sessions_created ON {P}sessions (created_at)",
+        "CREATE TABLE IF NOT EXISTS {P}messages (session_id TEXT NOT NULL, seq {I} NOT NULL, \
+         id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (session_id, seq))",
+        "CREATE TABLE IF NOT EXISTS {P}runs (session_id TEXT NOT NULL, id TEXT NOT NULL, \
+         ord {I} NOT NULL, data TEXT NOT NULL, PRIMARY KEY (session_id, id))",
+        "CREATE INDEX IF NOT EXISTS {P}runs_order ON {P}runs (session_id, ord)",
+        "CREATE TABLE IF NOT EXISTS {P}summaries (session_id TEXT NOT NULL, id TEXT NOT NULL, \
+         ord {I} NOT NULL, data TEXT NOT NULL, PRIMARY KEY (session_id, id))",
+        "CREATE INDEX IF NOT EXISTS {P}summaries_order ON {P}summaries (session_id, ord)",
+    ];
     out.extend(tables);
     out.push(
         "INSERT INTO {P}meta (key, value) VALUES ('schema_version', '1') ON CONFLICT (key) DO \
@@ -296,8 +288,8 @@ impl Sql {
                 r("INSERT INTO {P}sessions (id, created_at, updated_at, next_seq, data) \
                    VALUES (?, ?, ?, ?, CASE WHEN (SELECT id FROM {P}messages WHERE session_id = ? \
                    AND seq = ?) = ? THEN ? END) ON CONFLICT (id) DO UPDATE SET \
-                   created_at = excluded.created_at, updated_at = excluded.updated_at, \
-                   next_seq = excluded.next_seq, data = excluded.data \
+                   updated_at = excluded.updated_at, next_seq = excluded.next_seq, \
+                   data = excluded.data \
                    WHERE {P}sessions.next_seq <= excluded.next_seq"),
             ]
                 }
@@ -309,7 +301,7 @@ impl Sql {
                  WHERE {P}messages.id = excluded.id RETURNING 1), \
                  s AS (INSERT INTO {P}sessions (id, created_at, updated_at, next_seq, data) \
                  SELECT ?, ?::double precision, ?::double precision, ?::bigint, ? FROM m \
-                 ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at, \
+                 ON CONFLICT (id) DO UPDATE SET \
                  updated_at = excluded.updated_at, next_seq = excluded.next_seq, \
                  data = excluded.data WHERE {P}sessions.next_seq <= excluded.next_seq RETURNING 1) \
                  SELECT (SELECT count(*) FROM m) AS written",
@@ -454,7 +446,7 @@ impl SqlStore {
         let rows = self.query(&self.sql.schema_version, vec![]).await?;
         match rows.first().and_then(|r| r.first()) {
             None => Ok(None),
-            Some(v) => v.as_f64().map(|v| Some(v as i64)).ok_or_else(|| {
+            Some(v) => v.as_int().map(Some).ok_or_else(|| {
                 Error::corrupt(None, format!("{meta}.schema_version is not a number"))
             }),
         }
@@ -602,8 +594,8 @@ impl Store for SqlStore {
                 let written = rows
                     .first()
                     .and_then(|r| r.first())
-                    .and_then(|v| v.as_f64());
-                if written == Some(1.0) {
+                    .and_then(|v| v.as_int());
+                if written == Some(1) {
                     Ok(())
                 } else {
                     Err(taken())
