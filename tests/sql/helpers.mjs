@@ -24,16 +24,6 @@ export async function hasModule(name) {
   }
 }
 
-/** Rejects with the error's code, or resolves to "ok". */
-export async function codeOf(promise) {
-  try {
-    await promise;
-    return "ok";
-  } catch (e) {
-    return e.code ?? String(e);
-  }
-}
-
 const children = new Set();
 process.on("exit", () => {
   for (const c of children) try { c.kill("SIGKILL"); } catch {}

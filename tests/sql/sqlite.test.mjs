@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { Agent, SessionStore } from "agent-sessions";
-import { checkRounds, codeOf, content, hasModule, killAfter, tempDir } from "./helpers.mjs";
+import { checkRounds, content, hasModule, killAfter, tempDir, writer } from "./helpers.mjs";
 
 const dir = tempDir("sqlite");
 let n = 0;
@@ -272,4 +272,28 @@ test("crash safety: a writer SIGKILLed 10 times mid-loop loses no acknowledged a
   assert.equal(s.messageCount, history.length, "the session row counts exactly what is there");
   assert.ok(history.every((m) => m.content.endsWith("-end")), "whole");
   assert.equal(content(0, 0), history[0].content);
+});
+
+test("two Node processes appending to one SQLite file at once: every message once, one order", { skip }, async () => {
+  const p = file("shared");
+  const storage = { type: "sqlite", path: p };
+  await (await SessionStore.open({ storage })).create("shared");
+  const COUNT = 60;
+  let ready = 0;
+  const writers = [];
+  const go = () => {
+    if (++ready === 2) for (const w of writers) w.child.stdin.write("go\n");
+  };
+  for (const r of [0, 1]) {
+    writers.push(writer([JSON.stringify(storage), "shared", String(r), String(COUNT), "wait"], (l) => l === "ready" && go()));
+  }
+  for (const res of await Promise.all(writers.map((w) => w.exited))) assert.equal(res.code, 0, res.stderr);
+  const h = await (await (await SessionStore.open({ storage })).get("shared")).getHistory();
+  assert.equal(h.length, 2 * COUNT, "no loss");
+  assert.equal(new Set(h.map((m) => m.content)).size, 2 * COUNT, "no duplicate");
+  assert.deepEqual(h.map((m) => m.seq), [...Array(2 * COUNT).keys()], "one gapless order");
+  for (const r of [0, 1]) {
+    const mine = h.filter((m) => m.content.startsWith(`r${r}-`)).map((m) => m.content);
+    assert.deepEqual(mine, [...Array(COUNT).keys()].map((i) => content(r, i)), `writer ${r} in its order`);
+  }
 });
