@@ -21,6 +21,15 @@ import { Agent, SessionStore } from "${entry}";
 
 const llm = { provider: "mock", model: "mock-1" };
 const tick = () => new Promise((ok) => setTimeout(ok, 0));
+// Both requests start appending only once both have arrived (bounded: 10 s).
+const waiting = new Map();
+function barrier(key, n) {
+  const b = waiting.get(key) ?? { count: 0, release: null, done: null };
+  if (!b.done) b.done = new Promise((ok) => { b.release = ok; setTimeout(ok, 10000); });
+  waiting.set(key, b);
+  if (++b.count === n) { waiting.delete(key); b.release(); }
+  return b.done;
+}
 
 async function handle(request, storage, raw) {
   const url = new URL(request.url);
@@ -59,6 +68,7 @@ async function handle(request, storage, raw) {
     }
     if (op === "append") {
       const s = await store.getOrCreate(q("session"));
+      await barrier(url.pathname + q("session"), 2);
       for (let i = 0; i < Number(q("count")); i++) {
         await s.addMessage({ role: "user", content: q("writer") + "-" + i });
         await tick();

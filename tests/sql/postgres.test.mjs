@@ -97,9 +97,10 @@ test("quotes, '; DROP TABLE, NUL and 1 MB strings round-trip exactly", async () 
   }
 });
 
-/** Resolves once a backend other than the admin's waits for an advisory lock; bounded. */
+/** Resolves once a backend other than the admin's waits for an advisory lock; bounded (10 s). */
 async function waitingBackend() {
-  for (let i = 0; i < 500; i++) {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
     const { rows } = await admin.query(
       "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND pid <> pg_backend_pid()",
     );
