@@ -51,6 +51,13 @@ async function handle(request, storage, raw) {
       const agent = new Agent({ store, llm });
       await agent.createSession("chat");
       await agent.generate("My name is Sarah.", "chat");
+      await store.importSession({
+        format: "agent-sessions/session", version: 1, exportedAt: 1,
+        session: { id: "summed", title: "Summed", metadata: {}, createdAt: 1, updatedAt: 2, usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 } },
+        messages: [{ id: "msg_a", sessionId: "summed", seq: 0, role: "user", content: "My name is Sarah.", status: "complete", createdAt: 1, tokens: 5 }],
+        runs: [],
+        summaries: [{ id: "sum_a", sessionId: "summed", content: "The user's name is Sarah.", covers: ["msg_a"], throughSeq: 0, tokens: 6, createdAt: 3 }],
+      });
       return Response.json({ ok: true });
     }
     if (op === "read") {
@@ -64,6 +71,7 @@ async function handle(request, storage, raw) {
         newest: (await s.getHistory({ limit: 2 })).map((m) => m.content),
         runs: (await s.getRuns()).map((r) => r.status),
         reply: reply.content,
+        summaries: (await (await store.get("summed")).getSummaries()).map((x) => x.content),
       });
     }
     if (op === "append") {
@@ -168,7 +176,8 @@ test("written, workerd restarted on the same files, read back: every session, an
   mf = start();
   for (const [label, base] of places) {
     const read = await call(`${base}/read`);
-    assert.deepEqual(read.ids, ["chat", "user-1", "user/2"], label);
+    assert.deepEqual(read.ids, ["chat", "summed", "user-1", "user/2"], label);
+    assert.deepEqual(read.summaries, ["The user's name is Sarah."]);
     assert.equal(read.title, "Sarah");
     assert.deepEqual(read.metadata, { tier: "premium" });
     assert.equal(read.messageCount, 3);

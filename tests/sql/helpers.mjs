@@ -99,3 +99,19 @@ export function checkRounds(assert, history, rounds) {
 export function content(r, i) {
   return `r${r}-${i}-` + "x".repeat(2000) + `-end`;
 }
+
+/** Imports session `id` with two messages and a summary of the first into `store` (summaries
+ * reach storage through the same put as an agent's summary_buffer writes). */
+export async function importWithSummary(store, id) {
+  const bundle = {
+    format: "agent-sessions/session", version: 1, exportedAt: 1,
+    session: { id, title: "Summed", metadata: {}, createdAt: 1, updatedAt: 2, usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 } },
+    messages: [
+      { id: "msg_a", sessionId: id, seq: 0, role: "user", content: "My name is Sarah.", status: "complete", createdAt: 1, tokens: 5 },
+      { id: "msg_b", sessionId: id, seq: 1, role: "assistant", content: "Hello Sarah.", status: "complete", createdAt: 2, tokens: 4 },
+    ],
+    runs: [],
+    summaries: [{ id: "sum_a", sessionId: id, content: "The user's name is Sarah.", covers: ["msg_a"], throughSeq: 0, tokens: 6, createdAt: 3 }],
+  };
+  await store.importSession(bundle);
+}

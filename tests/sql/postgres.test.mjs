@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import { Agent, SessionStore } from "agent-sessions";
 import { startPostgres } from "./pg-server.mjs";
-import { checkRounds, content, killAfter, writer } from "./helpers.mjs";
+import { checkRounds, content, importWithSummary, killAfter, writer } from "./helpers.mjs";
 
 const llm = { provider: "mock", model: "mock-1" };
 let server;
@@ -48,9 +48,13 @@ test("url and pool: a new store and Agent see everything", async () => {
     const agent = new Agent({ store, llm });
     await agent.createSession("chat");
     await agent.generate("My name is Sarah.", "chat");
+    await importWithSummary(store, "summed");
 
     const fresh = storage.pool ? { ...storage, pool: pool() } : storage;
     const again = await SessionStore.open({ storage: fresh });
+    const summed = await again.get("summed");
+    assert.deepEqual((await summed.getSummaries()).map((x) => x.content), ["The user's name is Sarah."]);
+    await again.delete("summed");
     const t = await again.get("user-1");
     assert.equal(t.title, "Sarah");
     assert.deepEqual(t.metadata, { tier: "premium" });

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { Agent, SessionStore } from "agent-sessions";
-import { checkRounds, content, hasModule, killAfter, tempDir, writer } from "./helpers.mjs";
+import { checkRounds, content, hasModule, importWithSummary, killAfter, tempDir, writer } from "./helpers.mjs";
 
 const dir = tempDir("sqlite");
 let n = 0;
@@ -29,8 +29,13 @@ async function restartCheck(storage, reopen = () => storage) {
   const agent = new Agent({ store, llm });
   await agent.createSession("chat");
   await agent.generate("My name is Sarah.", "chat");
+  await importWithSummary(store, "summed");
 
   const again = await SessionStore.open({ storage: reopen() });
+  const summed = await again.get("summed");
+  assert.deepEqual((await summed.getSummaries()).map((x) => [x.content, x.covers]), [["The user's name is Sarah.", ["msg_a"]]]);
+  assert.equal(summed.title, "Summed");
+  await again.delete("summed");
   const t = await again.get("user-1");
   assert.equal(t.title, "Sarah");
   assert.deepEqual(t.metadata, { tier: "premium" });
