@@ -7,6 +7,18 @@
 //!
 //! Dependencies point one way: `bindings -> platform -> core`.
 
+// A panic in wasm aborts the whole instance (every session of the page with it): outside tests,
+// a failure is a typed `Error`, and the few places that truly cannot fail say why in an `allow`.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable
+    )
+)]
+
 pub mod core;
 
 #[cfg(target_arch = "wasm32")]

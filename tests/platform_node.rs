@@ -468,7 +468,7 @@ async fn global_fetch_against_a_real_server() {
         b"data: one\n\n"
     );
     drop(response);
-    for _ in 0..100 {
+    for _ in 0..1000 {
         if get(&state, "streamClosedEarly").is_truthy() {
             break;
         }

@@ -104,7 +104,7 @@ mod peers {
         // Another session's lock is independent.
         let _other = b.lock("t").await;
         drop(held);
-        for _ in 0..50 {
+        for _ in 0..1000 {
             if got.get() {
                 break;
             }
@@ -140,7 +140,7 @@ mod peers {
         )
         .await
         .unwrap();
-        for _ in 0..100 {
+        for _ in 0..1000 {
             if heard.borrow().len() >= 2 {
                 break;
             }

@@ -10,14 +10,15 @@ use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::config::{self, is_absent};
-use super::convert::{opt_string, promise, string_arg, to_js, JsResult};
+use super::convert::{field, opt_string, promise, string_arg, to_js, JsResult};
 use super::session::{AgentView, Session};
 use super::store::{create_options, SessionStore};
 use crate::core::agent::{AgentEvent, AgentSettings, StreamItem, Turn};
+use crate::core::cancel::{AnyCancel, CancelToken};
 use crate::core::error::{Error, ErrorCode};
 use crate::core::events::EventBus;
 use crate::core::ids;
-use crate::core::io::{AnyCancel, CancelSignal, CancelToken};
+use crate::core::io::CancelSignal;
 use crate::core::llm::chat::ChatModel;
 use crate::core::manager::{CreateOptions, SessionManager};
 use crate::platform::abort;
@@ -111,11 +112,12 @@ impl Agent {
             (Some(id), None)
         } else {
             let id = opt_string(
-                &config::get(options, "sessionId")?,
+                &field(options, "sessionId", "options", ErrorCode::InvalidArgument)?,
                 "sessionId",
                 ErrorCode::InvalidId,
             )?;
-            (id, abort::from_js(&config::get(options, "signal")?)?)
+            let signal = field(options, "signal", "options", ErrorCode::InvalidArgument)?;
+            (id, abort::from_js(&signal)?)
         };
         let (session_id, create_if_missing) = match session_id {
             Some(id) => (id, false),
@@ -217,7 +219,7 @@ impl Agent {
         let settings = Rc::new(settings);
         let view = Rc::new(AgentView {
             settings: settings.clone(),
-            provider: model.as_ref().map_or("", |m| m.provider()).to_owned(),
+            provider: model.as_ref().map(|m| m.provider()),
         });
         Ok(Agent {
             name,

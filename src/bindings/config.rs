@@ -3,87 +3,38 @@
 //! objects (a KV binding, a store, a function) are read with `Reflect` and never serialised.
 
 use js_sys::Reflect;
-use serde::Deserialize;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 use crate::platform::crypto::{KeySource, DEFAULT_ITERATIONS};
 
-use super::convert::{from_js, opt_string, JsResult};
+use super::convert::{field, from_js, keys, opt_string, JsResult};
 use crate::core::error::{Error, ErrorCode};
-use crate::core::manager::{CacheConfig, ManagerConfig, RetentionConfig};
+use crate::core::manager::{ManagerConfig, RetentionOptions, SessionsOptions};
 use crate::core::store::kv;
 use crate::platform::host_kv::HostKv;
 use crate::platform::indexed_db;
 
 pub fn get(obj: &JsValue, key: &str) -> JsResult<JsValue> {
-    if obj.is_undefined() || obj.is_null() {
-        return Ok(JsValue::UNDEFINED);
-    }
-    if !obj.is_object() {
-        return Err(Error::invalid_config("configuration must be an object").into());
-    }
-    Reflect::get(obj, &JsValue::from_str(key))
+    field(obj, key, "the configuration", ErrorCode::InvalidConfig)
 }
 
 pub fn is_absent(v: &JsValue) -> bool {
     v.is_undefined() || v.is_null()
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SessionsConfigJs {
-    max_sessions: Option<f64>,
-    #[serde(rename = "sessionTTL", alias = "sessionTtl")]
-    session_ttl: Option<f64>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RetentionConfigJs {
-    expire_after: Option<f64>,
-    max_age: Option<f64>,
-}
-
-fn positive(value: Option<f64>, what: &str) -> JsResult<Option<f64>> {
-    match value {
-        Some(v) if !(v.is_finite() && v > 0.0) => {
-            Err(Error::invalid_config(format!("{what} must be a positive number")).into())
-        }
-        other => Ok(other),
-    }
-}
-
 /// `sessions` and `retention` of a store or agent configuration.
 pub fn manager_config(config: &JsValue) -> JsResult<ManagerConfig> {
-    let sessions: Option<SessionsConfigJs> = from_js(
+    let sessions: Option<SessionsOptions> = from_js(
         &get(config, "sessions")?,
         "sessions",
         ErrorCode::InvalidConfig,
     )?;
-    let retention: Option<RetentionConfigJs> = from_js(
+    let retention: Option<RetentionOptions> = from_js(
         &get(config, "retention")?,
         "retention",
         ErrorCode::InvalidConfig,
     )?;
-    let sessions = sessions.unwrap_or_default();
-    let retention = retention.unwrap_or_default();
-    let mut cache = CacheConfig::default();
-    if let Some(max) = positive(sessions.max_sessions, "sessions.maxSessions")? {
-        if max.fract() != 0.0 {
-            return Err(Error::invalid_config("sessions.maxSessions must be an integer").into());
-        }
-        cache.max_sessions = max.min(usize::MAX as f64) as usize;
-    }
-    if let Some(ttl) = positive(sessions.session_ttl, "sessions.sessionTTL")? {
-        cache.session_ttl_ms = ttl;
-    }
-    Ok(ManagerConfig {
-        cache,
-        retention: RetentionConfig {
-            expire_after_ms: positive(retention.expire_after, "retention.expireAfter")?,
-            max_age_ms: positive(retention.max_age, "retention.maxAge")?,
-        },
-    })
+    Ok(ManagerConfig::parse(sessions, retention)?)
 }
 
 /// Where a store keeps its data.
@@ -113,9 +64,7 @@ pub enum Fallback {
 
 /// `storage.*` keys each type accepts; anything else is a typo, reported.
 fn check_keys(storage: &JsValue, kind: &str, allowed: &[&str]) -> JsResult<()> {
-    let keys = js_sys::Object::keys(storage.unchecked_ref::<js_sys::Object>());
-    for k in keys.iter() {
-        let k = k.as_string().unwrap_or_default();
+    for k in keys(storage, "storage", ErrorCode::InvalidConfig)? {
         if k != "type" && !allowed.contains(&k.as_str()) {
             let expected = if allowed.is_empty() {
                 "no other options".to_owned()
@@ -226,6 +175,12 @@ pub fn storage_config(config: &JsValue) -> JsResult<StorageConfig> {
                 )
                 .into());
             }
+            // Read every method the backend may use once here, so that a getter or Proxy trap
+            // that throws is reported with the thrown value as `cause` (the platform's own
+            // reads only see "absent").
+            for method in ["get", "put", "delete", "list", "transaction", "deleteAll"] {
+                field(&target, method, "storage.kv", ErrorCode::InvalidConfig)?;
+            }
             Ok(StorageConfig::Kv {
                 kv: HostKv::new(target)?,
                 prefix: string_option(&storage, "prefix", kv::DEFAULT_PREFIX)?,
@@ -249,9 +204,7 @@ pub fn encryption_config(config: &JsValue) -> JsResult<Option<KeySource>> {
     if !enc.is_object() {
         return Err(Error::invalid_config("encryption must be an object").into());
     }
-    let obj: &js_sys::Object = enc.unchecked_ref();
-    for key in js_sys::Object::keys(obj).iter() {
-        let k = key.as_string().unwrap_or_default();
+    for k in keys(&enc, "encryption", ErrorCode::InvalidConfig)? {
         if !matches!(k.as_str(), "passphrase" | "key" | "iterations") {
             return Err(Error::invalid_config(format!(
                 "unknown encryption option {k:?} (expected passphrase, iterations or key)"

@@ -5,10 +5,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use js_sys::{Promise, JSON};
+use js_sys::{Array, Promise, Reflect, JSON};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::core::error::{Error, ErrorCode};
@@ -42,7 +42,7 @@ fn json_text(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<String> {
         Ok(s) => Ok(s.as_string().unwrap_or_else(|| "null".to_owned())),
         Err(thrown) => Err(super::errors::wrap_js_error(
             code,
-            &format!("{what} is not JSON-serialisable"),
+            &format!("{what} could not be read as JSON"),
             thrown,
         )),
     }
@@ -50,7 +50,61 @@ fn json_text(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<String> {
 
 #[inline(never)]
 fn parse_error(e: serde_json::Error, what: &str, code: ErrorCode) -> JsValue {
-    Error::new(code, format!("{what}: {e}")).into()
+    Error::new(code, format!("{what}: {}", without_position(&e))).into()
+}
+
+/// serde's message without its " at line 1 column 27": the text it counts in is our own
+/// `JSON.stringify` of the caller's object, which they never see.
+fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&suffix) {
+        Some(head) if e.line() > 0 => head.to_owned(),
+        _ => text,
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
+    fn object_keys(value: &JsValue) -> Result<Array, JsValue>;
+}
+
+/// `value[key]` of a caller's object (`undefined` when `value` is absent); a getter or Proxy
+/// trap that throws becomes an error with `code` and the thrown value as `cause`.
+pub fn field(value: &JsValue, key: &str, what: &str, code: ErrorCode) -> JsResult<JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(JsValue::UNDEFINED);
+    }
+    if !value.is_object() {
+        return Err(Error::new(code, format!("{what} must be an object")).into());
+    }
+    Reflect::get(value, &JsValue::from_str(key)).map_err(|thrown| {
+        super::errors::wrap_js_error(code, &format!("reading {key:?} of {what} threw"), thrown)
+    })
+}
+
+/// `Object.keys(value)` of a caller's object, a throwing Proxy trap reported as [`field`] does.
+pub fn keys(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<Vec<String>> {
+    let keys = object_keys(value).map_err(|thrown| {
+        super::errors::wrap_js_error(code, &format!("listing the keys of {what} threw"), thrown)
+    })?;
+    Ok(keys.iter().filter_map(|k| k.as_string()).collect())
+}
+
+/// Checks that `options.metadata` can be read as JSON, so that a throwing getter inside it is
+/// `INVALID_METADATA` rather than a failure of the options around it.
+pub fn readable_metadata(options: &JsValue, what: &str) -> JsResult<()> {
+    if !options.is_object() {
+        return Ok(());
+    }
+    let metadata = field(options, "metadata", what, ErrorCode::InvalidArgument)?;
+    json_text(
+        &metadata,
+        &format!("{what}.metadata"),
+        ErrorCode::InvalidMetadata,
+    )
+    .map(drop)
 }
 
 /// Runs a Rust future as a JavaScript Promise; errors reject with an `AgentSessionsError`.
@@ -78,4 +132,12 @@ pub fn opt_string(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<Opti
 pub fn string_arg(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<String> {
     opt_string(value, what, code)?
         .ok_or_else(|| Error::new(code, format!("{what} is required")).into())
+}
+
+/// A function argument (a listener, a handler), or `INVALID_ARGUMENT` naming `what`.
+pub fn require_function(value: JsValue, what: &str) -> JsResult<js_sys::Function> {
+    use wasm_bindgen::JsCast;
+    value
+        .dyn_into::<js_sys::Function>()
+        .map_err(|_| Error::invalid_argument(format!("{what} must be a function")).into())
 }

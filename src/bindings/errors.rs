@@ -57,6 +57,15 @@ pub fn wrap_js_error(code: ErrorCode, context: &str, thrown: JsValue) -> JsValue
     )
 }
 
+/// What `new X()` throws for a class whose instances come from elsewhere: where to get one.
+pub fn illegal_constructor(class: &str, instead: &str) -> JsValue {
+    Error::new(
+        ErrorCode::IllegalConstructor,
+        format!("{class} has no public constructor: use {instead}"),
+    )
+    .into()
+}
+
 pub fn is_our_error(v: &JsValue) -> bool {
     v.dyn_ref::<js_sys::Error>()
         .is_some_and(|e| e.name() == ERROR_NAME)

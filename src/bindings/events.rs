@@ -4,8 +4,7 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use super::convert::{string_arg, to_js, JsResult};
-use super::store::require_function;
+use super::convert::{require_function, string_arg, to_js, JsResult};
 use crate::core::error::{Error, ErrorCode};
 use crate::core::events::{BusEvent, EventBus};
 

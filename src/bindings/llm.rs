@@ -1,118 +1,29 @@
 //! The `llm`, `retry`, `context`, `tools` and timeout parts of an agent's configuration, and the
 //! `custom` provider (a JavaScript handler as the model).
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use async_trait::async_trait;
 use js_sys::{Function, Promise};
 use serde::Deserialize;
-use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::config::{get, is_absent};
 use super::convert::{from_js, to_js, JsResult};
 use super::errors::is_our_error;
-use super::session::llm_message;
-use crate::core::agent::{AgentSettings, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_TIMEOUT_MS};
-use crate::core::context::{
-    ContextConfig, Strategy, DEFAULT_BUDGET, DEFAULT_TARGET, DEFAULT_THRESHOLD, DEFAULT_WINDOW_SIZE,
-};
+use crate::core::agent::options::AgentOptions;
+use crate::core::agent::AgentSettings;
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::llm::chat::{
     reply_events, ChatModel, EventSource, HttpModel, ListSource, MockModel,
 };
 use crate::core::llm::{
-    ChatRequest, ChatResponse, Provider, ProviderConfig, RetryPolicy, ToolSpec,
+    openai_chat_messages, ChatRequest, ChatResponse, LlmChoice, LlmOptions, Provider,
 };
 use crate::core::model::{ToolCall, Usage};
 use crate::platform::fetch::FetchClient;
 use crate::platform::timer::JsTimer;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct LlmConfigJs {
-    provider: String,
-    model: Option<String>,
-    api_key: Option<String>,
-    base_url: Option<String>,
-    headers: Option<BTreeMap<String, String>>,
-    max_tokens: Option<u32>,
-    temperature: Option<f64>,
-    #[serde(alias = "dangerousDirectBrowserAccess")]
-    dangerously_allow_browser: Option<bool>,
-    chunk_delay_ms: Option<u32>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RetryConfigJs {
-    max_retries: Option<u32>,
-    base_delay_ms: Option<u32>,
-    max_delay_ms: Option<u32>,
-    max_retry_after_ms: Option<u32>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct ContextConfigJs {
-    pub(crate) strategy: Option<String>,
-    #[serde(alias = "window_size")]
-    pub(crate) window_size: Option<u32>,
-    pub(crate) budget: Option<u32>,
-    pub(crate) max_messages: Option<u32>,
-    pub(crate) threshold: Option<f64>,
-    pub(crate) target: Option<f64>,
-}
-
-impl ContextConfigJs {
-    /// The strategy these options describe, checked.
-    pub(crate) fn parse(self, code: ErrorCode) -> Result<ContextConfig> {
-        let bad = |m: String| Error::new(code, m);
-        let budget = match self.budget {
-            Some(0) => {
-                return Err(bad(
-                    "context budget must be a positive number of tokens".into()
-                ))
-            }
-            b => b.unwrap_or(DEFAULT_BUDGET),
-        };
-        if self.window_size == Some(0) || self.max_messages == Some(0) {
-            return Err(bad("windowSize and maxMessages must be at least 1".into()));
-        }
-        let strategy = match self.strategy.as_deref() {
-            None | Some("full") => Strategy::Full,
-            Some("buffer_window") => Strategy::BufferWindow {
-                window_size: self.window_size.map_or(DEFAULT_WINDOW_SIZE, |w| w as usize),
-            },
-            Some("token_window") | Some("recent") => Strategy::TokenWindow { budget },
-            Some("summary_buffer") => {
-                let threshold = self.threshold.unwrap_or(DEFAULT_THRESHOLD);
-                let target = self.target.unwrap_or(DEFAULT_TARGET.min(threshold));
-                if !(target > 0.0 && target <= threshold && threshold <= 1.0) {
-                    return Err(bad(format!(
-                        "summary_buffer needs 0 < target <= threshold <= 1 (got target {target}, threshold {threshold})"
-                    )));
-                }
-                Strategy::SummaryBuffer {
-                    budget,
-                    threshold,
-                    target,
-                }
-            }
-            Some(other) => {
-                return Err(bad(format!(
-                    "context strategy {other:?} is unknown (expected full, buffer_window, token_window or summary_buffer)"
-                )))
-            }
-        };
-        Ok(ContextConfig {
-            strategy,
-            max_messages: self.max_messages.map(|m| m as usize),
-        })
-    }
-}
 
 /// The model an agent calls: `None` when no `llm` was configured (session management only).
 pub fn model(config: &JsValue, agent_name: &str) -> JsResult<Option<Rc<dyn ChatModel>>> {
@@ -122,70 +33,53 @@ pub fn model(config: &JsValue, agent_name: &str) -> JsResult<Option<Rc<dyn ChatM
     }
     let handler = get(&llm, "handler")?;
     let fetch = get(&llm, "fetch")?;
-    let c: LlmConfigJs = from_js(&llm, "llm", ErrorCode::InvalidConfig)?;
-    let name = c.provider.trim().to_ascii_lowercase();
-    if name == "custom" {
-        let handler = handler.dyn_into::<Function>().map_err(|_| {
-            Error::invalid_config("llm.handler must be an async function for provider \"custom\"")
-        })?;
-        return Ok(Some(Rc::new(CustomModel {
-            handler,
-            model: c.model.unwrap_or_else(|| "custom".to_owned()),
-        })));
-    }
-    let provider = Provider::parse(&name).ok_or_else(|| {
-        Error::invalid_config(format!(
-            "unknown llm.provider {:?} (expected openai, anthropic, gemini, mock or custom)",
-            c.provider
-        ))
-    })?;
-    if provider == Provider::Mock {
-        return Ok(Some(Rc::new(MockModel {
-            model: c.model.unwrap_or_else(|| "mock-1".to_owned()),
+    let options: LlmOptions = from_js(&llm, "llm", ErrorCode::InvalidConfig)?;
+    match options.parse()? {
+        LlmChoice::Custom { model } => {
+            let handler = handler.dyn_into::<Function>().map_err(|_| {
+                Error::invalid_config(
+                    "llm.handler must be an async function for provider \"custom\"",
+                )
+            })?;
+            Ok(Some(Rc::new(CustomModel { handler, model })))
+        }
+        LlmChoice::Mock {
+            model,
+            chunk_delay_ms,
+        } => Ok(Some(Rc::new(MockModel {
+            model,
             agent_name: Some(agent_name.to_owned()),
-            chunk_delay_ms: c.chunk_delay_ms.unwrap_or(0) as u64,
+            chunk_delay_ms,
             timer: Rc::new(JsTimer),
-        })));
+        }))),
+        LlmChoice::Http(config) => {
+            let custom_fetch = if is_absent(&fetch) {
+                None
+            } else {
+                Some(
+                    fetch
+                        .dyn_into::<Function>()
+                        .map_err(|_| Error::invalid_config("llm.fetch must be a function"))?,
+                )
+            };
+            Ok(Some(Rc::new(HttpModel {
+                config,
+                http: Rc::new(FetchClient::new(custom_fetch)),
+                now_ms: Rc::new(js_sys::Date::now),
+            })))
+        }
     }
-    let model = c
-        .model
-        .filter(|m| !m.trim().is_empty())
-        .ok_or_else(|| Error::invalid_config("llm.model is required"))?;
-    let custom_fetch = if is_absent(&fetch) {
-        None
-    } else {
-        Some(
-            fetch
-                .dyn_into::<Function>()
-                .map_err(|_| Error::invalid_config("llm.fetch must be a function"))?,
-        )
-    };
-    let mut cfg = ProviderConfig::new(provider, model);
-    cfg.api_key = c.api_key.filter(|k| !k.is_empty());
-    cfg.base_url = c.base_url;
-    cfg.headers = c.headers.unwrap_or_default().into_iter().collect();
-    cfg.max_tokens = c.max_tokens;
-    cfg.temperature = c.temperature;
-    cfg.dangerous_direct_browser_access = c.dangerously_allow_browser.unwrap_or(false);
-    Ok(Some(Rc::new(HttpModel {
-        config: cfg,
-        http: Rc::new(FetchClient::new(custom_fetch)),
-        now_ms: Rc::new(js_sys::Date::now),
-    })))
 }
 
-fn millis(config: &JsValue, key: &str, default: u64) -> JsResult<u64> {
+/// A JavaScript number option, or `None` when absent; the core checks its value.
+fn number(config: &JsValue, key: &str) -> JsResult<Option<f64>> {
     let v = get(config, key)?;
     if is_absent(&v) {
-        return Ok(default);
+        return Ok(None);
     }
-    match v.as_f64() {
-        Some(n) if n.is_finite() && n > 0.0 => Ok(n as u64),
-        _ => Err(
-            Error::invalid_config(format!("{key} must be a positive number of milliseconds"))
-                .into(),
-        ),
-    }
+    v.as_f64().map(Some).ok_or_else(|| {
+        Error::invalid_config(format!("{key} must be a positive number of milliseconds")).into()
+    })
 }
 
 pub fn settings(
@@ -193,39 +87,20 @@ pub fn settings(
     name: String,
     instructions: Option<String>,
 ) -> JsResult<AgentSettings> {
-    let retry: Option<RetryConfigJs> =
-        from_js(&get(config, "retry")?, "retry", ErrorCode::InvalidConfig)?;
-    let retry = retry.unwrap_or_default();
-    let defaults = RetryPolicy::default();
-    let policy = RetryPolicy {
-        max_retries: retry.max_retries.unwrap_or(defaults.max_retries),
-        base_delay_ms: retry
-            .base_delay_ms
-            .map_or(defaults.base_delay_ms, u64::from),
-        max_delay_ms: retry.max_delay_ms.map_or(defaults.max_delay_ms, u64::from),
-        max_retry_after_ms: retry
-            .max_retry_after_ms
-            .map_or(defaults.max_retry_after_ms, u64::from),
-    };
-    let context: Option<ContextConfigJs> = from_js(
-        &get(config, "context")?,
-        "context",
-        ErrorCode::InvalidConfig,
-    )?;
-    let context = context
-        .unwrap_or_default()
-        .parse(ErrorCode::InvalidConfig)?;
-    let tools: Option<Vec<ToolSpec>> =
-        from_js(&get(config, "tools")?, "tools", ErrorCode::InvalidConfig)?;
-    Ok(AgentSettings {
+    let options = AgentOptions {
         name,
         instructions,
-        retry: policy,
-        timeout_ms: millis(config, "timeoutMs", DEFAULT_TIMEOUT_MS)?,
-        idle_timeout_ms: millis(config, "idleTimeoutMs", DEFAULT_IDLE_TIMEOUT_MS)?,
-        context,
-        tools: tools.unwrap_or_default(),
-    })
+        retry: from_js(&get(config, "retry")?, "retry", ErrorCode::InvalidConfig)?,
+        timeout_ms: number(config, "timeoutMs")?,
+        idle_timeout_ms: number(config, "idleTimeoutMs")?,
+        context: from_js(
+            &get(config, "context")?,
+            "context",
+            ErrorCode::InvalidConfig,
+        )?,
+        tools: from_js(&get(config, "tools")?, "tools", ErrorCode::InvalidConfig)?,
+    };
+    Ok(options.parse()?)
 }
 
 /// `{ provider: "custom", handler }`: the handler gets `{ model, system, messages, tools, stream }`
@@ -272,8 +147,8 @@ fn js_failure(thrown: &JsValue) -> Error {
 
 #[async_trait(?Send)]
 impl ChatModel for CustomModel {
-    fn provider(&self) -> &str {
-        "custom"
+    fn provider(&self) -> Provider {
+        Provider::Custom
     }
 
     fn model(&self) -> &str {
@@ -281,7 +156,7 @@ impl ChatModel for CustomModel {
     }
 
     async fn open(&self, request: &ChatRequest<'_>) -> Result<Box<dyn EventSource>> {
-        let messages: Vec<Value> = request.messages.iter().map(llm_message).collect();
+        let messages = openai_chat_messages(request.messages)?;
         let payload = serde_json::json!({
             "model": self.model, "system": request.system, "messages": messages,
             "tools": request.tools, "stream": request.stream,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{from_js, promise, to_js, JsResult};
-use super::errors::is_our_error;
+use super::errors::{illegal_constructor, is_our_error};
 use crate::core::error::ErrorCode;
 use crate::core::manager::SessionManager;
 use crate::core::model::{Run as RunRecord, RunStatus, Usage};
@@ -56,6 +56,13 @@ impl Run {
 
 #[wasm_bindgen]
 impl Run {
+    /// `new Run()` from JavaScript: refused with an error that says where one comes from
+    /// (without this, wasm-bindgen's class would construct an empty shell that fails later).
+    #[wasm_bindgen(constructor)]
+    pub fn illegal_constructor() -> JsResult<Run> {
+        Err(illegal_constructor("Run", "`session.createRun()`"))
+    }
+
     #[wasm_bindgen(getter)]
     pub fn id(&self) -> String {
         self.state.borrow().id.clone()
@@ -74,10 +81,11 @@ impl Run {
     /// Milliseconds from `start()` to `complete()`/`fail()` (or to now while running); `null`
     /// before `start()`.
     #[wasm_bindgen(getter)]
-    pub fn duration(&self) -> Option<f64> {
+    pub fn duration(&self) -> JsValue {
         let run = self.state.borrow();
         run.duration_ms
             .or_else(|| run.started_at.map(|s| (self.manager.now() - s).max(0.0)))
+            .map_or(JsValue::NULL, JsValue::from_f64)
     }
 
     pub fn start(&self) -> Promise {

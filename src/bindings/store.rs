@@ -4,13 +4,16 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Function, Promise};
+use js_sys::Promise;
 use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use super::config::{self, Fallback, StorageConfig};
-use super::convert::{from_js, opt_string, promise, string_arg, to_js, JsResult};
+use super::convert::{
+    field, from_js, opt_string, promise, readable_metadata, string_arg, to_js, JsResult,
+};
+use super::errors::illegal_constructor;
 use super::session::Session;
 use crate::core::bundle::Bundle;
 use crate::core::error::{Error, ErrorCode};
@@ -146,6 +149,7 @@ impl From<CreateOptionsJs> for CreateOptions {
 }
 
 pub(crate) fn create_options(options: &JsValue) -> JsResult<CreateOptions> {
+    readable_metadata(options, "options")?;
     let o: Option<CreateOptionsJs> = from_js(options, "options", ErrorCode::InvalidArgument)?;
     Ok(o.unwrap_or_default().into())
 }
@@ -177,7 +181,7 @@ struct MemoryEntryJs {
 
 fn session_id_option(options: &JsValue) -> JsResult<String> {
     string_arg(
-        &config::get(options, "sessionId")?,
+        &field(options, "sessionId", "options", ErrorCode::InvalidArgument)?,
         "options.sessionId",
         ErrorCode::InvalidId,
     )
@@ -200,6 +204,16 @@ fn memory_entry(message: &crate::core::model::Message) -> JsResult<JsValue> {
 
 #[wasm_bindgen]
 impl SessionStore {
+    /// `new SessionStore()` from JavaScript: refused with an error that says where one comes from
+    /// (without this, wasm-bindgen's class would construct an empty shell that fails later).
+    #[wasm_bindgen(constructor)]
+    pub fn illegal_constructor() -> JsResult<SessionStore> {
+        Err(illegal_constructor(
+            "SessionStore",
+            "`await SessionStore.open({ storage })`",
+        ))
+    }
+
     /// `await SessionStore.open({ storage, sessions, retention })`.
     pub fn open(config: JsValue) -> Promise {
         promise(async move {
@@ -349,8 +363,13 @@ impl SessionStore {
         promise(async move {
             let session_id = session_id_option(&options)?;
             // A Date timestamp is read as its time value before the entry becomes JSON.
-            let message = config::get(&entry, "message")?;
-            let timestamp = config::get(&message, "timestamp")?;
+            let message = field(&entry, "message", "entry", ErrorCode::InvalidMessage)?;
+            let timestamp = field(
+                &message,
+                "timestamp",
+                "entry.message",
+                ErrorCode::InvalidMessage,
+            )?;
             let created_at = match timestamp.dyn_ref::<js_sys::Date>() {
                 Some(d) => Some(d.get_time()),
                 None => timestamp.as_f64(),
@@ -373,7 +392,7 @@ impl SessionStore {
         let manager = self.manager.clone();
         promise(async move {
             let session_id = session_id_option(&options)?;
-            let limit = config::get(&options, "limit")?
+            let limit = field(&options, "limit", "options", ErrorCode::InvalidArgument)?
                 .as_f64()
                 .map(|l| l.max(0.0) as usize);
             let out = js_sys::Array::new();
@@ -393,10 +412,4 @@ impl SessionStore {
     pub fn on(&self, event: JsValue, listener: JsValue) -> JsResult<JsValue> {
         super::events::subscribe(&self.manager.events, &event, listener)
     }
-}
-
-pub(crate) fn require_function(value: JsValue, what: &str) -> JsResult<Function> {
-    value
-        .dyn_into::<Function>()
-        .map_err(|_| Error::invalid_argument(format!("{what} must be a function")).into())
 }

@@ -19,7 +19,7 @@ export type ErrorCode =
   | "INVALID_ID" | "INVALID_MESSAGE" | "INVALID_METADATA" | "INVALID_ARGUMENT" | "INVALID_CONFIG"
   | "STORAGE_QUOTA" | "STORAGE_CORRUPT" | "STORAGE_UNAVAILABLE" | "STORAGE_ERROR" | "WRONG_KEY"
   | "LLM_HTTP" | "LLM_RATE_LIMITED" | "LLM_TIMEOUT" | "LLM_STREAM_TRUNCATED" | "LLM_BAD_RESPONSE"
-  | "LLM_NETWORK" | "CONTEXT_TOO_LARGE" | "ABORTED" | "INTERNAL";
+  | "LLM_NETWORK" | "CONTEXT_TOO_LARGE" | "ABORTED" | "ILLEGAL_CONSTRUCTOR" | "INTERNAL";
 
 /** Plain JSON, as stored. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -193,10 +193,15 @@ export interface NewMessage {
   metadata?: Metadata;
 }
 
-/** A message in the OpenAI chat shape, as `getMessagesForLLM` returns it. */
+/**
+ * A message in the OpenAI chat shape, as `getMessagesForLLM` returns it: exactly what the
+ * `openai` provider sends, so every chat-completions client accepts it. `content` is `null` on an
+ * assistant message that only calls tools; `name` is on user messages only (in OpenAI's
+ * `[A-Za-z0-9_-]` characters), since several compatible servers refuse it elsewhere.
+ */
 export interface LlmMessage {
   role: Role;
-  content: string;
+  content: string | null;
   name?: string;
   tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[];
   tool_call_id?: string;

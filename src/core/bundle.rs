@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::core::error::{Error, Result};
-use crate::core::ids::{self, RandomSource};
-use crate::core::manager::build_message;
+use crate::core::ids;
+use crate::core::io::RandomSource;
+use crate::core::message_validation::build_message;
 use crate::core::metadata::{sanitize_metadata, validate_title};
 use crate::core::model::{Message, Millis, NewMessage, Run, Session, Summary, Usage};
 

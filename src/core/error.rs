@@ -4,60 +4,53 @@
 
 use std::fmt;
 
-/// Stable error codes. The string forms are part of the public API: never rename one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    SessionNotFound,
-    SessionExists,
-    SessionBusy,
-    InvalidId,
-    InvalidMessage,
-    InvalidMetadata,
-    InvalidArgument,
-    InvalidConfig,
-    StorageQuota,
-    WrongKey,
-    StorageCorrupt,
-    StorageUnavailable,
-    Storage,
-    LlmHttp,
-    LlmRateLimited,
-    LlmTimeout,
-    LlmStreamTruncated,
-    LlmBadResponse,
-    LlmNetwork,
-    ContextTooLarge,
-    Aborted,
-    Internal,
+/// Declares [`ErrorCode`], its string forms and [`ErrorCode::ALL`] from one list, so no code can be
+/// left out of the list the contract tests compare with `types.d.ts` and the README.
+macro_rules! error_codes {
+    ($($variant:ident => $code:literal,)*) => {
+        /// Stable error codes. The string forms are part of the public API: never rename one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::SessionNotFound => "SESSION_NOT_FOUND",
-            ErrorCode::SessionExists => "SESSION_EXISTS",
-            ErrorCode::SessionBusy => "SESSION_BUSY",
-            ErrorCode::InvalidId => "INVALID_ID",
-            ErrorCode::InvalidMessage => "INVALID_MESSAGE",
-            ErrorCode::InvalidMetadata => "INVALID_METADATA",
-            ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
-            ErrorCode::InvalidConfig => "INVALID_CONFIG",
-            ErrorCode::StorageQuota => "STORAGE_QUOTA",
-            ErrorCode::WrongKey => "WRONG_KEY",
-            ErrorCode::StorageCorrupt => "STORAGE_CORRUPT",
-            ErrorCode::StorageUnavailable => "STORAGE_UNAVAILABLE",
-            ErrorCode::Storage => "STORAGE_ERROR",
-            ErrorCode::LlmHttp => "LLM_HTTP",
-            ErrorCode::LlmRateLimited => "LLM_RATE_LIMITED",
-            ErrorCode::LlmTimeout => "LLM_TIMEOUT",
-            ErrorCode::LlmStreamTruncated => "LLM_STREAM_TRUNCATED",
-            ErrorCode::LlmBadResponse => "LLM_BAD_RESPONSE",
-            ErrorCode::LlmNetwork => "LLM_NETWORK",
-            ErrorCode::ContextTooLarge => "CONTEXT_TOO_LARGE",
-            ErrorCode::Aborted => "ABORTED",
-            ErrorCode::Internal => "INTERNAL",
-        }
-    }
+error_codes! {
+    SessionNotFound => "SESSION_NOT_FOUND",
+    SessionExists => "SESSION_EXISTS",
+    SessionBusy => "SESSION_BUSY",
+    InvalidId => "INVALID_ID",
+    InvalidMessage => "INVALID_MESSAGE",
+    InvalidMetadata => "INVALID_METADATA",
+    InvalidArgument => "INVALID_ARGUMENT",
+    InvalidConfig => "INVALID_CONFIG",
+    StorageQuota => "STORAGE_QUOTA",
+    WrongKey => "WRONG_KEY",
+    StorageCorrupt => "STORAGE_CORRUPT",
+    StorageUnavailable => "STORAGE_UNAVAILABLE",
+    Storage => "STORAGE_ERROR",
+    LlmHttp => "LLM_HTTP",
+    LlmRateLimited => "LLM_RATE_LIMITED",
+    LlmTimeout => "LLM_TIMEOUT",
+    LlmStreamTruncated => "LLM_STREAM_TRUNCATED",
+    LlmBadResponse => "LLM_BAD_RESPONSE",
+    LlmNetwork => "LLM_NETWORK",
+    ContextTooLarge => "CONTEXT_TOO_LARGE",
+    Aborted => "ABORTED",
+    IllegalConstructor => "ILLEGAL_CONSTRUCTOR",
+    Internal => "INTERNAL",
 }
 
 impl fmt::Display for ErrorCode {
@@ -179,31 +172,8 @@ mod tests {
 
     #[test]
     fn codes_are_screaming_snake_case_and_unique() {
-        let all = [
-            ErrorCode::SessionNotFound,
-            ErrorCode::SessionExists,
-            ErrorCode::SessionBusy,
-            ErrorCode::InvalidId,
-            ErrorCode::InvalidMessage,
-            ErrorCode::InvalidMetadata,
-            ErrorCode::InvalidArgument,
-            ErrorCode::InvalidConfig,
-            ErrorCode::StorageQuota,
-            ErrorCode::StorageCorrupt,
-            ErrorCode::StorageUnavailable,
-            ErrorCode::Storage,
-            ErrorCode::LlmHttp,
-            ErrorCode::LlmRateLimited,
-            ErrorCode::LlmTimeout,
-            ErrorCode::LlmStreamTruncated,
-            ErrorCode::LlmBadResponse,
-            ErrorCode::LlmNetwork,
-            ErrorCode::ContextTooLarge,
-            ErrorCode::Aborted,
-            ErrorCode::Internal,
-        ];
         let mut seen = std::collections::HashSet::new();
-        for c in all {
+        for &c in ErrorCode::ALL {
             let s = c.as_str();
             assert!(
                 s.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_'),

@@ -207,6 +207,53 @@ mod tests {
         assert_eq!(*seen.borrow(), vec!["a".to_owned()]);
     }
 
+    /// One event of every kind. The match below has no wildcard, so a new variant does not
+    /// compile until it is sampled here too.
+    fn one_of_each() -> Vec<Event> {
+        let s = Session::new("s1".into(), 1.0);
+        let m: Message = serde_json::from_value(
+            json!({ "id": "m", "sessionId": "s1", "seq": 1, "role": "user", "content": "hi", "createdAt": 1.0 }),
+        )
+        .expect("a minimal message");
+        let r: Run = serde_json::from_value(
+            json!({ "id": "r", "sessionId": "s1", "status": "running", "createdAt": 1.0 }),
+        )
+        .expect("a minimal run");
+        let all = vec![
+            Event::SessionCreated(s.clone()),
+            Event::SessionUpdated(s.clone()),
+            Event::SessionReset(s),
+            Event::SessionDeleted { id: "s1".into() },
+            Event::SessionExpired { id: "s1".into() },
+            Event::MessageAdded(m.clone()),
+            Event::MessageUpdated(m),
+            Event::RunUpdated(r),
+        ];
+        for e in &all {
+            match e {
+                Event::SessionCreated(_)
+                | Event::SessionUpdated(_)
+                | Event::SessionReset(_)
+                | Event::SessionDeleted { .. }
+                | Event::SessionExpired { .. }
+                | Event::MessageAdded(_)
+                | Event::MessageUpdated(_)
+                | Event::RunUpdated(_)
+                | Event::Remote(_) => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn names_lists_exactly_the_names_events_carry() {
+        let carried: std::collections::BTreeSet<&str> =
+            one_of_each().iter().map(Event::name).collect();
+        let listed: std::collections::BTreeSet<&str> = Event::NAMES.iter().copied().collect();
+        assert_eq!(carried, listed);
+        assert_eq!(listed.len(), Event::NAMES.len(), "a name is listed twice");
+    }
+
     #[test]
     fn unknown_event_names_are_refused() {
         let bus = EventBus::<Event>::default();

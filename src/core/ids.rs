@@ -1,19 +1,7 @@
 //! Id generation (from randomness the platform passes in) and validation of caller-chosen ids.
 
 use crate::core::error::{Error, ErrorCode, Result};
-
-/// Randomness supplied by the platform (`crypto.getRandomValues` in wasm).
-pub trait RandomSource {
-    fn fill(&self, buf: &mut [u8]);
-
-    /// A uniform float in `[0, 1)`, for backoff jitter.
-    fn next_f64(&self) -> f64 {
-        let mut b = [0u8; 8];
-        self.fill(&mut b);
-        // 53 random bits make every representable value in [0, 1) equally likely.
-        (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+use crate::core::io::RandomSource;
 
 /// Longest accepted caller-chosen id, in characters.
 pub const MAX_ID_CHARS: usize = 128;
@@ -106,7 +94,7 @@ pub(crate) fn truncate_for_message(s: &str) -> String {
 
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::RandomSource;
+    use crate::core::io::RandomSource;
     use std::cell::Cell;
 
     /// Deterministic randomness for tests (xorshift64*).

@@ -1,12 +1,46 @@
-//! The few effects the run engine needs, as traits: an HTTP client with a streamed body, a timer,
-//! and a cancellation signal. The platform implements them over `fetch`, `setTimeout` and
-//! `AbortSignal`; native tests implement them with scripted fakes. Futures are not `Send`.
+//! What the core needs from its host, as traits, in one place: a port to a new host implements
+//! these and nothing else. The platform layer (wasm32) implements them over JavaScript; native
+//! tests implement them with fakes. Futures are not `Send` (JavaScript is single-threaded).
+//!
+//! | trait | what it gives the core | implemented in `platform/` |
+//! |---|---|---|
+//! | [`Clock`] | wall-clock milliseconds | `clock.rs` (`JsClock`: `Date.now()`) |
+//! | [`RandomSource`] | random bytes (ids, backoff jitter) | `random.rs` (`CryptoRandom`: `crypto.getRandomValues`) |
+//! | [`HttpClient`], [`ByteStream`] | a request, its response body chunk by chunk | `fetch.rs` (`FetchClient`, `FetchBody`: `fetch`) |
+//! | [`Timer`] | a cancellable sleep | `timer.rs` (`JsTimer`: `setTimeout`) |
+//! | [`CancelSignal`] | the caller's cancellation | `abort.rs` (`JsAbortSignal`: `AbortSignal`); the core's own in [`crate::core::cancel`] |
+//! | [`Cipher`] | authenticated encryption at rest | `crypto.rs` (`WebCryptoCipher`: WebCrypto AES-GCM) |
+//! | [`KvBackend`] | a string key-value store | `local_storage.rs` (`LocalStorageKv`), `host_kv.rs` (`HostKv`: Durable Object storage, Workers KV) |
+//! | [`Peers`] | a lock and a broadcast shared with other tabs and workers | `peers.rs` (`BrowserPeers`: Web Locks, BroadcastChannel) |
+//! | [`Store`](crate::core::store::Store) | whole-record storage (defined with its query types in [`crate::core::store`]) | `indexed_db.rs` (`IndexedDbStore`); the core has `MemoryStore`, `KvStore` over a [`KvBackend`], `SealedStore` |
+
+use std::any::Any;
 
 use async_trait::async_trait;
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{join_all, LocalBoxFuture};
 
 use crate::core::error::Result;
+use crate::core::events::Event;
 use crate::core::llm::HttpRequest;
+use crate::core::model::Millis;
+
+/// Wall-clock time, supplied by the platform (`Date.now()` in wasm).
+pub trait Clock {
+    fn now_ms(&self) -> Millis;
+}
+
+/// Randomness supplied by the platform (`crypto.getRandomValues` in wasm).
+pub trait RandomSource {
+    fn fill(&self, buf: &mut [u8]);
+
+    /// A uniform float in `[0, 1)`, for backoff jitter.
+    fn next_f64(&self) -> f64 {
+        let mut b = [0u8; 8];
+        self.fill(&mut b);
+        // 53 random bits make every representable value in [0, 1) equally likely.
+        (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
 
 /// A response body, read chunk by chunk. Dropping it cancels the underlying request.
 #[async_trait(?Send)]
@@ -50,70 +84,58 @@ pub trait CancelSignal {
     fn cancelled(&self) -> LocalBoxFuture<'static, ()>;
 }
 
-/// A cancellation flag the library itself can raise (e.g. when a stream's consumer stops
-/// iterating), usable wherever a [`CancelSignal`] is.
-#[derive(Clone, Default)]
-pub struct CancelToken {
-    state: std::rc::Rc<std::cell::RefCell<CancelState>>,
+/// Authenticated encryption of byte strings. `open` fails on a wrong key or altered data.
+#[async_trait(?Send)]
+pub trait Cipher {
+    async fn seal(&self, plain: &[u8]) -> Result<Vec<u8>>;
+    async fn open(&self, sealed: &[u8]) -> Result<Vec<u8>>;
 }
 
-#[derive(Default)]
-struct CancelState {
-    cancelled: bool,
-    wakers: Vec<std::task::Waker>,
-}
+/// A string key-value store. Implementations map their host's failures to `STORAGE_QUOTA`,
+/// `STORAGE_UNAVAILABLE` or `STORAGE_ERROR`.
+#[async_trait(?Send)]
+pub trait KvBackend {
+    async fn get(&self, key: &str) -> Result<Option<String>>;
+    async fn put(&self, key: &str, value: &str) -> Result<()>;
+    async fn delete(&self, key: &str) -> Result<()>;
+    /// Every key that starts with `prefix`, in any order.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>>;
 
-impl CancelToken {
-    pub fn new() -> Self {
-        CancelToken::default()
+    /// Several gets; concurrently by default (a remote store overlaps the round trips).
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>> {
+        join_all(keys.iter().map(|k| self.get(k)))
+            .await
+            .into_iter()
+            .collect()
     }
 
-    pub fn cancel(&self) {
-        let wakers = {
-            let mut s = self.state.borrow_mut();
-            s.cancelled = true;
-            std::mem::take(&mut s.wakers)
-        };
-        for w in wakers {
-            w.wake();
+    /// Writes the entries in order; atomically where the backend can (a Durable Object's
+    /// `put(entries)`), one after another otherwise.
+    async fn put_many(&self, entries: &[(String, String)]) -> Result<()> {
+        for (k, v) in entries {
+            self.put(k, v).await?;
         }
-    }
-}
-
-impl CancelSignal for CancelToken {
-    fn is_cancelled(&self) -> bool {
-        self.state.borrow().cancelled
+        Ok(())
     }
 
-    fn cancelled(&self) -> LocalBoxFuture<'static, ()> {
-        let state = self.state.clone();
-        Box::pin(futures_util::future::poll_fn(move |cx| {
-            let mut s = state.borrow_mut();
-            if s.cancelled {
-                std::task::Poll::Ready(())
-            } else {
-                s.wakers.push(cx.waker().clone());
-                std::task::Poll::Pending
-            }
-        }))
-    }
-}
-
-/// Cancelled as soon as any of its signals is.
-pub struct AnyCancel(pub Vec<std::rc::Rc<dyn CancelSignal>>);
-
-impl CancelSignal for AnyCancel {
-    fn is_cancelled(&self) -> bool {
-        self.0.iter().any(|s| s.is_cancelled())
-    }
-
-    fn cancelled(&self) -> LocalBoxFuture<'static, ()> {
-        if self.0.is_empty() {
-            return Box::pin(futures_util::future::pending());
+    async fn delete_many(&self, keys: &[String]) -> Result<()> {
+        for k in keys {
+            self.delete(k).await?;
         }
-        let all: Vec<_> = self.0.iter().map(|s| s.cancelled()).collect();
-        Box::pin(async move {
-            futures_util::future::select_all(all).await;
-        })
+        Ok(())
     }
+}
+
+/// Held while this context writes a session; dropping it releases the lock for every context.
+pub struct PeerLock(pub Box<dyn Any>);
+
+#[async_trait(?Send)]
+pub trait Peers {
+    /// Waits for exclusive access to one session across every context sharing the storage.
+    /// `None` when the platform has no cross-context lock (the manager then relies on the store's
+    /// seq-slot check: an append never overwrites another writer's message).
+    async fn lock(&self, session_id: &str) -> Option<PeerLock>;
+
+    /// Tells the other contexts about a change that is now durable.
+    fn publish(&self, event: &Event);
 }

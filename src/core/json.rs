@@ -7,3 +7,18 @@ use serde::Deserialize;
 pub fn from_str<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::Result<T> {
     serde_json::from_slice(text.as_bytes())
 }
+
+/// A JavaScript number that must be a whole count (`limit`, `maxTokens`, ...): `None` stays
+/// `None`; a fraction, a negative or a non-finite number is an `INVALID_ARGUMENT` naming `what`.
+/// Counts beyond `u32::MAX` are held there: no store or context is that long.
+pub fn whole_number(value: Option<f64>, what: &str) -> crate::core::error::Result<Option<usize>> {
+    match value {
+        Some(v) if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0) => {
+            Err(crate::core::error::Error::invalid_argument(format!(
+                "{what} must be a non-negative integer"
+            )))
+        }
+        Some(v) => Ok(Some(v.min(u32::MAX as f64) as usize)),
+        None => Ok(None),
+    }
+}

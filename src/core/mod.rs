@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod bundle;
+pub mod cancel;
 pub mod context;
 pub mod error;
 pub mod events;
@@ -10,9 +11,11 @@ pub mod io;
 pub mod json;
 pub mod llm;
 pub mod manager;
+pub mod message_validation;
 pub mod metadata;
 pub mod model;
 pub mod peers;
+pub mod preview;
 pub mod sealed;
 pub mod sort;
 pub mod store;

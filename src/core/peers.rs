@@ -1,32 +1,16 @@
-//! Other execution contexts — browser tabs, workers — that share a store's storage.
+//! Other execution contexts — browser tabs, workers — that share a store's storage, and the wire
+//! form of the events they tell each other about.
 //!
 //! A store over IndexedDB or localStorage is not alone: another tab may open the same database.
-//! [`Peers`] is what the manager needs from the platform to stay correct then: a lock per
+//! [`Peers`](crate::core::io::Peers) is what the manager needs from the platform to stay correct then: a lock per
 //! session that every context honours (Web Locks), and a way to tell the others about a change
 //! once it is durable (BroadcastChannel). A store over memory has no peers.
 
-use std::any::Any;
-
-use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::core::events::Event;
-
-/// Held while this context writes a session; dropping it releases the lock for every context.
-pub struct PeerLock(pub Box<dyn Any>);
-
-#[async_trait(?Send)]
-pub trait Peers {
-    /// Waits for exclusive access to one session across every context sharing the storage.
-    /// `None` when the platform has no cross-context lock (the manager then relies on the store's
-    /// seq-slot check: an append never overwrites another writer's message).
-    async fn lock(&self, session_id: &str) -> Option<PeerLock>;
-
-    /// Tells the other contexts about a change that is now durable.
-    fn publish(&self, event: &Event);
-}
 
 /// The wire form of an event between contexts.
 pub fn encode(event: &Event) -> Option<String> {

@@ -21,15 +21,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::core::error::{Error, ErrorCode, Result};
+use crate::core::io::Cipher;
 use crate::core::model::{Message, Run, Session, Summary, ToolCall};
 use crate::core::store::{MessageQuery, Store};
-
-/// Authenticated encryption of byte strings. `open` fails on a wrong key or altered data.
-#[async_trait(?Send)]
-pub trait Cipher {
-    async fn seal(&self, plain: &[u8]) -> Result<Vec<u8>>;
-    async fn open(&self, sealed: &[u8]) -> Result<Vec<u8>>;
-}
 
 pub const META_SALT: &str = "enc.salt";
 pub const META_CHECK: &str = "enc.check";

@@ -1,4 +1,4 @@
-use crate::core::manager::Clock;
+use crate::core::io::Clock;
 use crate::core::model::Millis;
 
 /// `Date.now()`, available in every JavaScript runtime.

@@ -9,7 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::wake::function_property;
 use crate::core::error::{Error, ErrorCode, Result};
-use crate::core::sealed::Cipher;
+use crate::core::io::Cipher;
 
 /// AES-GCM's recommended nonce length.
 const IV_LEN: usize = 12;

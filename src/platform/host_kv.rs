@@ -21,7 +21,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::storage_error::storage_error;
 use super::wake::function_property;
 use crate::core::error::{Error, Result};
-use crate::core::store::KvBackend;
+use crate::core::io::KvBackend;
 
 const WHAT: &str = "the key-value store (storage.kv)";
 /// Durable Object storage takes at most 128 keys per batched call.

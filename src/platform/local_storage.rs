@@ -10,7 +10,7 @@ use web_sys::Storage;
 
 use super::storage_error::{storage_error, unavailable};
 use crate::core::error::Result;
-use crate::core::store::KvBackend;
+use crate::core::io::KvBackend;
 
 const WHAT: &str = "localStorage";
 

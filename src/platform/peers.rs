@@ -14,8 +14,9 @@ use wasm_bindgen::JsCast;
 
 use super::wake::function_property;
 use crate::core::events::Event;
+use crate::core::io::{PeerLock, Peers};
 use crate::core::manager::SessionManager;
-use crate::core::peers::{self, PeerLock, Peers};
+use crate::core::peers;
 
 /// A `BroadcastChannel` with the listener that must live as long as it.
 type Channel = (JsValue, Closure<dyn FnMut(JsValue)>);

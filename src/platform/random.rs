@@ -1,4 +1,4 @@
-use crate::core::ids::RandomSource;
+use crate::core::io::RandomSource;
 
 /// `crypto.getRandomValues` through getrandom's `wasm_js` backend (browsers, workers, Node ≥ 19,
 /// workerd all expose `globalThis.crypto`).

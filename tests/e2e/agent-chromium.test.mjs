@@ -12,7 +12,7 @@ import { startMockLlmServer } from "../support/mock-llm-server.mjs";
 import { cases } from "../js/agent.cases.mjs";
 import { launch } from "./browser.mjs";
 
-const CASE_TIMEOUT_MS = Number(process.env.AGENT_CASE_TIMEOUT_MS ?? 4000);
+const CASE_TIMEOUT_MS = Number(process.env.AGENT_CASE_TIMEOUT_MS ?? 30_000);
 const CONCURRENCY = Number(process.env.AGENT_CASE_CONCURRENCY ?? 5);
 const root = fileURLToPath(new URL("../../", import.meta.url));
 

@@ -133,10 +133,20 @@ test(`a reply streaming when the browser dies is kept as interrupted (${STREAM_K
     const refAgent = new Agent({ name: "bot", llm: { provider: "mock" }, store: ref });
     await refAgent.start();
     await ref.create(id);
-    const full = (await refAgent.generate(prompt, id)).content;
+    let full = "";
+    let deltas = 0;
+    for await (const ev of refAgent.stream(prompt, { sessionId: id })) {
+      if (ev.type === "delta") deltas++;
+      if (ev.type === "done") full = ev.result.content;
+    }
+    // Kill after a different number of deltas each round, never past the first half of the
+    // reply: the rest (half the reply at 40 ms a chunk) is the margin, so the kill always lands
+    // mid-stream however slow the machine is.
+    const killAfter = 1 + Math.floor((round * Math.floor(deltas / 2)) / STREAM_KILLS);
 
     const b = await launch();
     const stored = waitForLines(b.page, /^STORED$/, 1);
+    const seen = waitForLines(b.page, /^DELTA$/, killAfter);
     b.page.evaluate(async ({ id, prompt }) => {
       const { SessionStore, Agent } = await import("/pkg/browser.js");
       const store = await SessionStore.open({ storage: { type: "indexeddb", name: "crash" } });
@@ -150,8 +160,7 @@ test(`a reply streaming when the browser dies is kept as interrupted (${STREAM_K
       console.log("DONE");
     }, { id, prompt }).catch(() => {});
     await stored;
-    // Let a few more chunks (and possibly a flush) happen, at a different point each round.
-    await new Promise((r) => setTimeout(r, 50 + round * 150));
+    await seen;
     await b.kill();
 
     const after = await readSession(id);

@@ -30,7 +30,7 @@ export class CaseTimeoutError extends Error {
 }
 
 /** Runs `c.run(t)`; rejects with CaseTimeoutError after `timeoutMs` (the case's own work is abandoned). */
-export async function runCase(c, t, { timeoutMs = 6000 } = {}) {
+export async function runCase(c, t, { timeoutMs = 30_000 } = {}) {
   let timer;
   const deadline = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new CaseTimeoutError(c.name, timeoutMs)), timeoutMs);

@@ -672,7 +672,7 @@ pub async fn an_upgrade_blocked_by_another_tab_is_unavailable() {
     // The pending open finishes (and closes) in the background; a new open then succeeds. The
     // old tab created version 1 with no stores: the upgrade must still create all of them.
     let mut opened = None;
-    for _ in 0..50 {
+    for _ in 0..500 {
         if let Ok(store) = IndexedDbStore::open(&name).await {
             opened = Some(store);
             break;

@@ -3,15 +3,18 @@
 //! - [`estimate`]: token estimates, computed once per message when it is stored;
 //! - [`window`]: the newest messages within a limit, and the invariants every strategy keeps;
 //! - [`summary`]: `summary_buffer`'s planning and its summary request;
+//! - [`options`]: the strategy options as callers write them, checked;
 //! - [`build`]: reading only what a strategy needs from storage and putting the context together
 //!   (used by the run engine and by `previewContext` alike).
 
 pub mod build;
 pub mod estimate;
+pub mod options;
 pub mod summary;
 pub mod window;
 
 pub use estimate::{estimate_message_tokens, estimate_text_tokens, MESSAGE_OVERHEAD_TOKENS};
+pub use options::ContextOptions;
 
 use serde::{Deserialize, Serialize};
 

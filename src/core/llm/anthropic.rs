@@ -2,11 +2,12 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{
-    api_key, arguments_object, base_headers, base_url, error_in_body, folded_system_text,
-    parameters_schema, parse_payload, str_at, to_body, u64_at, ChatRequest, ChatResponse,
-    HttpRequest, Provider, ProviderConfig, StreamEvent,
+use super::codec::{
+    api_key, arguments_object, base_headers, base_url, folded_system_text, parameters_schema,
+    parse_payload, str_at, to_body, u64_at,
 };
+use super::errors::error_in_body;
+use super::{ChatRequest, ChatResponse, HttpRequest, Provider, ProviderConfig, StreamEvent};
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::llm::sse::SseEvent;
 use crate::core::model::{Role, ToolCall, Usage};
@@ -356,7 +357,7 @@ impl StreamState {
                         ErrorCode::LlmHttp,
                         format!(
                             "anthropic stream error: {}",
-                            super::snippet(ev.data.as_bytes(), 200)
+                            super::codec::snippet(ev.data.as_bytes(), 200)
                         ),
                     )
                 }));
@@ -389,8 +390,11 @@ mod tests {
         assistant, body_of, decode_stream_of, header, msg, tool_result, user,
     };
     use super::super::*;
+    use crate::core::error::{ErrorCode, Result};
     use crate::core::model::Usage;
+    use crate::core::model::{Message, Role, ToolCall};
     use serde_json::json;
+    use serde_json::Value;
 
     fn cfg() -> ProviderConfig {
         let mut c = ProviderConfig::new(Provider::Anthropic, "claude-sonnet-4-5");

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use async_trait::async_trait;
 
 use super::{
-    decode_error, decode_response, encode_request, mock, parse_retry_after, ChatRequest,
+    decode_error, decode_response, encode_request, mock, parse_retry_after, ChatRequest, Provider,
     ProviderConfig, StreamDecoder, StreamEvent,
 };
 use crate::core::error::{Error, ErrorCode, Result};
@@ -25,7 +25,8 @@ pub trait EventSource {
 /// A model that can be called. `open` resolves once the reply has started (HTTP headers in).
 #[async_trait(?Send)]
 pub trait ChatModel {
-    fn provider(&self) -> &str;
+    /// Which provider answers: recorded on runs, and it decides how contexts are built.
+    fn provider(&self) -> Provider;
     fn model(&self) -> &str;
     async fn open(&self, request: &ChatRequest<'_>) -> Result<Box<dyn EventSource>>;
 }
@@ -57,8 +58,8 @@ pub struct HttpModel {
 
 #[async_trait(?Send)]
 impl ChatModel for HttpModel {
-    fn provider(&self) -> &str {
-        self.config.provider.as_str()
+    fn provider(&self) -> Provider {
+        self.config.provider
     }
 
     fn model(&self) -> &str {
@@ -105,7 +106,7 @@ impl ChatModel for HttpModel {
 /// fails half-way is not sent again (browsers may report the reset before any partial chunk).
 struct JsonSource {
     body: Option<Box<dyn ByteStream>>,
-    provider: super::Provider,
+    provider: Provider,
     events: VecDeque<StreamEvent>,
     received: bool,
     started: bool,
@@ -258,8 +259,8 @@ pub struct MockModel {
 
 #[async_trait(?Send)]
 impl ChatModel for MockModel {
-    fn provider(&self) -> &str {
-        "mock"
+    fn provider(&self) -> Provider {
+        Provider::Mock
     }
 
     fn model(&self) -> &str {

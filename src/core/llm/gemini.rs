@@ -2,11 +2,12 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{
-    api_key, arguments_object, base_headers, base_url, error_in_body, folded_system_text,
-    parse_payload, str_at, to_body, u64_at, ChatRequest, ChatResponse, HttpRequest, Provider,
-    ProviderConfig, StreamEvent,
+use super::codec::{
+    api_key, arguments_object, base_headers, base_url, folded_system_text, parse_payload, str_at,
+    to_body, u64_at,
 };
+use super::errors::error_in_body;
+use super::{ChatRequest, ChatResponse, HttpRequest, Provider, ProviderConfig, StreamEvent};
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::llm::sse::SseEvent;
 use crate::core::model::{Role, ToolCall, Usage};
@@ -335,7 +336,9 @@ mod tests {
     };
     use super::super::*;
     use super::model_path;
+    use crate::core::error::{ErrorCode, Result};
     use crate::core::model::Usage;
+    use crate::core::model::{Message, Role, ToolCall};
     use serde_json::json;
 
     fn cfg() -> ProviderConfig {

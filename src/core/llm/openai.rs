@@ -2,11 +2,12 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{
-    api_key, arguments_text, base_headers, base_url, error_in_body, parameters_schema,
-    parse_payload, str_at, to_body, u64_at, ChatRequest, ChatResponse, HttpRequest, Provider,
-    ProviderConfig, StreamEvent,
+use super::codec::{
+    api_key, arguments_text, base_headers, base_url, parameters_schema, parse_payload, str_at,
+    to_body, u64_at,
 };
+use super::errors::error_in_body;
+use super::{ChatRequest, ChatResponse, HttpRequest, Provider, ProviderConfig, StreamEvent};
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::llm::sse::SseEvent;
 use crate::core::model::{Message, Role, ToolCall, Usage};
@@ -18,9 +19,7 @@ pub(super) fn encode(cfg: &ProviderConfig, req: &ChatRequest) -> Result<HttpRequ
     if let Some(system) = req.system.filter(|s| !s.trim().is_empty()) {
         messages.push(json!({"role": "system", "content": system}));
     }
-    for m in req.messages {
-        messages.push(encode_message(m)?);
-    }
+    messages.extend(encode_messages(req.messages)?);
 
     let mut body = Map::new();
     body.insert("model".into(), Value::String(cfg.model.clone()));
@@ -64,6 +63,18 @@ pub(super) fn encode(cfg: &ProviderConfig, req: &ChatRequest) -> Result<HttpRequ
         headers,
         body: to_body(&Value::Object(body))?,
     })
+}
+
+/// Stored messages in the Chat Completions shape: what a request to `/chat/completions` carries,
+/// and what `getMessagesForLLM`, `previewContext` and a custom provider's handler hand out, so
+/// any chat-completions client accepts them as they are.
+pub fn encode_messages(messages: &[Message]) -> Result<Vec<Value>> {
+    // A plain loop: collecting into a `Result` builds iterator adapters that cost ~1.5 KB of wasm.
+    let mut out = Vec::with_capacity(messages.len());
+    for m in messages {
+        out.push(encode_message(m)?);
+    }
+    Ok(out)
 }
 
 fn encode_message(m: &Message) -> Result<Value> {
@@ -399,7 +410,9 @@ mod tests {
     };
     use super::super::*;
     use super::sanitize_name;
+    use crate::core::error::{ErrorCode, Result};
     use crate::core::model::Usage;
+    use crate::core::model::{Role, ToolCall};
     use serde_json::json;
 
     fn cfg() -> ProviderConfig {

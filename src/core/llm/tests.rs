@@ -1,8 +1,11 @@
 //! Tests that concern every provider, and the message builders the provider tests share.
 
 use super::*;
+use crate::core::error::{ErrorCode, Result};
 use crate::core::model::MessageStatus;
+use crate::core::model::{Message, Role};
 use proptest::prelude::*;
+use serde_json::Value;
 
 pub(crate) fn body_of(r: &HttpRequest) -> serde_json::Value {
     serde_json::from_str(&r.body).unwrap()
@@ -63,10 +66,39 @@ fn provider_names_parse_case_insensitively() {
     assert_eq!(Provider::parse(" Anthropic "), Some(Provider::Anthropic));
     assert_eq!(Provider::parse("GEMINI"), Some(Provider::Gemini));
     assert_eq!(Provider::parse("mock"), Some(Provider::Mock));
+    assert_eq!(Provider::parse("custom"), Some(Provider::Custom));
     assert_eq!(Provider::parse("ollama"), None);
-    for p in REAL {
+    for p in Provider::ALL {
         assert_eq!(Provider::parse(p.as_str()), Some(p));
     }
+    let e = Provider::from_config("ollama").unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidConfig);
+    assert!(e
+        .message
+        .contains("expected openai, anthropic, gemini, mock or custom"));
+}
+
+#[test]
+fn only_anthropic_and_gemini_need_the_conversation_to_open_on_a_user_turn() {
+    let strict: Vec<Provider> = Provider::ALL
+        .into_iter()
+        .filter(|p| p.requires_user_first())
+        .collect();
+    assert_eq!(strict, [Provider::Anthropic, Provider::Gemini]);
+}
+
+#[test]
+fn the_providers_without_a_wire_format_refuse_to_encode_or_decode() {
+    for p in [Provider::Mock, Provider::Custom] {
+        assert!(!p.has_wire_format());
+        let cfg = ProviderConfig::new(p, "m");
+        let e = encode_request(&cfg, &simple_request(&[user("hi")])).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidConfig, "{p}");
+        assert!(e.message.contains(p.as_str()), "{}", e.message);
+        assert!(decode_response(p, b"{}").is_err());
+        assert!(StreamDecoder::new(p).push(b"data: {}\n\n").is_err());
+    }
+    assert!(REAL.iter().all(|p| p.has_wire_format()));
 }
 
 fn simple_request(history: &[Message]) -> ChatRequest<'_> {

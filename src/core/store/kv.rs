@@ -37,51 +37,16 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use futures_util::future::join_all;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{MessageQuery, Store};
 use crate::core::error::{Error, Result};
+use crate::core::io::KvBackend;
 use crate::core::model::{Message, Run, Session, Summary};
 
 /// The prefix used when the configuration names none.
 pub const DEFAULT_PREFIX: &str = "agent-sessions/";
-
-/// A string key-value store. Implementations map their host's failures to `STORAGE_QUOTA`,
-/// `STORAGE_UNAVAILABLE` or `STORAGE_ERROR`.
-#[async_trait(?Send)]
-pub trait KvBackend {
-    async fn get(&self, key: &str) -> Result<Option<String>>;
-    async fn put(&self, key: &str, value: &str) -> Result<()>;
-    async fn delete(&self, key: &str) -> Result<()>;
-    /// Every key that starts with `prefix`, in any order.
-    async fn list(&self, prefix: &str) -> Result<Vec<String>>;
-
-    /// Several gets; concurrently by default (a remote store overlaps the round trips).
-    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>> {
-        join_all(keys.iter().map(|k| self.get(k)))
-            .await
-            .into_iter()
-            .collect()
-    }
-
-    /// Writes the entries in order; atomically where the backend can (a Durable Object's
-    /// `put(entries)`), one after another otherwise.
-    async fn put_many(&self, entries: &[(String, String)]) -> Result<()> {
-        for (k, v) in entries {
-            self.put(k, v).await?;
-        }
-        Ok(())
-    }
-
-    async fn delete_many(&self, keys: &[String]) -> Result<()> {
-        for k in keys {
-            self.delete(k).await?;
-        }
-        Ok(())
-    }
-}
 
 /// How record keys are spelt. Public so that tests (and tools) can address a raw record.
 pub mod keys {

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use crate::core::error::Result;
 use crate::core::model::{Message, Run, Session, Summary};
 
-pub use kv::{KvBackend, KvStore, MemoryKv};
+pub use kv::{KvStore, MemoryKv};
 pub use memory::MemoryStore;
 pub use sql::{SqlDriver, SqlStore};
 

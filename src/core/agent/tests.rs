@@ -6,11 +6,13 @@ use futures_executor::block_on;
 use futures_util::future::LocalBoxFuture;
 
 use super::*;
+use crate::core::cancel::CancelToken;
 use crate::core::ids::testing::SeqRandom;
-use crate::core::io::{ByteStream, CancelToken, HttpClient, HttpResponse};
+use crate::core::io::{ByteStream, Clock, HttpClient, HttpResponse};
 use crate::core::llm::chat::{HttpModel, MockModel};
 use crate::core::llm::{HttpRequest, Provider, ProviderConfig};
-use crate::core::manager::{Clock, CreateOptions, ManagerConfig};
+use crate::core::manager::{CreateOptions, ManagerConfig};
+use crate::core::model::Role;
 use crate::core::store::MemoryStore;
 
 struct StepClock(Cell<f64>);
@@ -707,5 +709,5 @@ fn an_empty_complete_reply_is_still_stored_as_the_turn() {
     });
 }
 
-#[path = "agent_context_tests.rs"]
+#[path = "context_tests.rs"]
 mod context;

@@ -515,10 +515,7 @@ fn concurrent_appends_to_one_session_are_serialised() {
         assert_eq!(seqs, (0..20).collect::<Vec<_>>());
         assert_eq!(f.manager.get("s").await.unwrap().unwrap().message_count, 20);
     });
-    assert!(
-        f.manager.locks.locks.borrow().is_empty(),
-        "locks are released"
-    );
+    assert!(f.manager.locks.is_empty(), "locks are released");
 }
 
 #[test]
@@ -620,6 +617,9 @@ fn export_then_import_round_trips_a_session_under_its_own_or_a_new_id() {
     });
 }
 
+/// A named way to damage an exported bundle.
+type Damage = (&'static str, Box<dyn Fn(&mut serde_json::Value)>);
+
 #[test]
 fn import_validates_everything_before_writing_anything() {
     block_on(async {
@@ -628,7 +628,7 @@ fn import_validates_everything_before_writing_anything() {
         f.say("a", "one").await;
         f.say("a", "two").await;
         let good = serde_json::to_value(f.manager.export("a").await.unwrap()).unwrap();
-        let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+        let cases: Vec<Damage> = vec![
             ("format", Box::new(|b| b["format"] = json!("other"))),
             ("version", Box::new(|b| b["version"] = json!(99))),
             (
@@ -673,10 +673,12 @@ fn import_validates_everything_before_writing_anything() {
 /// delivery of each context's events to the other.
 mod peers {
     use super::*;
-    use crate::core::peers::{PeerLock, Peers};
+    use crate::core::io::{PeerLock, Peers};
     use futures_util::future::join_all;
+    use futures_util::lock::Mutex;
     use std::cell::RefCell;
     use std::collections::HashMap;
+    use std::sync::Arc;
 
     #[derive(Default)]
     struct Hub {

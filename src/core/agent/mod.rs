@@ -3,6 +3,12 @@
 //! never after the first streamed byte), enforces the whole-call and idle timeouts and the
 //! caller's cancellation, keeps a streamed reply's partial text stored as it grows, and records
 //! the run. Pure: the model, the timer and the cancellation come in as traits.
+//!
+//! The context a turn sends, and `summary_buffer`'s summarisation through the model, are in
+//! `summarize`.
+
+pub mod options;
+mod summarize;
 
 use std::cell::RefCell;
 
@@ -10,8 +16,7 @@ use futures_util::future::{self, Either, LocalBoxFuture};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::core::context::build::{build, calibration, Built, Inputs, SummaryChoice, SummaryJob};
-use crate::core::context::summary::{self as summaries, SUMMARY_HEADING, SUMMARY_SYSTEM};
+use crate::core::context::build::{calibration, Inputs, SummaryChoice};
 use crate::core::context::window::too_large;
 use crate::core::context::{
     estimate_message_tokens, estimate_text_tokens, ContextConfig, Strategy,
@@ -19,10 +24,10 @@ use crate::core::context::{
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::io::{CancelSignal, Timer};
 use crate::core::llm::chat::ChatModel;
-use crate::core::llm::{ChatRequest, ChatResponse, RetryPolicy, StreamEvent, ToolSpec};
+use crate::core::llm::{ChatRequest, ChatResponse, Provider, RetryPolicy, StreamEvent, ToolSpec};
 use crate::core::manager::SessionManager;
 use crate::core::model::{
-    Message, MessageStatus, NewMessage, Role, Run, RunStatus, Session, Summary, ToolCall, Usage,
+    Message, MessageStatus, NewMessage, Run, RunStatus, Session, Summary, ToolCall, Usage,
 };
 
 pub const DEFAULT_TIMEOUT_MS: u64 = 600_000;
@@ -59,23 +64,19 @@ impl AgentSettings {
         system.saturating_add(tools)
     }
 
-    /// What a context build for this agent, on `session`, with `provider`, starts from.
-    pub fn context_inputs<'a>(&self, session: &Session, provider: &str) -> Inputs<'a> {
+    /// What a context build for this agent, on `session`, with `provider` (none for an agent
+    /// without a model), starts from.
+    pub fn context_inputs<'a>(&self, session: &Session, provider: Option<Provider>) -> Inputs<'a> {
         Inputs {
             config: self
                 .context
                 .capped(session.max_messages.map(|m| m as usize)),
             fixed_tokens: self.fixed_tokens(),
-            user_first: requires_user_first(provider),
+            user_first: provider.is_some_and(Provider::requires_user_first),
             pending: None,
             summary: SummaryChoice::Stored,
         }
     }
-}
-
-/// Providers whose requests must open with a user turn.
-pub fn requires_user_first(provider: &str) -> bool {
-    matches!(provider, "anthropic" | "gemini")
 }
 
 impl Default for AgentSettings {
@@ -348,7 +349,7 @@ impl<'a> Turn<'a> {
 
         let mut run = self.manager.new_run(session_id);
         run.agent = Some(self.settings.name.clone());
-        run.provider = Some(self.model.provider().to_owned());
+        run.provider = Some(self.model.provider().as_str().to_owned());
         run.model = Some(self.model.model().to_owned());
         run.status = RunStatus::Running;
         run.started_at = Some(self.manager.now());
@@ -417,184 +418,6 @@ impl<'a> Turn<'a> {
             return Err(too_large(needed, effective));
         }
         Ok(())
-    }
-
-    /// The context to send: built by the agent's strategy, summarising first when
-    /// `summary_buffer` finds it due. A failed summarisation falls back to `token_window` (after
-    /// the previous summary, if any) and emits `context:summary_failed`; cancellation and the
-    /// call's deadline still end the call.
-    async fn context(&self, session_id: &str, run: &mut Run, deadline: f64) -> Result<Built> {
-        let session = self.manager.require(session_id).await?;
-        let inputs = self
-            .settings
-            .context_inputs(&session, self.model.provider());
-        let store = &**self.manager.store();
-        let built = build(store, &session, &inputs).await?;
-        let Some(job) = built.job.clone() else {
-            run.estimated_input_tokens = Some(u64::from(built.tokens));
-            return Ok(built);
-        };
-        let Strategy::SummaryBuffer { budget, target, .. } = inputs.config.strategy else {
-            return Ok(built);
-        };
-        let previous = job.previous.clone();
-        let summarized = match self.summarize(&job, budget, run, deadline).await {
-            Ok(summary) => {
-                // The new summary and the newest turns, within target × budget if they can be.
-                let mut next = inputs.clone();
-                next.summary = SummaryChoice::Given(summary.clone());
-                let mut result = Err(too_large(0, 0));
-                for limit in [(f64::from(budget) * target) as u32, budget] {
-                    next.config.strategy = Strategy::TokenWindow { budget: limit };
-                    result = build(store, &session, &next).await;
-                    if result.is_ok() {
-                        break;
-                    }
-                }
-                match result {
-                    Ok(b) => {
-                        self.manager.store().put_summary(&summary).await?;
-                        (self.on_event)(&AgentEvent::Summarized {
-                            run_id: run.id.clone(),
-                            summary,
-                        });
-                        Ok(b)
-                    }
-                    Err(e) => Err(Error::new(
-                        e.code,
-                        format!(
-                            "the summary leaves no room for the newest turn: {}",
-                            e.message
-                        ),
-                    )),
-                }
-            }
-            Err(e) => Err(e),
-        };
-        match summarized {
-            Ok(b) => Ok(b),
-            Err(e) if e.code == ErrorCode::Aborted || self.manager.now() >= deadline => Err(e),
-            Err(error) => {
-                (self.on_event)(&AgentEvent::SummaryFailed {
-                    run_id: run.id.clone(),
-                    session_id: session_id.to_owned(),
-                    error,
-                });
-                let mut fallback = inputs.clone();
-                fallback.config.strategy = Strategy::TokenWindow { budget };
-                // Summaries stored by earlier chunks of this roll-up count too.
-                let latest = summaries::active(store.get_summaries(session_id).await?);
-                if let Some(s) = latest.or(previous) {
-                    fallback.summary = SummaryChoice::Given(s);
-                }
-                let b = match build(store, &session, &fallback).await {
-                    // A summary that leaves no room for the newest turn is left out too.
-                    Err(e) if e.code == ErrorCode::ContextTooLarge => {
-                        fallback.summary = SummaryChoice::Stored;
-                        build(store, &session, &fallback).await?
-                    }
-                    other => other?,
-                };
-                run.estimated_input_tokens = Some(u64::from(b.tokens));
-                Ok(b)
-            }
-        }
-    }
-
-    /// Folds `job` into a new summary through the agent's model, a chunk of at most `budget`
-    /// tokens at a time (a long backlog rolls up over several calls). Every chunk's summary but
-    /// the last is stored at once; the last is returned for the caller to check and store.
-    async fn summarize(
-        &self,
-        job: &SummaryJob,
-        budget: u32,
-        run: &mut Run,
-        deadline: f64,
-    ) -> Result<Summary> {
-        let mut previous = job.previous.clone();
-        let chunks = summaries::chunks(&job.messages, budget);
-        let last = chunks.len().saturating_sub(1);
-        for (i, chunk) in chunks.into_iter().enumerate() {
-            let summary = self
-                .summarize_chunk(previous.as_ref(), chunk, job.max_tokens, run, deadline)
-                .await?;
-            if i == last {
-                return Ok(summary);
-            }
-            self.manager.store().put_summary(&summary).await?;
-            previous = Some(summary);
-        }
-        Err(Error::internal("nothing to summarise"))
-    }
-
-    async fn summarize_chunk(
-        &self,
-        previous: Option<&Summary>,
-        chunk: &[Message],
-        max_tokens: u32,
-        run: &mut Run,
-        deadline: f64,
-    ) -> Result<Summary> {
-        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
-            return Err(Error::internal("an empty chunk to summarise"));
-        };
-        let words = (max_tokens * 3 / 4).max(40);
-        let prompt = Message {
-            content: summaries::summary_prompt(previous, chunk, words),
-            role: Role::User,
-            tool_calls: Vec::new(),
-            tool_call_id: None,
-            name: None,
-            status: MessageStatus::Complete,
-            run_id: None,
-            metadata: None,
-            ..first.clone()
-        };
-        let request = ChatRequest {
-            system: Some(SUMMARY_SYSTEM),
-            messages: std::slice::from_ref(&prompt),
-            tools: &[],
-            stream: false,
-        };
-        let response = self
-            .guarded(
-                async {
-                    let mut source = self.model.open(&request).await?;
-                    let mut response = ChatResponse::default();
-                    while let Some(event) = source.next_event().await? {
-                        response.apply(&event);
-                    }
-                    Ok(response)
-                },
-                deadline,
-                true,
-            )
-            .await?;
-        if let Some(u) = &response.usage {
-            run.usage.add(u);
-        }
-        let content = response.content.trim().to_owned();
-        if content.is_empty() {
-            return Err(Error::new(
-                ErrorCode::LlmBadResponse,
-                "the model returned an empty summary",
-            ));
-        }
-        Ok(Summary {
-            id: crate::core::ids::new_summary_id(self.manager.rng()),
-            session_id: last.session_id.clone(),
-            tokens: estimate_message_tokens(&format!("{SUMMARY_HEADING}\n{content}"), ""),
-            content,
-            covers: chunk.iter().map(|m| m.id.clone()).collect(),
-            rolls_up: previous.map(|p| p.id.clone()),
-            through_seq: last.seq,
-            model: Some(
-                response
-                    .model
-                    .unwrap_or_else(|| self.model.model().to_owned()),
-            ),
-            created_at: self.manager.now(),
-        })
     }
 
     async fn call_with_retries(
@@ -784,5 +607,4 @@ impl<'a> Turn<'a> {
 }
 
 #[cfg(test)]
-#[path = "agent_tests.rs"]
 mod tests;

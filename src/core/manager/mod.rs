@@ -1,234 +1,40 @@
 //! Session lifecycle over a [`Store`]: create, get, list, query, update, reset, delete, messages,
 //! runs; an in-memory LRU cache bounded by count and idle time; retention (deletion from storage
 //! by idle time and age); per-session serialisation of writes; lifecycle events.
+//!
+//! - [`options`]: the manager's configuration and its operations' options;
+//! - `cache`: the LRU of sessions held in memory;
+//! - `locks`: one writer per session at a time;
+//! - message validation is [`crate::core::message_validation`], shared with bundle import.
+
+mod cache;
+mod locks;
+pub mod options;
+
+pub use locks::SessionGuard;
+pub use options::{
+    CacheConfig, CreateOptions, ImportOptions, ManagerConfig, QueryOptions, RetentionConfig,
+    RetentionOptions, SessionOrder, SessionPage, SessionsOptions, UpdateOptions,
+    DEFAULT_MAX_SESSIONS, DEFAULT_PAGE_SIZE, DEFAULT_SESSION_TTL_MS, MAX_PAGE_SIZE,
+};
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
-use std::sync::Arc;
-
-use futures_util::lock::{Mutex, OwnedMutexGuard};
-use serde_json::Value;
 
 use crate::core::bundle::{prepare_import, Bundle};
-use crate::core::context::estimate_message_tokens;
+use crate::core::context::Calibration;
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::events::{Event, EventBus};
-use crate::core::ids::{self, RandomSource};
+use crate::core::ids;
+use crate::core::io::{Clock, Peers, RandomSource};
+use crate::core::message_validation::build_message;
 use crate::core::metadata::{sanitize_metadata, validate_title};
-use crate::core::model::{
-    Message, MessageStatus, Millis, NewMessage, Role, Run, RunStatus, Session, Summary, ToolCall,
-};
-use crate::core::peers::{PeerLock, Peers};
+use crate::core::model::{Message, Millis, NewMessage, Run, RunStatus, Session, Summary};
 use crate::core::sort;
 use crate::core::store::{MessageQuery, Store};
 
-/// Wall-clock time, supplied by the platform (`Date.now()` in wasm).
-pub trait Clock {
-    fn now_ms(&self) -> Millis;
-}
-
-pub const DEFAULT_MAX_SESSIONS: usize = 1000;
-pub const DEFAULT_SESSION_TTL_MS: f64 = 3_600_000.0;
-/// Largest accepted message content, in bytes of UTF-8.
-pub const MAX_CONTENT_BYTES: usize = 4 * 1024 * 1024;
-pub const DEFAULT_PAGE_SIZE: usize = 50;
-pub const MAX_PAGE_SIZE: usize = 1000;
-
-/// How many sessions the manager keeps in memory, and for how long an idle one stays there.
-/// Eviction never loses data: an evicted session is reloaded from the store on its next use.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CacheConfig {
-    pub max_sessions: usize,
-    pub session_ttl_ms: f64,
-}
-
-impl Default for CacheConfig {
-    fn default() -> Self {
-        CacheConfig {
-            max_sessions: DEFAULT_MAX_SESSIONS,
-            session_ttl_ms: DEFAULT_SESSION_TTL_MS,
-        }
-    }
-}
-
-/// When sessions are deleted from storage: after `expire_after_ms` without a write, or
-/// `max_age_ms` after creation. Checked when a session is accessed and by [`SessionManager::sweep`].
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RetentionConfig {
-    pub expire_after_ms: Option<f64>,
-    pub max_age_ms: Option<f64>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ManagerConfig {
-    pub cache: CacheConfig,
-    pub retention: RetentionConfig,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CreateOptions {
-    pub title: Option<String>,
-    pub metadata: Option<Value>,
-    /// PraisonAI's session-level `maxMessages`.
-    pub max_messages: Option<u32>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ImportOptions {
-    /// Store under this id instead of the bundle's.
-    pub id: Option<String>,
-    /// Replace a session that already has the id.
-    pub overwrite: bool,
-}
-
-/// `title: Some(None)` clears the title; `metadata` replaces the whole object.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct UpdateOptions {
-    pub title: Option<Option<String>>,
-    pub metadata: Option<Value>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SessionOrder {
-    #[default]
-    UpdatedAt,
-    CreatedAt,
-}
-
-impl SessionOrder {
-    fn tag(self) -> char {
-        match self {
-            SessionOrder::UpdatedAt => 'u',
-            SessionOrder::CreatedAt => 'c',
-        }
-    }
-
-    fn key(self, s: &Session) -> f64 {
-        match self {
-            SessionOrder::UpdatedAt => s.updated_at,
-            SessionOrder::CreatedAt => s.created_at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct QueryOptions {
-    pub limit: Option<usize>,
-    pub cursor: Option<String>,
-    pub order: SessionOrder,
-    /// Oldest first when true; newest first by default.
-    pub ascending: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct SessionPage {
-    pub sessions: Vec<Session>,
-    pub next_cursor: Option<String>,
-}
-
-struct CacheEntry {
-    session: Session,
-    last_access: Millis,
-    tick: u64,
-}
-
-/// LRU by access tick; idle entries are the oldest ticks, so both evictions pop from the front.
-#[derive(Default)]
-struct Cache {
-    entries: HashMap<String, CacheEntry>,
-    by_tick: BTreeMap<u64, String>,
-    tick: u64,
-}
-
-impl Cache {
-    /// The cached session, made most recently used; `None` (and dropped) once idle past `ttl`.
-    fn get(&mut self, id: &str, now: Millis, ttl: f64) -> Option<Session> {
-        if now - self.entries.get(id)?.last_access > ttl {
-            self.remove(id);
-            return None;
-        }
-        let entry = self.entries.get_mut(id)?;
-        self.tick += 1;
-        self.by_tick.remove(&entry.tick);
-        self.by_tick.insert(self.tick, id.to_owned());
-        entry.tick = self.tick;
-        entry.last_access = now;
-        Some(entry.session.clone())
-    }
-
-    fn put(&mut self, session: Session, now: Millis, max: usize) {
-        self.tick += 1;
-        let tick = self.tick;
-        let id = session.id.clone();
-        if let Some(old) = self.entries.insert(
-            id.clone(),
-            CacheEntry {
-                session,
-                last_access: now,
-                tick,
-            },
-        ) {
-            self.by_tick.remove(&old.tick);
-        }
-        self.by_tick.insert(tick, id);
-        while self.entries.len() > max {
-            let Some((_, victim)) = self.by_tick.pop_first() else {
-                break;
-            };
-            self.entries.remove(&victim);
-        }
-    }
-
-    fn evict_idle(&mut self, now: Millis, ttl: f64) {
-        while let Some((_, id)) = self.by_tick.first_key_value() {
-            let idle = self
-                .entries
-                .get(id)
-                .is_none_or(|e| now - e.last_access > ttl);
-            if !idle {
-                break;
-            }
-            let id = id.clone();
-            self.remove(&id);
-        }
-    }
-
-    fn remove(&mut self, id: &str) {
-        if let Some(e) = self.entries.remove(id) {
-            self.by_tick.remove(&e.tick);
-        }
-    }
-
-    fn ids(&self) -> Vec<String> {
-        self.by_tick.values().cloned().collect()
-    }
-}
-
-/// One async mutex per session id, created on demand and dropped when nobody holds or awaits it.
-#[derive(Default)]
-struct KeyedLocks {
-    locks: RefCell<HashMap<String, Arc<Mutex<()>>>>,
-}
-
-/// Held while a session is being written; dropping it lets the next writer in.
-pub struct SessionGuard {
-    // Released first: the other contexts' lock, then this context's.
-    _peer: Option<PeerLock>,
-    _guard: OwnedMutexGuard<()>,
-    id: String,
-    locks: Rc<KeyedLocks>,
-}
-
-impl Drop for SessionGuard {
-    fn drop(&mut self) {
-        let mut map = self.locks.locks.borrow_mut();
-        // 2 = the map's own handle + the one inside our guard: nobody else waits.
-        if map.get(&self.id).is_some_and(|m| Arc::strong_count(m) <= 2) {
-            map.remove(&self.id);
-        }
-    }
-}
+use cache::Cache;
+use locks::{KeyGuard, KeyedLocks};
 
 pub struct SessionManager {
     store: Rc<dyn Store>,
@@ -278,7 +84,7 @@ impl SessionManager {
 
     /// Reads a session held in memory without touching its recency; `None` when not cached.
     pub fn with_cached<R>(&self, id: &str, f: impl FnOnce(&Session) -> R) -> Option<R> {
-        self.cache.borrow().entries.get(id).map(|e| f(&e.session))
+        self.cache.borrow().peek(id).map(f)
     }
 
     /// Ids of the sessions held in memory, least recently used first.
@@ -314,14 +120,8 @@ impl SessionManager {
     /// them one unit (as an agent run does). With peers, the session is re-read from storage
     /// under the lock: another context may have written it since it was cached here.
     pub async fn lock(&self, id: &str) -> SessionGuard {
-        let mutex = self
-            .locks
-            .locks
-            .borrow_mut()
-            .entry(id.to_owned())
-            .or_default()
-            .clone();
-        let guard = mutex.lock_owned().await;
+        let mutex = self.locks.mutex(id);
+        let key = KeyGuard::new(mutex.lock_owned().await, id, &self.locks);
         let peer = match self.peers() {
             Some(p) => {
                 let lock = p.lock(id).await;
@@ -332,9 +132,7 @@ impl SessionManager {
         };
         SessionGuard {
             _peer: peer,
-            _guard: guard,
-            id: id.to_owned(),
-            locks: self.locks.clone(),
+            _key: key,
         }
     }
 
@@ -576,7 +374,8 @@ impl SessionManager {
         // Each retry races the other writer afresh (about even odds), so a few dozen tries make
         // a spurious SESSION_BUSY vanishingly unlikely.
         const ATTEMPTS: usize = 24;
-        for attempt in 1..=ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             let mut session = self.require(id).await?;
             let now = self.now();
             let message = build_message(&session, input.clone(), now, &*self.rng)?;
@@ -591,12 +390,12 @@ impl SessionManager {
                     return Ok(message);
                 }
                 Err(e) if e.code == ErrorCode::SessionBusy && attempt < ATTEMPTS => {
+                    attempt += 1;
                     self.resync(id).await?;
                 }
                 Err(e) => return Err(e),
             }
         }
-        unreachable!("the last attempt returns")
     }
 
     /// Re-reads a session written by someone else: the record, corrected by the newest message
@@ -680,11 +479,8 @@ impl SessionManager {
         if add_usage {
             session.usage.add(&run.usage);
             if let Some(estimated) = run.estimated_input_tokens {
-                session.calibration = crate::core::context::Calibration::update(
-                    session.calibration,
-                    estimated,
-                    run.usage.input_tokens,
-                );
+                session.calibration =
+                    Calibration::update(session.calibration, estimated, run.usage.input_tokens);
             }
             self.store.put_session(&session).await?;
             self.remember(&session);
@@ -812,133 +608,5 @@ fn decode_cursor(cursor: &str, order: SessionOrder) -> Result<(f64, String)> {
     Ok((key, id.to_owned()))
 }
 
-/// Validates a caller's message and completes it into a stored one.
-pub(crate) fn build_message(
-    session: &Session,
-    input: NewMessage,
-    now: Millis,
-    rng: &dyn RandomSource,
-) -> Result<Message> {
-    let role = Role::parse(&input.role).ok_or_else(|| {
-        Error::invalid_message(format!(
-            "unknown role {:?} (expected system, user, assistant or tool)",
-            ids::truncate_for_message(&input.role)
-        ))
-    })?;
-    let content = content_text(input.content)?;
-    if content.len() > MAX_CONTENT_BYTES {
-        return Err(Error::invalid_message(format!(
-            "content is {} bytes (at most {MAX_CONTENT_BYTES})",
-            content.len()
-        )));
-    }
-    match role {
-        Role::User | Role::System if content.trim().is_empty() => {
-            return Err(Error::invalid_message(format!(
-                "a {} message needs non-empty content",
-                role.as_str()
-            )))
-        }
-        Role::Tool
-            if input
-                .tool_call_id
-                .as_deref()
-                .is_none_or(|t| t.trim().is_empty()) =>
-        {
-            return Err(Error::invalid_message("a tool message needs a toolCallId"))
-        }
-        _ => {}
-    }
-    if !input.tool_calls.is_empty() && role != Role::Assistant {
-        return Err(Error::invalid_message(
-            "only assistant messages carry toolCalls",
-        ));
-    }
-    for call in &input.tool_calls {
-        validate_tool_call(call)?;
-    }
-    let id = match input.id {
-        Some(id) => {
-            ids::validate_id("message", &id).map_err(|e| Error::invalid_message(e.message))?;
-            id
-        }
-        None => ids::new_message_id(rng),
-    };
-    if let Some(name) = &input.name {
-        if name.chars().count() > 128 || name.chars().any(char::is_control) {
-            return Err(Error::invalid_message(
-                "name must be at most 128 characters, no control characters",
-            ));
-        }
-    }
-    let created_at = match input.created_at {
-        Some(t) if t.is_finite() && t >= 0.0 => t,
-        Some(_) => {
-            return Err(Error::invalid_message(
-                "createdAt must be a time in milliseconds",
-            ))
-        }
-        None => now,
-    };
-    let metadata = match input.metadata {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            sanitize_metadata(Some(v))
-                .map_err(|e| Error::new(ErrorCode::InvalidMessage, e.message))?,
-        ),
-    };
-    let extra: String = input
-        .tool_calls
-        .iter()
-        .flat_map(|c| [c.name.as_str(), c.arguments.as_str()])
-        .collect();
-    Ok(Message {
-        id,
-        session_id: session.id.clone(),
-        seq: session.next_seq,
-        role,
-        tokens: estimate_message_tokens(&content, &extra),
-        content,
-        name: input.name,
-        tool_calls: input.tool_calls,
-        tool_call_id: input.tool_call_id,
-        status: input.status.unwrap_or(MessageStatus::Complete),
-        created_at,
-        run_id: input.run_id,
-        metadata,
-    })
-}
-
-/// Content is text; OpenAI-style part arrays are accepted and their text parts joined.
-fn content_text(content: Option<Value>) -> Result<String> {
-    match content {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s),
-        Some(Value::Array(parts)) => {
-            let mut text = String::new();
-            for part in parts {
-                match part.get("text").and_then(Value::as_str) {
-                    Some(t) => text.push_str(t),
-                    None => {
-                        return Err(Error::invalid_message(
-                            "content parts must be objects with a text field",
-                        ))
-                    }
-                }
-            }
-            Ok(text)
-        }
-        Some(_) => Err(Error::invalid_message("content must be a string")),
-    }
-}
-
-fn validate_tool_call(call: &ToolCall) -> Result<()> {
-    if call.id.trim().is_empty() || call.name.trim().is_empty() {
-        return Err(Error::invalid_message("a tool call needs an id and a name"));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
-#[path = "manager_tests.rs"]
 mod tests;

@@ -41,10 +41,10 @@ impl World {
     async fn preview(
         &self,
         id: &str,
-        provider: &str,
+        provider: Provider,
     ) -> Result<crate::core::context::build::Built> {
         let session = self.manager.require(id).await?;
-        let inputs = self.settings.context_inputs(&session, provider);
+        let inputs = self.settings.context_inputs(&session, Some(provider));
         build(&**self.manager.store(), &session, &inputs).await
     }
 
@@ -200,7 +200,7 @@ fn the_request_sends_exactly_what_the_preview_shows() {
             .await;
         }
         w.say("s", "user", "and tomorrow?").await;
-        let preview = w.preview("s", "openai").await.unwrap();
+        let preview = w.preview("s", Provider::OpenAi).await.unwrap();
         assert!(preview.tokens <= 60);
         assert!(preview.messages.len() < 21);
         w.http.script.borrow_mut().push(Ok(json_reply("ok", 10)));
@@ -273,7 +273,7 @@ fn buffer_window_sends_the_newest_messages_from_a_user_turn() {
             .await
             .unwrap();
         assert!(r.content.contains("don't have"), "{}", r.content);
-        let p = w.preview("s", "mock").await.unwrap();
+        let p = w.preview("s", Provider::Mock).await.unwrap();
         assert!(p.messages.len() <= 3);
         assert_eq!(p.messages[0].role, Role::User);
     });
@@ -322,7 +322,7 @@ fn summary_buffer_summarises_through_the_model_and_uses_the_summary_next_time() 
         assert!(w.event_names().contains(&"context:summarized".to_owned()));
         // The context is now system + summary + newest turns, under target × budget (unless the
         // last reply pushed it over the threshold again: then a roll-up is due).
-        let p = w.preview("s", "mock").await.unwrap();
+        let p = w.preview("s", Provider::Mock).await.unwrap();
         match &p.job {
             None => {
                 assert!(p.summary.is_some());
@@ -371,13 +371,18 @@ fn removing_a_summary_falls_back_on_the_one_before() {
         assert!(all.len() >= 2, "{}", all.len());
         let newest = all.last().unwrap().clone();
         assert_eq!(
-            w.preview("s", "mock").await.unwrap().summary.unwrap().id,
+            w.preview("s", Provider::Mock)
+                .await
+                .unwrap()
+                .summary
+                .unwrap()
+                .id,
             newest.id
         );
         assert!(w.manager.remove_summary("s", &newest.id).await.unwrap());
         assert!(!w.manager.remove_summary("s", &newest.id).await.unwrap());
         let before = &all[all.len() - 2];
-        let p = w.preview("s", "mock").await.unwrap();
+        let p = w.preview("s", Provider::Mock).await.unwrap();
         // The previous summary is active again (a new roll-up may be due: the preview says so).
         assert_eq!(p.summary.as_ref().unwrap().id, before.id);
     });
@@ -481,7 +486,7 @@ fn reported_usage_calibrates_the_budget() {
             )
             .await;
         }
-        let before = w.preview("s", "openai").await.unwrap();
+        let before = w.preview("s", Provider::OpenAi).await.unwrap();
         // The provider counts twice what we estimate.
         let reported = u64::from(before.tokens) * 2;
         w.http
@@ -492,7 +497,7 @@ fn reported_usage_calibrates_the_budget() {
         let session = w.manager.require("s").await.unwrap();
         let ratio = session.calibration.unwrap().ratio;
         assert!((ratio - 2.0).abs() < 0.1, "{ratio}");
-        let after = w.preview("s", "openai").await.unwrap();
+        let after = w.preview("s", Provider::OpenAi).await.unwrap();
         assert!((after.calibration - ratio).abs() < 1e-9);
         // Half the estimated tokens now fit in the same budget.
         assert!(after.tokens <= 200, "{}", after.tokens);
@@ -532,7 +537,7 @@ fn interrupted_replies_are_sent_and_failed_ones_are_not() {
             )
             .await
             .unwrap();
-        let p = w.preview("s", "openai").await.unwrap();
+        let p = w.preview("s", Provider::OpenAi).await.unwrap();
         assert_eq!(p.dropped.len(), 1);
         assert_eq!(p.dropped[0].2, DropReason::Failed);
         w.http.script.borrow_mut().push(Ok(json_reply("ok", 10)));
@@ -553,8 +558,15 @@ fn anthropic_and_gemini_requests_open_on_a_user_turn() {
         w.session("s").await;
         w.say("s", "assistant", "Welcome! How can I help?").await;
         w.say("s", "user", "hello").await;
-        assert_eq!(w.preview("s", "openai").await.unwrap().messages.len(), 2);
-        let a = w.preview("s", "anthropic").await.unwrap();
+        assert_eq!(
+            w.preview("s", Provider::OpenAi)
+                .await
+                .unwrap()
+                .messages
+                .len(),
+            2
+        );
+        let a = w.preview("s", Provider::Anthropic).await.unwrap();
         assert_eq!(a.messages.len(), 1);
         assert_eq!(a.messages[0].role, Role::User);
         assert_eq!(a.dropped[0].2, DropReason::BeforeUserTurn);
@@ -580,7 +592,7 @@ fn a_session_max_messages_caps_every_strategy() {
             w.say("s", "user", &format!("u{i}")).await;
             w.say("s", "assistant", &format!("a{i}")).await;
         }
-        let p = w.preview("s", "openai").await.unwrap();
+        let p = w.preview("s", Provider::OpenAi).await.unwrap();
         assert_eq!(p.messages.len(), 4);
         assert_eq!(p.messages[0].content, "u8");
     });

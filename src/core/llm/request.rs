@@ -1,0 +1,34 @@
+//! What a call sends: the wire-independent request, and the HTTP request a codec makes of it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::core::model::Message;
+
+/// A tool the model may call. `parameters` is a JSON Schema for the arguments object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub parameters: Value,
+}
+
+/// What to send: the system prompt, the (already selected) history and the tools.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatRequest<'a> {
+    pub system: Option<&'a str>,
+    pub messages: &'a [Message],
+    pub tools: &'a [ToolSpec],
+    pub stream: bool,
+}
+
+/// A request for the platform layer to `fetch`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}

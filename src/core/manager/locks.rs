@@ -1,0 +1,69 @@
+//! One writer per session at a time: an async mutex per session id within this context, and the
+//! platform's cross-context lock (see [`Peers`](crate::core::io::Peers)) on top when there is one.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use futures_util::lock::{Mutex, OwnedMutexGuard};
+
+use crate::core::io::PeerLock;
+
+/// One async mutex per session id, created on demand and dropped when nobody holds or awaits it.
+#[derive(Default)]
+pub(super) struct KeyedLocks {
+    locks: RefCell<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+impl KeyedLocks {
+    /// The mutex of `id`, created if nobody holds or awaits it. Locking it is the caller's
+    /// `await` (not a method here), so the wait stays one state machine with the caller's.
+    pub(super) fn mutex(&self, id: &str) -> Arc<Mutex<()>> {
+        self.locks
+            .borrow_mut()
+            .entry(id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Whether no lock is held or awaited (every entry is dropped with its last user).
+    #[cfg(test)]
+    pub(super) fn is_empty(&self) -> bool {
+        self.locks.borrow().is_empty()
+    }
+}
+
+/// This context's hold on one session id.
+pub(super) struct KeyGuard {
+    _guard: OwnedMutexGuard<()>,
+    id: String,
+    locks: Rc<KeyedLocks>,
+}
+
+impl KeyGuard {
+    pub(super) fn new(guard: OwnedMutexGuard<()>, id: &str, locks: &Rc<KeyedLocks>) -> Self {
+        KeyGuard {
+            _guard: guard,
+            id: id.to_owned(),
+            locks: locks.clone(),
+        }
+    }
+}
+
+impl Drop for KeyGuard {
+    fn drop(&mut self) {
+        let mut map = self.locks.locks.borrow_mut();
+        // 2 = the map's own handle + the one inside our guard: nobody else waits.
+        if map.get(&self.id).is_some_and(|m| Arc::strong_count(m) <= 2) {
+            map.remove(&self.id);
+        }
+    }
+}
+
+/// Held while a session is being written; dropping it lets the next writer in.
+pub struct SessionGuard {
+    // Fields drop in order: the other contexts' lock is released first, then this context's.
+    pub(super) _peer: Option<PeerLock>,
+    pub(super) _key: KeyGuard,
+}
