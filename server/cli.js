@@ -57,7 +57,7 @@ async function main() {
     stopping = true;
     console.error(`agent-sessions: ${sig}: finishing active runs`);
     await running.close({ graceMs: a["grace-ms"] !== undefined ? Number(a["grace-ms"]) : 10_000 });
-    closeStorage();
+    await closeStorage();
     console.error("agent-sessions: stopped");
     process.exit(0);
   };

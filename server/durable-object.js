@@ -76,9 +76,9 @@ export class AgentSessionsObject {
       createHandler(configFrom(this.env, this.config), {
         env: this.env,
         trustTenantHeader: true,
-        // One object per tenant and agent: its storage is that tenant's agent's, nothing to prefix.
-        // With the SQL backend: `() => ({ type: "sqlite", db: this.state.storage })`.
-        storage: () => ({ type: "kv", kv: this.state.storage }),
+        // One object per tenant and agent: its SQLite storage is that tenant's agent's, nothing
+        // to prefix. `state.storage` (not only `.sql`), so appends run in `transactionSync`.
+        storage: () => ({ type: "sqlite", db: this.state.storage }),
         waitUntil: (p) => this.state.waitUntil?.(p),
       }),
     );

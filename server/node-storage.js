@@ -1,10 +1,19 @@
-// Node storage for the server, from the config's `session_stores`. Sessions of each tenant's
-// agent live under their own key prefix, so tenants never see each other's records.
+// Node storage for the server, from the config's `session_stores`: the library's SQL backend.
+// Sessions of each tenant's agent live in their own tables (a table prefix derived from the
+// tenant and agent), so tenants never see each other's records, and two tenants may use the
+// same session id.
 //
-// `backend: sql, driver: sqlite`: a key-value table in a SQLite file through node:sqlite, used by
-// the library's `{ type: "kv" }` backend. When the SQL storage backend lands
-// (`{ type: "sqlite", db }`), this becomes `return { type: "sqlite", db, prefix }`: one line.
+// `backend: sql, driver: sqlite`: one node:sqlite database per file for the whole process (WAL,
+// synchronous=FULL: an acknowledged append survives a crash), shared by every tenant's store.
+// `driver: postgres`: one `pg` pool per database URL (`pg` is an optional peer dependency).
+import { createHash } from "node:crypto";
+
 const dbs = new Map();
+const pools = new Map();
+
+function configError(message) {
+  return Object.assign(new Error(message), { code: "INVALID_CONFIG", name: "AgentSessionsError" });
+}
 
 async function openSqlite(path, key) {
   let db = dbs.get(path);
@@ -13,60 +22,57 @@ async function openSqlite(path, key) {
   try {
     sqlite = await import("node:sqlite");
   } catch {
-    throw Object.assign(
-      new Error(`${key}.sql.driver: sqlite needs node:sqlite (Node ≥ 22.13, or 22.5+ with --experimental-sqlite); this is Node ${process.versions.node}`),
-      { code: "INVALID_CONFIG", name: "AgentSessionsError" },
+    throw configError(
+      `${key}.sql.driver: sqlite needs node:sqlite (Node ≥ 22.13, or 22.5+ with --experimental-sqlite); this is Node ${process.versions.node}`,
     );
   }
   const { mkdirSync } = await import("node:fs");
   const { dirname } = await import("node:path");
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  db = new sqlite.DatabaseSync(path);
-  // WAL + synchronous=NORMAL: every put is one atomic transaction; a killed process loses nothing
-  // that was put, a power cut at most the last puts (never half of one). FULL fsyncs every put,
-  // which blocks the event loop (node:sqlite is synchronous) and cut throughput ~10x here.
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
-  db.exec("CREATE TABLE IF NOT EXISTS agent_sessions_kv (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID");
+  db = new sqlite.DatabaseSync(path, { timeout: 5000 });
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
   dbs.set(path, db);
   return db;
 }
 
-/** The `{ get, put, delete, list }` the library's kv backend takes, over one SQLite table. */
-export function sqliteKv(db) {
-  const get = db.prepare("SELECT v FROM agent_sessions_kv WHERE k = ?");
-  const put = db.prepare("INSERT INTO agent_sessions_kv (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v");
-  const del = db.prepare("DELETE FROM agent_sessions_kv WHERE k = ?");
-  const list = db.prepare("SELECT k FROM agent_sessions_kv WHERE k >= ? AND k < ? ORDER BY k");
-  return {
-    async get(k) {
-      return get.get(k)?.v ?? null;
-    },
-    async put(k, v) {
-      put.run(k, typeof v === "string" ? v : JSON.stringify(v));
-    },
-    async delete(k) {
-      del.run(k);
-    },
-    async list({ prefix }) {
-      return list.all(prefix, prefix + "\u{10FFFF}").map((r) => r.k);
-    },
-  };
+async function openPool(url, key) {
+  let pool = pools.get(url);
+  if (pool) return pool;
+  let pg;
+  try {
+    pg = await import("pg");
+  } catch {
+    throw configError(`${key}.sql.driver: postgres needs the \`pg\` package (npm i pg)`);
+  }
+  pool = new (pg.default ?? pg).Pool({ connectionString: url });
+  pools.set(url, pool);
+  return pool;
 }
 
-export function closeStorage() {
-  for (const db of dbs.values()) db.close();
-  dbs.clear();
+/** Table prefix of one tenant's agent: lowercase hex, so any tenant or agent name is safe. */
+export function tablePrefix(tenant, agent) {
+  return `t${createHash("sha256").update(`${tenant}\0${agent}`).digest("hex").slice(0, 24)}_`;
 }
 
 export async function nodeStorage({ tenant, agent, store, storeName }) {
-  const prefix = `${store?.prefix ?? "agent-sessions/"}t/${tenant}/a/${agent}/`;
   if (!store || store.backend === "memory") return { type: "memory" };
+  const key = `session_stores.${storeName}`;
+  const prefix = tablePrefix(tenant, agent);
   if (store.backend === "sql" && store.driver === "sqlite") {
-    const db = await openSqlite(store.database, `session_stores.${storeName}`);
-    return { type: "kv", kv: sqliteKv(db), prefix };
+    return { type: "sqlite", db: await openSqlite(store.database, key), prefix };
   }
-  throw Object.assign(
-    new Error(`session_stores.${storeName}: ${store.backend === "kv" ? "backend kv needs a host key-value store (Workers)" : "driver postgres needs the SQL storage backend, not in this build yet"}; use sql/sqlite or memory`),
-    { code: "INVALID_CONFIG", name: "AgentSessionsError" },
+  if (store.backend === "sql" && (store.driver === "postgres" || store.driver === "postgresql")) {
+    return { type: "postgres", pool: await openPool(store.database, key), prefix };
+  }
+  throw configError(
+    `${key}: ${store.backend === "kv" ? "backend kv needs a host key-value store (Workers)" : `driver ${store.driver} is not supported`}; use sql with driver sqlite or postgres, or memory`,
   );
+}
+
+export async function closeStorage() {
+  for (const db of dbs.values()) db.close();
+  dbs.clear();
+  const ending = [...pools.values()].map((p) => p.end());
+  pools.clear();
+  await Promise.all(ending);
 }

@@ -52,6 +52,8 @@ pub enum StorageConfig {
         kv: HostKv,
         prefix: String,
     },
+    /// SQLite (a Durable Object, D1, Node) or PostgreSQL: `bindings/sql.rs`.
+    Sql(super::sql::SqlConfig),
 }
 
 /// What to use when the configured storage is unavailable here (`fallback: "memory"`).
@@ -138,6 +140,11 @@ pub fn storage_config(config: &JsValue) -> JsResult<StorageConfig> {
         "storage.type",
         ErrorCode::InvalidConfig,
     )?;
+    if kind.is_none() {
+        if let Some(seed) = super::sql::seed_shape(&storage)? {
+            return Ok(seed);
+        }
+    }
     let kind = kind.as_deref().unwrap_or("memory");
     match kind {
         "memory" => {
@@ -179,8 +186,10 @@ pub fn storage_config(config: &JsValue) -> JsResult<StorageConfig> {
                 prefix: string_option(&storage, "prefix", kv::DEFAULT_PREFIX)?,
             })
         }
+        "sqlite" | "postgres" | "postgresql" => super::sql::typed(&storage, kind),
         other => Err(Error::invalid_config(format!(
-            "unknown storage type {other:?} (expected memory, indexeddb, localstorage or kv)"
+            "unknown storage type {other:?} (expected memory, indexeddb, localstorage, kv, \
+             sqlite or postgres)"
         ))
         .into()),
     }

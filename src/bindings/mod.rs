@@ -12,6 +12,7 @@ pub mod run;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod session;
+pub mod sql;
 pub mod store;
 
 use wasm_bindgen::prelude::*;

@@ -114,6 +114,8 @@ async fn open_storage(config: StorageConfig) -> Result<Opened, Error> {
         ),
         // A host store (a Durable Object, Workers KV) has no tabs to coordinate with here.
         StorageConfig::Kv { kv, prefix } => return Ok((Rc::new(KvStore::new(kv, prefix)), None)),
+        // A database serialises its writers itself (transactions, keys, PostgreSQL locks).
+        StorageConfig::Sql(c) => return Ok((Rc::new(super::sql::open(c).await?), None)),
     };
     match (opened, fallback) {
         (Err(e), Some(Fallback::Memory)) if e.code == ErrorCode::StorageUnavailable => {

@@ -33,7 +33,11 @@ export type StorageConfig =
   | MemoryStorageConfig
   | IndexedDbStorageConfig
   | LocalStorageConfig
-  | KvStorageConfig;
+  | KvStorageConfig
+  | SqliteStorageConfig
+  | PostgresStorageConfig
+  | DextoStorageConfig
+  | HectorSessionStoreConfig;
 
 /** This instance only; gone with it. */
 export interface MemoryStorageConfig { type: "memory" }
@@ -64,6 +68,38 @@ export interface KvStorageConfig {
   type: "kv";
   kv: KeyValueStore;
   /** Key prefix. Default "agent-sessions/". */
+  prefix?: string;
+}
+
+/**
+ * SQLite, taken as the host gives it: a SQLite-backed Durable Object's `ctx.storage` (or
+ * `ctx.storage.sql`), a D1 binding, a `node:sqlite` `DatabaseSync` or a `better-sqlite3`
+ * `Database` (told apart by shape); or, in Node, a file `path` (better-sqlite3 if installed, else
+ * node:sqlite). Tables `agent_sessions_*`, created and migrated by the library.
+ */
+export type SqliteStorageConfig =
+  | { type: "sqlite"; db: object; path?: never; prefix?: string }
+  | { type: "sqlite"; path: string; db?: never; prefix?: string };
+
+/** PostgreSQL through `pg` (Node): a connection string or a `pg.Pool`. */
+export type PostgresStorageConfig =
+  | { type: "postgres" | "postgresql"; url: string; pool?: never; prefix?: string }
+  | { type: "postgres" | "postgresql"; pool: object; url?: never; prefix?: string };
+
+/** Dexto's `storage` shape; the only cache is the in-memory one. */
+export interface DextoStorageConfig {
+  database:
+    | { type: "sqlite"; path: string }
+    | { type: "postgres" | "postgresql"; url: string }
+    | { type: "in-memory" };
+  cache?: { type: "in-memory" };
+  prefix?: string;
+}
+
+/** Hector's `session_stores` entry. */
+export interface HectorSessionStoreConfig {
+  backend: "sql" | "memory";
+  sql?: { driver: "sqlite" | "postgres"; database: string };
   prefix?: string;
 }
 

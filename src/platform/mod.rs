@@ -12,6 +12,7 @@ pub mod indexed_db;
 pub mod local_storage;
 pub mod peers;
 pub mod random;
+pub mod sql_host;
 pub mod storage_error;
 pub mod timer;
 pub mod wake;

@@ -137,6 +137,13 @@ async function misuse(store: SessionStore): Promise<void> {
     list: async ({ prefix }: { prefix: string }) => [...map.keys()].filter((k) => k.startsWith(prefix)),
   };
   await SessionStore.open({ storage: { type: "kv", kv, prefix: "app/" } });
+  await SessionStore.open({ storage: { type: "sqlite", path: "./sessions.db" } });
+  await SessionStore.open({ storage: { type: "sqlite", db: {}, prefix: "app_" } });
+  await SessionStore.open({ storage: { type: "postgres", url: "postgres://localhost/app" } });
+  await SessionStore.open({ storage: { database: { type: "postgresql", url: "postgres://x" }, cache: { type: "in-memory" } } });
+  await SessionStore.open({ storage: { backend: "sql", sql: { driver: "sqlite", database: "./s.db" } } });
+  // @ts-expect-error: a sqlite store needs db or path
+  await SessionStore.open({ storage: { type: "sqlite" } });
   // @ts-expect-error: a kv store needs its kv object
   await SessionStore.open({ storage: { type: "kv" } });
   // @ts-expect-error: the only fallback is memory

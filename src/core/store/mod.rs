@@ -6,10 +6,12 @@
 //!
 //! Backends: [`memory`] (this instance only), [`kv`] (any string key-value store: localStorage,
 //! a Durable Object's storage, Workers KV — the platform layer adapts them), and IndexedDB, which
-//! has its own object stores in `platform/indexed_db.rs`.
+//! has its own object stores in `platform/indexed_db.rs`, and [`sql`] (SQLite hosts and
+//! PostgreSQL, over a driver the platform layer adapts).
 
 pub mod kv;
 pub mod memory;
+pub mod sql;
 
 use async_trait::async_trait;
 
@@ -18,6 +20,7 @@ use crate::core::model::{Message, Run, Session, Summary};
 
 pub use kv::{KvStore, MemoryKv};
 pub use memory::MemoryStore;
+pub use sql::{SqlDriver, SqlStore};
 
 /// Which messages of a session to read. The result is always in ascending `seq` order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -1,0 +1,577 @@
+//! A host's SQL database as a [`SqlDriver`], taken as the host gives it and told apart by shape:
+//!
+//! - a Durable Object's `ctx.storage` (has `sql.exec` and `transactionSync`: a batch runs inside
+//!   `transactionSync`, all or nothing) or its `ctx.storage.sql` alone (`exec`, no `prepare`: a
+//!   batch runs in one synchronous turn, which the object commits as one write; statements are
+//!   ordered so that a refused append has written nothing before it fails);
+//! - a D1 binding (`prepare` and `batch`: `prepare(sql).bind(…).all()`, `batch([…])` atomic);
+//! - a `node:sqlite` `DatabaseSync` or a `better-sqlite3` `Database` (`prepare` and `exec`,
+//!   synchronous: statements are prepared once and cached, a batch is `BEGIN IMMEDIATE … COMMIT`,
+//!   and opening sets `journal_mode = WAL` and `synchronous = FULL`);
+//! - a `pg.Pool` (`query` and `connect`: a batch is `BEGIN … COMMIT` on one pooled client, which
+//!   is destroyed rather than reused when its connection failed).
+//!
+//! Host errors are classified by their codes (`SQLITE_*`, node:sqlite's `errcode`, PostgreSQL's
+//! SQLSTATE) and, for hosts that only give a message (Durable Objects, D1), by its text.
+
+use std::cell::RefCell;
+
+use async_trait::async_trait;
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use super::wake::function_property;
+use crate::core::error::{Error, Result};
+use crate::core::store::sql::{
+    Dialect, FailureKind, Row, SqlDriver, SqlFailure, SqlValue, Statement,
+};
+
+enum Kind {
+    Durable {
+        sql: JsValue,
+        exec: Function,
+        /// `ctx.storage` and its `transactionSync`, when given the storage rather than `sql`.
+        tx: Option<(JsValue, Function)>,
+    },
+    D1 {
+        db: JsValue,
+        prepare: Function,
+        batch: Function,
+    },
+    Sync {
+        db: JsValue,
+        prepare: Function,
+        exec: Function,
+        /// Prepared statements by SQL text (a store uses a fixed set of about 20: a list is
+        /// smaller in the module than a hash map, and as fast).
+        cache: RefCell<Vec<(String, JsValue)>>,
+    },
+    Postgres {
+        pool: JsValue,
+        query: Function,
+        connect: Function,
+    },
+}
+
+pub struct HostSql {
+    kind: Kind,
+    what: &'static str,
+}
+
+fn prop(target: &JsValue, name: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn has_fn(target: &JsValue, name: &str) -> bool {
+    function_property(target, name).is_some()
+}
+
+impl HostSql {
+    /// `{ type: "sqlite", db }`: a Durable Object's storage or SQL, a D1 binding, or a Node
+    /// SQLite database. Anything else is `INVALID_CONFIG`.
+    pub fn sqlite(db: JsValue) -> Result<HostSql> {
+        let sql = prop(&db, "sql");
+        if let (Some(exec), Some(tx)) = (
+            function_property(&sql, "exec"),
+            function_property(&db, "transactionSync"),
+        ) {
+            return Ok(HostSql {
+                kind: Kind::Durable {
+                    sql,
+                    exec,
+                    tx: Some((db, tx)),
+                },
+                what: "Durable Object SQL storage",
+            });
+        }
+        let prepare = function_property(&db, "prepare");
+        let exec = function_property(&db, "exec");
+        if let (Some(exec), None) = (&exec, &prepare) {
+            return Ok(HostSql {
+                kind: Kind::Durable {
+                    sql: db,
+                    exec: exec.clone(),
+                    tx: None,
+                },
+                what: "Durable Object SQL storage",
+            });
+        }
+        match (prepare, function_property(&db, "batch"), exec) {
+            (Some(prepare), Some(batch), _) => Ok(HostSql {
+                kind: Kind::D1 { db, prepare, batch },
+                what: "D1",
+            }),
+            (Some(prepare), None, Some(exec)) => {
+                let what = if has_fn(&db, "transaction") && has_fn(&db, "pragma") {
+                    "SQLite (better-sqlite3)"
+                } else {
+                    "SQLite (node:sqlite)"
+                };
+                // Durability: an acknowledged append survives a crash (WAL, fsync at commit). An
+                // in-memory or read-only database keeps its mode; that is not an error here.
+                for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"] {
+                    let _ = exec.call1(&db, &JsValue::from_str(pragma));
+                }
+                Ok(HostSql {
+                    kind: Kind::Sync {
+                        db,
+                        prepare,
+                        exec,
+                        cache: RefCell::new(Vec::new()),
+                    },
+                    what,
+                })
+            }
+            _ => Err(Error::invalid_config(
+                "storage.db must be a SQLite database as the host gives it: a Durable Object's \
+                 ctx.storage (or ctx.storage.sql), a D1 binding, a node:sqlite DatabaseSync or a \
+                 better-sqlite3 Database",
+            )),
+        }
+    }
+
+    /// `{ type: "postgres", pool }`: a `pg.Pool` (not a single `pg.Client`, whose queries two
+    /// concurrent transactions would interleave).
+    pub fn postgres(pool: JsValue) -> Result<HostSql> {
+        let is_pool = prop(&pool, "totalCount").as_f64().is_some();
+        match (
+            function_property(&pool, "query"),
+            function_property(&pool, "connect"),
+        ) {
+            (Some(query), Some(connect)) if is_pool => Ok(HostSql {
+                kind: Kind::Postgres {
+                    pool,
+                    query,
+                    connect,
+                },
+                what: "PostgreSQL",
+            }),
+            _ => Err(Error::invalid_config(
+                "storage.pool must be a pg.Pool (new pg.Pool({ connectionString })), or pass \
+                 storage.url",
+            )),
+        }
+    }
+}
+
+fn params(values: &[SqlValue]) -> Array {
+    values
+        .iter()
+        .map(|v| match v {
+            SqlValue::Null => JsValue::NULL,
+            SqlValue::Num(n) => JsValue::from_f64(*n),
+            SqlValue::Text(s) => JsValue::from_str(s),
+        })
+        .collect()
+}
+
+fn value_of(v: JsValue) -> SqlValue {
+    if let Some(s) = v.as_string() {
+        SqlValue::Text(s)
+    } else if let Some(n) = v.as_f64() {
+        SqlValue::Num(n)
+    } else if v.is_bigint() {
+        SqlValue::Text(js_sys::JsString::from(v).as_string().unwrap_or_default())
+    } else {
+        SqlValue::Null
+    }
+}
+
+/// Rows given as arrays, as objects (columns in select order), or as bare values (one column).
+fn rows_of(rows: &JsValue) -> Vec<Row> {
+    if !Array::is_array(rows) {
+        return Vec::new();
+    }
+    Array::from(rows)
+        .iter()
+        .map(|row| {
+            if Array::is_array(&row) {
+                Array::from(&row).iter().map(value_of).collect()
+            } else if row.is_object() {
+                Object::values(row.unchecked_ref())
+                    .iter()
+                    .map(value_of)
+                    .collect()
+            } else {
+                vec![value_of(row)]
+            }
+        })
+        .collect()
+}
+
+/// What a host threw, by kind.
+fn classify(what: &str, thrown: &JsValue) -> SqlFailure {
+    let code = prop(thrown, "code").as_string().unwrap_or_default();
+    // node:sqlite: `errcode` is SQLite's (extended) result code.
+    let errcode = prop(thrown, "errcode").as_f64().map(|n| n as i64 & 0xff);
+    let message = prop(thrown, "message")
+        .as_string()
+        .or_else(|| thrown.as_string())
+        .unwrap_or_else(|| "no details".to_owned());
+    let m = message.to_ascii_lowercase();
+    let sqlstate = code.len() == 5 && code.bytes().all(|b| b.is_ascii_alphanumeric());
+    let class = if sqlstate { &code[..2] } else { "" };
+    let any = |needles: &[&str]| needles.iter().any(|n| m.contains(n));
+    let kind = if code.starts_with("SQLITE_CONSTRAINT")
+        || errcode == Some(19)
+        || class == "23"
+        || any(&[
+            "constraint failed",
+            "sqlite_constraint",
+            "violates not-null",
+        ]) {
+        FailureKind::Constraint
+    } else if code.starts_with("SQLITE_BUSY")
+        || code.starts_with("SQLITE_LOCKED")
+        || matches!(errcode, Some(5 | 6))
+        || matches!(code.as_str(), "55P03" | "40P01" | "40001")
+        || any(&[
+            "database is locked",
+            "sqlite_busy",
+            "database table is locked",
+        ])
+    {
+        FailureKind::Busy
+    } else if code.starts_with("SQLITE_READONLY")
+        || errcode == Some(8)
+        || code == "25006"
+        || any(&["readonly database", "read-only", "sqlite_readonly"])
+    {
+        FailureKind::ReadOnly
+    } else if code.starts_with("SQLITE_FULL")
+        || errcode == Some(13)
+        || class == "53"
+        || any(&[
+            "database or disk is full",
+            "sqlite_full",
+            "exceeded maximum db size",
+        ])
+    {
+        FailureKind::Full
+    } else if code.starts_with("SQLITE_CANTOPEN")
+        || errcode == Some(14)
+        || class == "08"
+        || matches!(code.as_str(), "57P01" | "57P02" | "57P03")
+        || matches!(
+            code.as_str(),
+            "ECONNREFUSED" | "ECONNRESET" | "EPIPE" | "ETIMEDOUT" | "ENOTFOUND" | "EHOSTUNREACH"
+        )
+        || any(&[
+            "connection terminated",
+            "connection error",
+            "terminating connection",
+            "not queryable",
+            "timeout exceeded when trying to connect",
+            "unable to open database",
+            "cannot open database",
+        ])
+    {
+        FailureKind::Connection
+    } else {
+        FailureKind::Other
+    };
+    let label = if code.is_empty() {
+        String::new()
+    } else {
+        format!("{code}: ")
+    };
+    SqlFailure {
+        kind,
+        message: format!("{what}: {label}{message}"),
+    }
+}
+
+impl HostSql {
+    fn fail(&self, thrown: &JsValue) -> SqlFailure {
+        classify(self.what, thrown)
+    }
+
+    fn apply(&self, f: &Function, this: &JsValue, args: &Array) -> Result<JsValue, SqlFailure> {
+        f.apply(this, args).map_err(|e| self.fail(&e))
+    }
+
+    async fn wait(&self, value: JsValue) -> Result<JsValue, SqlFailure> {
+        JsFuture::from(Promise::resolve(&value))
+            .await
+            .map_err(|e| self.fail(&e))
+    }
+
+    fn method(&self, target: &JsValue, name: &str) -> Result<Function, SqlFailure> {
+        function_property(target, name).ok_or_else(|| SqlFailure {
+            kind: FailureKind::Other,
+            message: format!("{}: the object has no {name}()", self.what),
+        })
+    }
+
+    /// A prepared statement of a synchronous database, from the cache.
+    fn prepared(
+        &self,
+        db: &JsValue,
+        prepare: &Function,
+        cache: &RefCell<Vec<(String, JsValue)>>,
+        sql: &str,
+    ) -> Result<JsValue, SqlFailure> {
+        if let Some((_, s)) = cache.borrow().iter().find(|(k, _)| k == sql) {
+            return Ok(s.clone());
+        }
+        let s = prepare
+            .call1(db, &JsValue::from_str(sql))
+            .map_err(|e| self.fail(&e))?;
+        // Rows as values, not objects: better-sqlite3 `pluck` (our queries select one column),
+        // node:sqlite `setReturnArrays` where this Node has it.
+        if prop(&s, "reader").as_bool() == Some(true) {
+            if let Some(pluck) = function_property(&s, "pluck") {
+                let _ = pluck.call1(&s, &JsValue::TRUE);
+            }
+        } else if let Some(arrays) = function_property(&s, "setReturnArrays") {
+            let _ = arrays.call1(&s, &JsValue::TRUE);
+        }
+        cache.borrow_mut().push((sql.to_owned(), s.clone()));
+        Ok(s)
+    }
+
+    fn sync_run(
+        &self,
+        db: &JsValue,
+        prepare: &Function,
+        cache: &RefCell<Vec<(String, JsValue)>>,
+        s: &Statement,
+    ) -> Result<(), SqlFailure> {
+        let st = self.prepared(db, prepare, cache, &s.sql)?;
+        let run = self.method(&st, "run")?;
+        self.apply(&run, &st, &params(&s.params)).map(drop)
+    }
+
+    fn exec_text(&self, exec: &Function, db: &JsValue, sql: &str) -> Result<(), SqlFailure> {
+        exec.call1(db, &JsValue::from_str(sql))
+            .map(drop)
+            .map_err(|e| self.fail(&e))
+    }
+
+    fn d1_bound(
+        &self,
+        db: &JsValue,
+        prepare: &Function,
+        s: &Statement,
+    ) -> Result<JsValue, SqlFailure> {
+        let st = prepare
+            .call1(db, &JsValue::from_str(&s.sql))
+            .map_err(|e| self.fail(&e))?;
+        if s.params.is_empty() {
+            return Ok(st);
+        }
+        let bind = self.method(&st, "bind")?;
+        self.apply(&bind, &st, &params(&s.params))
+    }
+
+    async fn pg(&self, target: &JsValue, s: &Statement) -> Result<JsValue, SqlFailure> {
+        let query = self.method(target, "query")?;
+        let out = query
+            .call1(target, &pg_query(s))
+            .map_err(|e| self.fail(&e))?;
+        self.wait(out).await
+    }
+}
+
+/// A `pg` query config: rows as arrays, and a statement name, so each pooled connection parses
+/// and plans a statement once (the append's CTE costs about a millisecond to plan).
+fn pg_query(s: &Statement) -> JsValue {
+    let config = Object::new();
+    let set = |k: &str, v: &JsValue| {
+        let _ = Reflect::set(&config, &JsValue::from_str(k), v);
+    };
+    set("text", &JsValue::from_str(&s.sql));
+    set("values", &params(&s.params));
+    set("rowMode", &JsValue::from_str("array"));
+    if !s.params.is_empty() || s.sql.starts_with("SELECT") {
+        // FNV-1a of the text: one name per distinct statement.
+        let hash = s.sql.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+        });
+        set(
+            "name",
+            &JsValue::from_str(&format!("agent_sessions_{hash:016x}")),
+        );
+    }
+    config.into()
+}
+
+fn exec_args(s: &Statement) -> Array {
+    let args = params(&s.params);
+    args.unshift(&JsValue::from_str(&s.sql));
+    args
+}
+
+#[async_trait(?Send)]
+impl SqlDriver for HostSql {
+    fn dialect(&self) -> Dialect {
+        match self.kind {
+            Kind::Postgres { .. } => Dialect::Postgres,
+            _ => Dialect::Sqlite,
+        }
+    }
+
+    async fn query(&self, s: &Statement) -> Result<Vec<Row>, SqlFailure> {
+        match &self.kind {
+            Kind::Durable { sql, exec, .. } => {
+                let cursor = self.apply(exec, sql, &exec_args(s))?;
+                let to_array = self.method(&cursor, "toArray")?;
+                Ok(rows_of(&self.apply(&to_array, &cursor, &Array::new())?))
+            }
+            Kind::D1 { db, prepare, .. } => {
+                let st = self.d1_bound(db, prepare, s)?;
+                let all = self.method(&st, "all")?;
+                let out = self.wait(self.apply(&all, &st, &Array::new())?).await?;
+                Ok(rows_of(&prop(&out, "results")))
+            }
+            Kind::Sync {
+                db, prepare, cache, ..
+            } => {
+                let st = self.prepared(db, prepare, cache, &s.sql)?;
+                let all = self.method(&st, "all")?;
+                Ok(rows_of(&self.apply(&all, &st, &params(&s.params))?))
+            }
+            Kind::Postgres { pool, query, .. } => {
+                let out = query.call1(pool, &pg_query(s)).map_err(|e| self.fail(&e))?;
+                let out = self.wait(out).await?;
+                Ok(rows_of(&prop(&out, "rows")))
+            }
+        }
+    }
+
+    async fn batch(&self, statements: &[Statement]) -> Result<(), SqlFailure> {
+        match &self.kind {
+            Kind::Durable { sql, exec, tx } => {
+                let Some((storage, transaction_sync)) = tx else {
+                    for s in statements {
+                        self.apply(exec, sql, &exec_args(s))?;
+                    }
+                    return Ok(());
+                };
+                let (sql, exec) = (sql.clone(), exec.clone());
+                let all: Vec<Array> = statements.iter().map(exec_args).collect();
+                let body = Closure::once_into_js(move || -> Result<(), JsValue> {
+                    for args in &all {
+                        exec.apply(&sql, args)?;
+                    }
+                    Ok(())
+                });
+                transaction_sync
+                    .call1(storage, &body)
+                    .map(drop)
+                    .map_err(|e| self.fail(&e))
+            }
+            Kind::D1 { db, prepare, batch } => {
+                if let [one] = statements {
+                    let st = self.d1_bound(db, prepare, one)?;
+                    let run = self.method(&st, "run")?;
+                    return self
+                        .wait(self.apply(&run, &st, &Array::new())?)
+                        .await
+                        .map(drop);
+                }
+                let bound = Array::new();
+                for s in statements {
+                    bound.push(&self.d1_bound(db, prepare, s)?);
+                }
+                let out = batch.call1(db, &bound).map_err(|e| self.fail(&e))?;
+                self.wait(out).await.map(drop)
+            }
+            Kind::Sync {
+                db,
+                prepare,
+                exec,
+                cache,
+            } => {
+                if let [one] = statements {
+                    return self.sync_run(db, prepare, cache, one);
+                }
+                // Synchronous from BEGIN to COMMIT: nothing else in this process runs between.
+                self.exec_text(exec, db, "BEGIN IMMEDIATE")?;
+                let done = statements
+                    .iter()
+                    .try_for_each(|s| self.sync_run(db, prepare, cache, s))
+                    .and_then(|()| self.exec_text(exec, db, "COMMIT"));
+                if done.is_err() {
+                    // Already rolled back by SQLite in some failures; then this one fails too.
+                    let _ = self.exec_text(exec, db, "ROLLBACK");
+                }
+                done
+            }
+            Kind::Postgres { pool, connect, .. } => {
+                let client = self
+                    .wait(connect.call0(pool).map_err(|e| self.fail(&e))?)
+                    .await?;
+                let begin = Statement {
+                    sql: "BEGIN".into(),
+                    params: vec![],
+                };
+                let commit = Statement {
+                    sql: "COMMIT".into(),
+                    params: vec![],
+                };
+                let mut done = self.pg(&client, &begin).await.map(drop);
+                for s in statements {
+                    if done.is_err() {
+                        break;
+                    }
+                    done = self.pg(&client, s).await.map(drop);
+                }
+                if done.is_ok() {
+                    done = self.pg(&client, &commit).await.map(drop);
+                }
+                let broken = matches!(&done, Err(f) if f.kind == FailureKind::Connection);
+                if done.is_err() && !broken {
+                    let rollback = Statement {
+                        sql: "ROLLBACK".into(),
+                        params: vec![],
+                    };
+                    let _ = self.pg(&client, &rollback).await;
+                }
+                // A client whose connection failed is destroyed, not handed out again.
+                if let Some(release) = function_property(&client, "release") {
+                    let _ = release.call1(&client, &JsValue::from_bool(broken));
+                }
+                done
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Openers for `{ path }` and `{ url }`, registered by the Node entry (which alone may import
+    /// `node:sqlite`, `better-sqlite3` and `pg`).
+    static OPENERS: RefCell<JsValue> = const { RefCell::new(JsValue::UNDEFINED) };
+}
+
+pub fn set_openers(openers: JsValue) {
+    OPENERS.with(|o| *o.borrow_mut() = openers);
+}
+
+/// Calls the registered opener `name` (`"sqlite"` with a path, `"postgres"` with a URL).
+pub async fn open_with(name: &str, arg: &str, needs: &str) -> Result<JsValue> {
+    let opener = OPENERS.with(|o| function_property(&o.borrow(), name));
+    let Some(opener) = opener else {
+        return Err(Error::invalid_config(format!(
+            "{needs} works in Node only (the package's Node entry opens it); here pass the \
+             database itself as storage.db (a Durable Object's ctx.storage or a D1 binding)"
+        )));
+    };
+    let out = match opener.call1(&JsValue::UNDEFINED, &JsValue::from_str(arg)) {
+        Ok(p) => JsFuture::from(Promise::resolve(&p)).await,
+        Err(e) => Err(e),
+    };
+    out.map_err(|e| {
+        let m = prop(&e, "message")
+            .as_string()
+            .unwrap_or_else(|| "no details".to_owned());
+        let code = prop(&e, "code").as_string().unwrap_or_default();
+        if code == "INVALID_CONFIG" {
+            Error::invalid_config(m)
+        } else {
+            crate::core::store::sql::storage_error(classify(needs, &e))
+        }
+    })
+}
