@@ -14,13 +14,7 @@ use crate::core::store::kv;
 use crate::platform::host_kv::HostKv;
 use crate::platform::indexed_db;
 
-pub fn get(obj: &JsValue, key: &str) -> JsResult<JsValue> {
-    field(obj, key, "the configuration", ErrorCode::InvalidConfig)
-}
-
-pub fn is_absent(v: &JsValue) -> bool {
-    v.is_undefined() || v.is_null()
-}
+pub use super::convert::{get, is_absent};
 
 /// `sessions` and `retention` of a store or agent configuration.
 pub fn manager_config(config: &JsValue) -> JsResult<ManagerConfig> {
@@ -35,6 +29,13 @@ pub fn manager_config(config: &JsValue) -> JsResult<ManagerConfig> {
         ErrorCode::InvalidConfig,
     )?;
     Ok(ManagerConfig::parse(sessions, retention)?)
+}
+
+fn from_sql(c: super::sql::StorageConfig) -> StorageConfig {
+    match c {
+        super::sql::StorageConfig::Memory => StorageConfig::Memory,
+        super::sql::StorageConfig::Sql(sql) => StorageConfig::Sql(sql),
+    }
 }
 
 /// Where a store keeps its data.
@@ -141,7 +142,7 @@ pub fn storage_config(config: &JsValue) -> JsResult<StorageConfig> {
         ErrorCode::InvalidConfig,
     )?;
     if kind.is_none() {
-        if let Some(seed) = super::sql::seed_shape(&storage)? {
+        if let Some(seed) = super::sql::seed_shape(&storage)?.map(from_sql) {
             return Ok(seed);
         }
     }
@@ -186,7 +187,7 @@ pub fn storage_config(config: &JsValue) -> JsResult<StorageConfig> {
                 prefix: string_option(&storage, "prefix", kv::DEFAULT_PREFIX)?,
             })
         }
-        "sqlite" | "postgres" | "postgresql" => super::sql::typed(&storage, kind),
+        "sqlite" | "postgres" | "postgresql" => super::sql::typed(&storage, kind).map(from_sql),
         other => Err(Error::invalid_config(format!(
             "unknown storage type {other:?} (expected memory, indexeddb, localstorage, kv, \
              sqlite or postgres)"

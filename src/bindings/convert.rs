@@ -141,3 +141,12 @@ pub fn require_function(value: JsValue, what: &str) -> JsResult<js_sys::Function
         .dyn_into::<js_sys::Function>()
         .map_err(|_| Error::invalid_argument(format!("{what} must be a function")).into())
 }
+
+/// `obj[key]` of a configuration object (a throwing getter is `INVALID_CONFIG` with its cause).
+pub fn get(obj: &JsValue, key: &str) -> JsResult<JsValue> {
+    field(obj, key, "the configuration", ErrorCode::InvalidConfig)
+}
+
+pub fn is_absent(v: &JsValue) -> bool {
+    v.is_undefined() || v.is_null()
+}

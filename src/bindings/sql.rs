@@ -11,12 +11,19 @@ pub use off::*;
 #[cfg(feature = "sql")]
 pub use on::*;
 
+/// What a storage configuration that names SQL (or a seed's shape) asks for; `bindings/config.rs`
+/// turns it into its `StorageConfig` (kept there so the two modules do not import each other).
+pub enum StorageConfig {
+    Memory,
+    Sql(SqlConfig),
+}
+
 #[cfg(not(feature = "sql"))]
 mod off {
     use wasm_bindgen::prelude::*;
 
-    use crate::bindings::config::{get, is_absent, StorageConfig};
-    use crate::bindings::convert::JsResult;
+    use super::StorageConfig;
+    use crate::bindings::convert::{get, is_absent, JsResult};
     use crate::core::error::Error;
     use crate::core::store::SqlStore;
 
@@ -53,8 +60,8 @@ mod on {
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
 
-    use crate::bindings::config::{get, is_absent, StorageConfig};
-    use crate::bindings::convert::{opt_string, JsResult};
+    use super::StorageConfig;
+    use crate::bindings::convert::{get, is_absent, opt_string, JsResult};
     use crate::core::error::{Error, ErrorCode};
     use crate::core::store::sql::{self, SqlStore};
     use crate::platform::sql_host::{self, HostSql};
