@@ -10,7 +10,7 @@ use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::config::{self, is_absent};
-use super::convert::{field, opt_string, promise, string_arg, to_js, JsResult};
+use super::convert::{field, history_to_js, opt_string, promise, string_arg, to_js, JsResult};
 use super::session::{AgentView, Session};
 use super::store::{create_options, SessionStore};
 use crate::core::agent::{AgentEvent, AgentSettings, StreamItem, Turn};
@@ -299,7 +299,7 @@ impl Agent {
                 Some(id) => id,
                 None => bound.ok_or_else(|| Error::invalid_argument("sessionId is required"))?,
             };
-            to_js(&manager.history(&id, None).await?)
+            history_to_js(&manager.history(&id, None).await?)
         })
     }
 

@@ -19,6 +19,12 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsResult<JsValue> {
     parse_result(serde_json::to_string(value))
 }
 
+/// A history as JavaScript objects: core writes its JSON text in one pass
+/// ([`messages_json`](crate::core::history_json::messages_json)), one `JSON.parse` reads it.
+pub fn history_to_js(messages: &[crate::core::model::Message]) -> JsResult<JsValue> {
+    JSON::parse(&crate::core::history_json::messages_json(messages))
+}
+
 // The type-independent halves of `to_js`/`from_js`, kept out of their per-type copies.
 #[inline(never)]
 fn parse_result(text: serde_json::Result<String>) -> JsResult<JsValue> {

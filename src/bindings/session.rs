@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use super::convert::{from_js, promise, readable_metadata, to_js, JsResult};
+use super::convert::{from_js, history_to_js, promise, readable_metadata, to_js, JsResult};
 use super::errors::illegal_constructor;
 use super::run::Run;
 use crate::core::agent::AgentSettings;
@@ -155,7 +155,7 @@ impl Session {
             let o: Option<HistoryOptionsJs> =
                 from_js(&options, "options", ErrorCode::InvalidArgument)?;
             let limit = whole_number(o.unwrap_or_default().limit, "limit")?;
-            to_js(&manager.history(&id, limit).await?)
+            history_to_js(&manager.history(&id, limit).await?)
         })
     }
 

@@ -6,6 +6,7 @@ pub mod cancel;
 pub mod context;
 pub mod error;
 pub mod events;
+pub mod history_json;
 pub mod ids;
 pub mod io;
 pub mod json;
