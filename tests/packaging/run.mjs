@@ -32,14 +32,15 @@ const NODES = [
 /** What the tarball must hold: every file the exports map names, and nothing else. */
 const PACKED_FILES = [
   "agent_sessions.d.ts", // ./raw's types
-  "agent_sessions.js", // wasm-bindgen's glue, shared by every entry
-  "agent_sessions_bg.wasm",
+  "agent_sessions.js", // the browser module's wasm-bindgen glue
+  "agent_sessions_bg.wasm", // the browser module (no SQL, no server)
   "browser.js",
   "index.d.ts",
   "node.js",
   "package.json",
   "workerd.js",
-  // agent-sessions/server (its own module) and the `agent-sessions` bin
+  "sql-node.js", // the Node entry's SQL openers (node:sqlite, better-sqlite3, pg)
+  // the server runtimes' module (the node and workerd entries, agent-sessions/server) and the bin
   "agent_sessions_server.js",
   "agent_sessions_server_bg.wasm",
   "cli.js",
