@@ -436,6 +436,10 @@ export async function startMockLlmServer({ port = 0, host = "127.0.0.1" } = {}) 
   }
 
   const server = http.createServer((req, res) => {
+    // One request per connection (`Connection: close`): a browser resends a request on its own
+    // when a reused keep-alive connection drops before the response, which would let a scripted
+    // fault reach the client as a clean second answer — by chance, depending on connection reuse.
+    res.shouldKeepAlive = false;
     const ac = new AbortController();
     inflight.add(ac);
     // 'close' on the response fires both when it finished and when the client went away.
@@ -649,6 +653,17 @@ async function flushHeaders(res) {
   await new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * Drops the connection mid-response, after everything written so far: a FIN without the body's
+ * end (no terminating chunk), so the client reads the partial response and then fails. Not
+ * `destroy()`: closing a socket with unread input sends a reset, and a reset makes the client's
+ * kernel discard what it had received but not yet read — the fault would then arrive, by chance,
+ * as a failure before the first byte (which a client may rightly retry).
+ */
+function cut(res) {
+  res.socket?.end();
+}
+
 /** Resolves once the chunk reached the kernel, so a following socket.destroy() cannot drop it. */
 function write(res, chunk, signal) {
   return new Promise((resolve, reject) => {
@@ -680,7 +695,7 @@ async function sendBody(res, status, value, headers, step, signal) {
   if (step.stallAfterChunks != null) return;
   if (step.disconnectAfterChunks != null) {
     await write(res, half, signal);
-    res.socket?.destroy();
+    cut(res);
     return;
   }
   if (step.truncateAfterChunks != null) return void res.end(half);
@@ -693,7 +708,6 @@ async function sendStream(res, events, p, headers, step, signal) {
   res.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
-    connection: "keep-alive",
     ...headers,
   });
   await flushHeaders(res);
@@ -707,7 +721,7 @@ async function sendStream(res, events, p, headers, step, signal) {
 
   for (let i = 0; i <= total; i++) {
     if (i === step.disconnectAfterChunks) {
-      res.socket?.destroy();
+      cut(res);
       return;
     }
     if (i === step.stallAfterChunks) return; // leave it open: the client must time out / abort
