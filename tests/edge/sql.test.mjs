@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { entry } from "./worker.mjs";
+import { moduleWorkerOptions } from "../support/workerd.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const persist = mkdtempSync(path.join(tmpdir(), "agent-sessions-edge-sql-"));
@@ -140,13 +141,7 @@ writeFileSync(scriptPath, script);
 function start() {
   return new Miniflare({
     scriptPath,
-    modules: true,
-    modulesRoot: root,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-01-01",
+    ...moduleWorkerOptions(root),
     durableObjects: { SESSIONS: { className: "Sessions", useSQLite: true } },
     d1Databases: ["DB"],
     durableObjectsPersist: path.join(persist, "do"),

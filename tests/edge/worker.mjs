@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { Miniflare } from "miniflare";
+import { moduleWorkerOptions } from "../support/workerd.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const pkg = JSON.parse(readFileSync(path.join(root, "pkg/package.json"), "utf8"));
@@ -21,13 +22,7 @@ export function worker(name, script, options = {}) {
     writeFileSync(scriptPath, script);
     held.mf = new Miniflare({
       scriptPath,
-      modules: true,
-      modulesRoot: root,
-      modulesRules: [
-        { type: "ESModule", include: ["**/*.js"] },
-        { type: "CompiledWasm", include: ["**/*.wasm"] },
-      ],
-      compatibilityDate: "2025-01-01",
+      ...moduleWorkerOptions(root),
       ...options,
     });
     await held.mf.ready;

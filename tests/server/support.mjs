@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { once } from "node:events";
+import { moduleWorkerOptions } from "../support/workerd.mjs";
 
 export const root = fileURLToPath(new URL("../../", import.meta.url));
 export const outDir = path.join(root, "test-output", "server");
@@ -127,13 +128,7 @@ export async function startWorkerd({ config, dir }) {
   writeFileSync(scriptPath, workerScript());
   const mf = new Miniflare({
     scriptPath,
-    modules: true,
-    modulesRoot: root,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-01-01",
+    ...moduleWorkerOptions(root),
     host: "127.0.0.1",
     port: 0,
     durableObjects: { SESSIONS: { className: "TestSessionsObject", useSQLite: true } },

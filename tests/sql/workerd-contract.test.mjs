@@ -11,6 +11,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
+import { moduleWorkerOptions } from "../support/workerd.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const out = path.join(root, "test-output", "sql-workerd");
@@ -65,13 +66,7 @@ test("the conformance suite passes on Durable Object SQLite and D1 inside worker
   writeFileSync(path.join(out, "worker.js"), worker);
   const mf = new Miniflare({
     scriptPath: path.join(out, "worker.js"),
-    modules: true,
-    modulesRoot: out,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-01-01",
+    ...moduleWorkerOptions(out),
     durableObjects: { RUNNER: { className: "Runner", useSQLite: true } },
     d1Databases: ["DB"],
   });
