@@ -53,6 +53,9 @@ const PACKED_FILES = [
   "server-workerd.js",
   "server.d.ts",
   "server.js",
+  // the seeds' entries (agent-sessions/dexto, /praisonai, /ag-kit): one file of shapes each, a
+  // file per runtime handing it that runtime's main entry, and the declarations
+  ...["dexto", "praisonai", "ag-kit"].flatMap((s) => [`${s}.js`, `${s}.d.ts`, `${s}-node.js`, `${s}-browser.js`, `${s}-workerd.js`]),
 ].sort();
 
 // The scenario's conversation (consumers/scenario.js) with the mock provider, which answers from
@@ -345,6 +348,117 @@ test("bin: `agent-sessions serve` of the installed package, YAML config, answers
     await srv.stop();
   }
   assert.ok(existsSync(path.join(dir, "data/sessions.db")), "sessions in the configured SQLite file");
+});
+
+// The seeds' snippets (consumers/seeds/000…003, transcribed: only the import lines and the
+// provider settings differ, and lines marked `// test:`), each run as a program on Node 24 (type
+// stripping) from the installed tarball against the mock LLM server over HTTP, their output
+// compared line for line with what the seed says they print; the persistent ones run twice, as
+// two processes, and the second remembers the first. Then tsc --strict over the same files.
+const SEED_OUTPUT = {
+  "000-dexto-working-with-sessions.ts": [
+    "Your name is Sarah.",
+    "I don't have that information.",
+    "sess_…",
+    "user-sarah-2024",
+    "Echo: Show me a simple example. (turn 3)",
+    "[user]: I want to build a REST API in Node.js....",
+    "[assistant]: Echo: I want to build a REST API in Node.js. (turn 1)...",
+    "[user]: What framework should I use?...",
+    "[assistant]: Echo: What framework should I use? (turn 2)...",
+    "[user]: Show me a simple example....",
+    "[assistant]: Echo: Show me a simple example. (turn 3)...",
+    "Active sessions: 3",
+    "Session found",
+    "test: demo after reset: 0 messages, exists: true",
+    "test: demo after delete: null",
+    "test: Your name is Sarah.",
+    "test: What did I just say? | You haven't said anything before.",
+    "test: sessions left: sess_…, user-sarah, user-sarah-2024, user-sarah-chat-c2",
+  ],
+  "001-dexto-sessions.ts": (second) => [
+    "sess_…",
+    "user-123",
+    "test: Echo: What is React? (turn 1) / Echo: How does it differ from Vue? (turn 2)",
+    "Active sessions: 2",
+    "Session user-123 exists",
+    "user: What is TypeScript?",
+    "assistant: Echo: What is TypeScript? (turn 1)",
+    "test: 0 messages",
+    "test: null",
+    'test: Echo: Hi! (turn 1) / Echo: Hello! (turn 1) / You said: "Hi!"',
+    "test: You haven't said anything before.",
+    "Starting new conversation...",
+    "Resuming conversation...",
+    ...(second
+      ? ["test: Your name is Alice.", "test: Echo: Hello (turn 2)"]
+      : ["test: Echo: My name is Alice. (turn 1)", "Session expired, created new one", "test: Echo: Hello (turn 1)"]),
+  ],
+  "002-praisonai.ts": (second) => [
+    "Echo: What was my issue again? (turn 2)",
+    "test: Your name is John. (6 messages)",
+    "Echo: Hi, I want to learn TypeScript (turn 1)",
+    "Echo: What should I start with? (turn 2)",
+    "Echo: Can you give me an example? (turn 3)",
+    "test: 6 messages, last pending: true",
+    "test: stored uauaua, last pending: false",
+    ...(second ? ["test: Your name is Petra.", "test: stored 4 messages"] : ["test: Echo: My name is Petra. (turn 1)", "test: stored 2 messages"]),
+    "test: Echo: Please provide a solution for this customer (turn 3)",
+    "test: user, Intake, user, Intake, user, Solution Expert, user, Follow-up",
+    "Run run_…: …ms",
+    "Run run_…: …ms",
+    "Total runs: 2",
+    "Total messages: 4",
+    "test: runs completed, completed; stored 4 messages",
+    "test: Echo: Message number 30 (turn 25); 50 messages kept",
+    "test: Echo: I need help (turn 1)",
+    "test: error event: addMessage INVALID_MESSAGE",
+    "test: next awaited call: INVALID_MESSAGE",
+    'test: then [{"content":"Hello again","role":"user"}]',
+  ],
+  "003-ag-kit.ts": [
+    "Alice: Hello, I ' m Alice",
+    "Bob: Hi, I ' m Bob",
+    'test: 1 1 {"userId":"alice"} true',
+    'test: "user- 42 " 0',
+    "test: org 0",
+    "test: Echo: My name is Ada. (turn 1)",
+    "test: Your name is Ada.",
+    "test: I don't have that information.",
+  ],
+};
+const masked = (text) => text.trim().split("\n")
+  .map((l) => l.replace(/sess_[0-9a-f]{32}/g, "sess_…").replace(/run_[0-9a-f]{24}: \d+ms/g, "run_…: …ms"));
+
+test("seeds: every snippet of seeds 000–003 runs from the installed tarball as written (Node 24), and type-checks under tsc --strict", async (t) => {
+  const { startMockLlmServer } = await import("../support/mock-llm-server.mjs");
+  const llm = await startMockLlmServer();
+  const dir = await consumer("seeds", "scenario.js");
+  mkdirSync(path.join(dir, "data"), { recursive: true });
+  const env = { ...toolEnv(), OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `${llm.url}/v1`, NODE_NO_WARNINGS: "1" };
+  try {
+    for (const [file, expected] of Object.entries(SEED_OUTPUT)) {
+      for (const second of typeof expected === "function" ? [false, true] : [false]) {
+        await t.test(`${file}${second ? " (again: a new process resumes)" : ""}`, async () => {
+          llm.reset?.();
+          const { stdout } = await run(toolsNode, [file], { cwd: dir, env, timeoutMs: 120_000 });
+          assert.deepEqual(masked(stdout), typeof expected === "function" ? expected(second) : expected);
+          if (file.startsWith("002") && !second) {
+            // PraisonAI's metadata snippet: the model is given the session's metadata.
+            const sent = llm.requests().map((r) => JSON.stringify(r.body?.messages?.[0] ?? null));
+            assert.ok(sent.some((m) => m.includes("Premium customers get priority support.") && m.includes('\\"customerTier\\":\\"premium\\"')),
+              "the metadata snippet's request carries the session's metadata after the instructions");
+          }
+        });
+      }
+    }
+    assert.ok(existsSync(path.join(dir, "data/praisonai.db")) && existsSync(path.join(dir, "data/dexto.db")), "the persistent snippets wrote their SQLite files");
+    await t.test("tsc --strict over the snippets and types.ts (the installed declarations)", async () => {
+      await run(path.join(root, "node_modules/.bin/tsc"), ["-p", dir], { cwd: dir, env: toolEnv(), timeoutMs: 120_000 });
+    });
+  } finally {
+    await llm.close();
+  }
 });
 
 test("no tool reached for the network (every request through the tripwire proxy is recorded)", () => {
