@@ -318,7 +318,7 @@ test("Worker: bundled by wrangler, served by `wrangler dev` (Durable Object stor
   }
 });
 
-test("bin: `agent-sessions serve` of the installed package, YAML config, answers over HTTP (Node 24)", async () => {
+test("bin: `agent-sessions serve` of the installed package, YAML config, answers over HTTP (Node 24); `agent-sessions call` resumes a session on every Node with node:sqlite", async () => {
   const dir = await consumer("node-esm", "scenario.js");
   writeFileSync(path.join(dir, "config.yaml"), [
     "llms:", "  mock: { type: mock }",
@@ -348,6 +348,25 @@ test("bin: `agent-sessions serve` of the installed package, YAML config, answers
     await srv.stop();
   }
   assert.ok(existsSync(path.join(dir, "data/sessions.db")), "sessions in the configured SQLite file");
+
+  // Hector's CLI from the same install, on each Node that has node:sqlite (the driver the README
+  // names: 22.5+ behind --experimental-sqlite, unflagged from 22.13): two `call`s with one
+  // --session in separate processes are one conversation, and `sessions list` shows it. On Node
+  // 20 the sqlite store is refused in one line naming the config key.
+  for (const n of NODES) {
+    const major = Number((await run(n.bin, ["--version"])).stdout.trim().slice(1).split(".")[0]);
+    const env = { ...toolEnv(), TOKEN_A: "packaging-token-a", NODE_OPTIONS: major === 22 ? "--experimental-sqlite --no-warnings" : "--no-warnings" };
+    const cli = (...a) => run(n.bin, [bin, ...a, "--agent", "assistant", "--config", "config.yaml"], { cwd: dir, env, timeoutMs: 60_000 });
+    const session = `cli-${major}`;
+    if (major < 22) {
+      const refused = await cli("call", "My name is Sarah.", "--session", session).then(() => null, (e) => e.message);
+      assert.match(refused ?? "", /agent-sessions: config\.yaml: session_stores\.main\.sql\.driver: sqlite needs node:sqlite/, `Node ${major}`);
+      continue;
+    }
+    assert.equal((await cli("call", "My name is Sarah.", "--session", session)).stdout, "Nice to meet you, Sarah! I'll remember that.\n");
+    assert.equal((await cli("call", "What is my name?", "--session", session)).stdout, `${EXPECTED_REPLY}\n`, `Node ${major}: the second process resumes`);
+    assert.match((await cli("sessions", "list")).stdout, new RegExp(`^${session}\t4 messages\t`, "m"));
+  }
 });
 
 // The seeds' snippets (consumers/seeds/000…003, transcribed: only the import lines and the
