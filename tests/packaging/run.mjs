@@ -249,12 +249,16 @@ function assertBuiltApp(dist, result, seen, where) {
   assert.equal(emitted.length, 1, `${where}: the bundler emitted the .wasm once (${emitted})`);
 }
 
-test("Vite 8: `vite build` of an app, run in headless Chromium (IndexedDB, read back by a second store)", async () => {
+test("Vite 8: `vite build` of an app, run in headless Chromium (IndexedDB, read back by a second store; the seed entries too)", async () => {
   const dir = await consumer("vite", "scenario.js");
   await run(path.join(tools, "vite"), ["build"], { cwd: dir, env: toolEnv() });
   const dist = path.join(dir, "dist");
   const { result, seen } = await runInChromium(dist);
   assertBuiltApp(dist, result, seen, "vite app");
+  // agent-sessions/praisonai, /ag-kit, /dexto in the same app, on the same module (fetched once).
+  assert.deepEqual(result.seeds, {
+    reply: EXPECTED_REPLY, reopened: ["user", "assistant", "user", "assistant"], alice: "Hello, I'm Alice", dexto: true,
+  });
 });
 
 test("webpack 5: a production build, run in headless Chromium", async () => {
