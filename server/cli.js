@@ -89,6 +89,9 @@ async function openAgent(a) {
   if (!a.agent) throw new CliError(`--agent is required (agents in ${a.config}: ${Object.keys(cfg.agents).join(", ")})`, EXIT.usage);
   const spec = Object.hasOwn(cfg.agents, a.agent) ? cfg.agents[a.agent] : null;
   if (!spec) throw new CliError(`--agent: no agent "${a.agent}" under agents in ${a.config} (there: ${Object.keys(cfg.agents).join(", ")})`, EXIT.config);
+  if (!spec.session_store && a._[0] !== "serve") {
+    say(`agents.${a.agent} has no session_store: its sessions live only as long as this process`);
+  }
   let agent;
   try {
     const store = spec.session_store ? cfg.session_stores[spec.session_store] : null;
@@ -170,6 +173,7 @@ async function chat(a) {
   const agent = await openAgent(a);
   const sessionId = await sessionFor(agent, a.session);
   const tty = Boolean(process.stdin.isTTY);
+  if (!tty && a.session === undefined) say(`session ${sessionId} (resume with --session ${sessionId})`);
   const { createInterface } = await import("node:readline");
   const rl = createInterface({ input: process.stdin, output: tty ? process.stdout : undefined, terminal: tty });
   if (tty) {

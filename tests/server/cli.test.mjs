@@ -220,3 +220,15 @@ test("interactive `chat` in a pseudo-terminal: prompt, progress indicator, strea
     ["assistant", "complete", "Your name is Sarah."],
   ]);
 });
+
+test("`chat` off a terminal without --session names the new session on stderr; an agent without a session_store says it keeps nothing", async () => {
+  const r = await cli$(["chat", ...base], { input: "My name is Bo.\n" });
+  assert.equal(r.code, 0, r.stderr);
+  const id = /^agent-sessions: session (sess_[0-9a-f]{32}) \(resume with --session \1\)\n$/.exec(r.stderr)?.[1];
+  assert.ok(id, r.stderr);
+  assert.equal((await cli$(["call", "What is my name?", ...base, "--session", id])).stdout, "Your name is Bo.\n");
+  writeFileSync(path.join(dir, "memory.yaml"), "llms: { m: { type: mock } }\nagents:\n  assistant: { llm: m }\n");
+  const mem = await cli$(["call", "My name is Bo.", "--agent", "assistant", "--config", "memory.yaml", "--session", "x"]);
+  assert.equal(mem.code, 0);
+  assert.equal(mem.stderr, "agent-sessions: agents.assistant has no session_store: its sessions live only as long as this process\n");
+});
