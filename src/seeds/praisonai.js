@@ -290,7 +290,7 @@ export function praisonai(lib) {
           this.#trim();
         }
         return result;
-      });
+      }, drop);
     }
 
     /** Adds a message (applied after every earlier call); resolves to the stored message. */
