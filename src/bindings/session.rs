@@ -155,6 +155,11 @@ impl Session {
             let o: Option<HistoryOptionsJs> =
                 from_js(&options, "options", ErrorCode::InvalidArgument)?;
             let limit = whole_number(o.unwrap_or_default().limit, "limit")?;
+            if let Some(host) = manager.host_history(&id, limit).await? {
+                if let Ok(messages) = host.downcast::<JsValue>() {
+                    return Ok(*messages);
+                }
+            }
             history_to_js(&manager.history(&id, limit).await?)
         })
     }

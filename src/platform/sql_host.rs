@@ -27,6 +27,27 @@ use crate::core::error::{Error, Result};
 use crate::core::store::sql::{
     Dialect, FailureKind, Row, SqlDriver, SqlFailure, SqlValue, Statement,
 };
+#[cfg(feature = "sql")]
+use crate::core::store::HostMessages;
+
+/// Stored message records handed to JavaScript as they are (`records.js`): one `JSON.parse`
+/// per record and a check that it is exactly its public form, instead of a crossing into Rust,
+/// a decode, a re-encode and a parse.
+#[cfg(feature = "sql")]
+mod records {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen(module = "/src/platform/records.js")]
+    extern "C" {
+        /// The records as message objects, or `null` when one is not exactly its public form.
+        #[wasm_bindgen(catch, js_name = publicMessages)]
+        pub fn public_messages(
+            rows: &JsValue,
+            session_id: &str,
+            reverse: bool,
+        ) -> Result<JsValue, JsValue>;
+    }
+}
 
 enum Kind {
     Durable {
@@ -403,6 +424,35 @@ impl HostSql {
         self.apply(&bind, &st, &params(&s.params))
     }
 
+    /// A query's rows as the host gives them (an array of rows, objects or bare values).
+    async fn rows(&self, s: &Statement) -> Result<JsValue, SqlFailure> {
+        match &self.kind {
+            Kind::Durable { sql, exec, .. } => {
+                let cursor = self.apply(exec, sql, &exec_args(s))?;
+                let to_array = self.method(&cursor, "toArray")?;
+                self.apply(&to_array, &cursor, &Array::new())
+            }
+            Kind::D1 { db, prepare, .. } => {
+                let st = self.d1_bound(db, prepare, s)?;
+                let all = self.method(&st, "all")?;
+                let out = self.wait(self.apply(&all, &st, &Array::new())?).await?;
+                Ok(prop(&out, "results"))
+            }
+            Kind::Sync {
+                db, prepare, cache, ..
+            } => {
+                let st = self.prepared(db, prepare, cache, &s.sql)?;
+                let all = self.method(&st, "all")?;
+                self.apply(&all, &st, &params(&s.params))
+            }
+            Kind::Postgres { pool, query, .. } => {
+                let out = query.call1(pool, &pg_query(s)).map_err(|e| self.fail(&e))?;
+                let out = self.wait(out).await?;
+                Ok(prop(&out, "rows"))
+            }
+        }
+    }
+
     async fn pg(&self, target: &JsValue, s: &Statement) -> Result<JsValue, SqlFailure> {
         let query = self.method(target, "query")?;
         let out = query
@@ -451,31 +501,20 @@ impl SqlDriver for HostSql {
     }
 
     async fn query(&self, s: &Statement) -> Result<Vec<Row>, SqlFailure> {
-        match &self.kind {
-            Kind::Durable { sql, exec, .. } => {
-                let cursor = self.apply(exec, sql, &exec_args(s))?;
-                let to_array = self.method(&cursor, "toArray")?;
-                Ok(rows_of(&self.apply(&to_array, &cursor, &Array::new())?))
-            }
-            Kind::D1 { db, prepare, .. } => {
-                let st = self.d1_bound(db, prepare, s)?;
-                let all = self.method(&st, "all")?;
-                let out = self.wait(self.apply(&all, &st, &Array::new())?).await?;
-                Ok(rows_of(&prop(&out, "results")))
-            }
-            Kind::Sync {
-                db, prepare, cache, ..
-            } => {
-                let st = self.prepared(db, prepare, cache, &s.sql)?;
-                let all = self.method(&st, "all")?;
-                Ok(rows_of(&self.apply(&all, &st, &params(&s.params))?))
-            }
-            Kind::Postgres { pool, query, .. } => {
-                let out = query.call1(pool, &pg_query(s)).map_err(|e| self.fail(&e))?;
-                let out = self.wait(out).await?;
-                Ok(rows_of(&prop(&out, "rows")))
-            }
-        }
+        Ok(rows_of(&self.rows(s).await?))
+    }
+
+    #[cfg(feature = "sql")]
+    async fn query_host_messages(
+        &self,
+        s: &Statement,
+        session_id: &str,
+        reverse: bool,
+    ) -> Result<Option<HostMessages>, SqlFailure> {
+        // A throw (it should not) is "not handed over": the store then decodes the records.
+        let messages = records::public_messages(&self.rows(s).await?, session_id, reverse)
+            .unwrap_or(JsValue::NULL);
+        Ok((!messages.is_null()).then(|| Box::new(messages) as HostMessages))
     }
 
     async fn batch(&self, statements: &[Statement]) -> Result<(), SqlFailure> {
