@@ -565,11 +565,16 @@ impl SqlDriver for HostSql {
                     return self.sync_run(db, prepare, cache, one);
                 }
                 // Synchronous from BEGIN to COMMIT: nothing else in this process runs between.
-                self.exec_text(exec, db, "BEGIN IMMEDIATE")?;
+                // BEGIN and COMMIT are prepared once too (`exec` parses its text every time).
+                let control = |sql: &str| Statement {
+                    sql: sql.to_owned(),
+                    params: Vec::new(),
+                };
+                self.sync_run(db, prepare, cache, &control("BEGIN IMMEDIATE"))?;
                 let done = statements
                     .iter()
                     .try_for_each(|s| self.sync_run(db, prepare, cache, s))
-                    .and_then(|()| self.exec_text(exec, db, "COMMIT"));
+                    .and_then(|()| self.sync_run(db, prepare, cache, &control("COMMIT")));
                 if done.is_err() {
                     // Already rolled back by SQLite in some failures; then this one fails too.
                     let _ = self.exec_text(exec, db, "ROLLBACK");

@@ -406,7 +406,7 @@ fn session_params(session: &Session) -> Result<Vec<SqlValue>> {
         num(session.created_at),
         num(session.updated_at),
         seq_value(session.next_seq),
-        SqlValue::Text(encode(session)?),
+        SqlValue::Text(crate::core::record_json::session_json(session)),
     ])
 }
 
@@ -434,7 +434,11 @@ impl SqlStore {
 
     /// The query of a message read, and whether its rows come newest first; `None` when it
     /// can only return nothing.
-    fn messages_statement(&self, session_id: &str, query: MessageQuery) -> Option<(Statement, bool)> {
+    fn messages_statement(
+        &self,
+        session_id: &str,
+        query: MessageQuery,
+    ) -> Option<(Statement, bool)> {
         let lo = seq_value(query.from_seq.unwrap_or(0));
         let hi = seq_value(query.before_seq.unwrap_or(u64::MAX));
         match query.limit {
@@ -573,7 +577,7 @@ impl Store for SqlStore {
 
     async fn put_message(&self, session: &Session, message: &Message) -> Result<()> {
         let sid = &session.id;
-        let data = encode(message)?;
+        let data = crate::core::record_json::message_json(message);
         let seq = seq_value(message.seq);
         let [id, created, updated, next, sdata]: [SqlValue; 5] = session_params(session)?
             .try_into()
