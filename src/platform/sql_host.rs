@@ -67,13 +67,23 @@ enum Kind {
         exec: Function,
         /// Prepared statements by SQL text (a store uses a fixed set of about 20: a list is
         /// smaller in the module than a hash map, and as fast).
-        cache: RefCell<Vec<(String, JsValue)>>,
+        cache: RefCell<Vec<Prepared>>,
     },
     Postgres {
         pool: JsValue,
         query: Function,
         connect: Function,
     },
+}
+
+/// A prepared statement of a synchronous database with its `run` and `all` (looked up once: a
+/// property read per call was a measurable part of an append).
+#[derive(Clone)]
+struct Prepared {
+    sql: String,
+    statement: JsValue,
+    run: Option<Function>,
+    all: Option<Function>,
 }
 
 pub struct HostSql {
@@ -368,11 +378,11 @@ impl HostSql {
         &self,
         db: &JsValue,
         prepare: &Function,
-        cache: &RefCell<Vec<(String, JsValue)>>,
+        cache: &RefCell<Vec<Prepared>>,
         sql: &str,
-    ) -> Result<JsValue, SqlFailure> {
-        if let Some((_, s)) = cache.borrow().iter().find(|(k, _)| k == sql) {
-            return Ok(s.clone());
+    ) -> Result<Prepared, SqlFailure> {
+        if let Some(p) = cache.borrow().iter().find(|p| p.sql == sql) {
+            return Ok(p.clone());
         }
         let s = prepare
             .call1(db, &JsValue::from_str(sql))
@@ -386,20 +396,33 @@ impl HostSql {
         } else if let Some(arrays) = function_property(&s, "setReturnArrays") {
             let _ = arrays.call1(&s, &JsValue::TRUE);
         }
-        cache.borrow_mut().push((sql.to_owned(), s.clone()));
-        Ok(s)
+        let p = Prepared {
+            sql: sql.to_owned(),
+            run: function_property(&s, "run"),
+            all: function_property(&s, "all"),
+            statement: s,
+        };
+        cache.borrow_mut().push(p.clone());
+        Ok(p)
+    }
+
+    fn missing(&self, name: &str) -> SqlFailure {
+        SqlFailure {
+            kind: FailureKind::Other,
+            message: format!("{}: the statement has no {name}()", self.what),
+        }
     }
 
     fn sync_run(
         &self,
         db: &JsValue,
         prepare: &Function,
-        cache: &RefCell<Vec<(String, JsValue)>>,
+        cache: &RefCell<Vec<Prepared>>,
         s: &Statement,
     ) -> Result<(), SqlFailure> {
-        let st = self.prepared(db, prepare, cache, &s.sql)?;
-        let run = self.method(&st, "run")?;
-        self.apply(&run, &st, &params(&s.params)).map(drop)
+        let p = self.prepared(db, prepare, cache, &s.sql)?;
+        let run = p.run.as_ref().ok_or_else(|| self.missing("run"))?;
+        self.apply(run, &p.statement, &params(&s.params)).map(drop)
     }
 
     fn exec_text(&self, exec: &Function, db: &JsValue, sql: &str) -> Result<(), SqlFailure> {
@@ -441,9 +464,9 @@ impl HostSql {
             Kind::Sync {
                 db, prepare, cache, ..
             } => {
-                let st = self.prepared(db, prepare, cache, &s.sql)?;
-                let all = self.method(&st, "all")?;
-                self.apply(&all, &st, &params(&s.params))
+                let p = self.prepared(db, prepare, cache, &s.sql)?;
+                let all = p.all.as_ref().ok_or_else(|| self.missing("all"))?;
+                self.apply(all, &p.statement, &params(&s.params))
             }
             Kind::Postgres { pool, query, .. } => {
                 let out = query.call1(pool, &pg_query(s)).map_err(|e| self.fail(&e))?;
