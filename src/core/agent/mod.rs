@@ -32,7 +32,9 @@ use crate::core::context::{
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::io::{CancelSignal, Timer};
 use crate::core::llm::chat::ChatModel;
-use crate::core::llm::{ChatRequest, ChatResponse, Provider, RetryPolicy, StreamEvent, ToolSpec};
+use crate::core::llm::{
+    ChatRequest, ChatResponse, Provider, RetryPolicy, StreamEvent, ToolSpec, CONTINUE_INSTRUCTION,
+};
 use crate::core::manager::SessionManager;
 use crate::core::model::{
     Message, MessageStatus, NewMessage, Run, RunStatus, Session, Summary, ToolCall, Usage,
@@ -43,8 +45,6 @@ pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 60_000;
 /// How often a growing streamed reply is rewritten in storage, so a crash loses at most this
 /// much of it.
 pub const PARTIAL_FLUSH_MS: f64 = 1_000.0;
-/// What a provider without assistant prefill is asked when a reply is continued.
-pub const CONTINUE_INSTRUCTION: &str = "Your previous reply was cut off. Continue it exactly where it stopped: do not repeat anything you already wrote, do not comment on the interruption.";
 
 /// What an agent is, independent of any one call.
 #[derive(Debug, Clone)]

@@ -1149,3 +1149,34 @@ fn an_empty_complete_reply_is_still_stored_as_the_turn() {
 
 #[path = "context_tests.rs"]
 mod context;
+
+#[test]
+fn the_mock_provider_continues_a_cut_reply_with_the_rest_of_it() {
+    let w = world();
+    let model = mock_model(&w);
+    block_on(async {
+        w.session("s").await;
+        w.turn(&model, "s", "My name is Ann.", false, None)
+            .await
+            .unwrap();
+        // What a tab closed mid-stream leaves: the user turn and the start of the answer.
+        for (role, content, status) in [
+            ("user", "What is my name?", MessageStatus::Complete),
+            ("assistant", "Your name", MessageStatus::Interrupted),
+        ] {
+            let m = NewMessage {
+                role: role.into(),
+                content: Some(serde_json::Value::String(content.into())),
+                status: Some(status),
+                ..NewMessage::default()
+            };
+            w.manager.add_message("s", m).await.unwrap();
+        }
+        w.items.borrow_mut().clear();
+        let r = w.resume(&model, "s", true).await.unwrap();
+        assert_eq!(r.content, "Your name is Ann.");
+        let items = deltas(&w);
+        assert_eq!(items[1..items.len() - 1].concat(), " is Ann.");
+        assert_eq!(w.history("s").await.len(), 4);
+    });
+}
