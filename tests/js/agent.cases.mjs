@@ -1421,6 +1421,27 @@ for (const provider of ["openai", "anthropic", "gemini"]) {
   });
 }
 
+c("recover: under midStream an in-stream overloaded error and a stall after text each restart once", async (t) => {
+  const model = key("restart-overloaded");
+  await t.control.script(model, [
+    { reply: LONG_REPLY, streamError: { type: "overloaded_error", message: "Overloaded right now" }, afterChunks: 6 },
+    { reply: RECOVERED },
+    { reply: LONG_REPLY, stallAfterChunks: 6 },
+    { reply: "second recovered" },
+  ]);
+  const agent = await makeAgent(t, { provider: "anthropic", model, idleTimeoutMs: 300, retry: { ...FAST_RETRY, midStream: true } });
+  const session = await agent.createSession();
+  for (const [input, expected, reason] of [["One", RECOVERED, "LLM_HTTP"], ["Two", "second recovered", "LLM_TIMEOUT"]]) {
+    const r = await collect(() => agent.stream(input, { sessionId: session.id }));
+    noStreamError(t, r, input);
+    const restarts = r.events.filter((e) => e.type === "restart");
+    t.assert.deepEqual(restarts.map((e) => [e.attempt, e.reason]), [[1, reason]], `${input}: ${fmt(r.types)}`);
+    t.assert.equal(r.done?.result.content, expected);
+  }
+  t.assert.equal((await t.control.requests(model)).length, 4);
+  t.assert.deepEqual(pairs(await agent.getSessionHistory(session.id)), [["user", "One"], ["assistant", RECOVERED], ["user", "Two"], ["assistant", "second recovered"]]);
+});
+
 c("continue: a new agent on the same store finishes an interrupted reply (as after a reload)", async (t) => {
   const model = key("continue-reload");
   await t.control.script(model, [{ reply: LONG_REPLY, stallAfterChunks: 4 }, { reply: " the end." }]);
