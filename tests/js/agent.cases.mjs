@@ -1293,6 +1293,7 @@ const FAULT_CODES = {
   malformed: ["LLM_BAD_RESPONSE"],
 };
 const RECOVERED = "recovered answer in full";
+const IN_BROWSER = typeof document !== "undefined";
 
 for (const provider of ["openai", "anthropic", "gemini"]) {
   for (const [fault, step] of Object.entries(FAULTS)) {
@@ -1322,12 +1323,20 @@ for (const provider of ["openai", "anthropic", "gemini"]) {
       const plain = await makeAgent(t, { provider, model });
       const ps = await plain.createSession();
       const s = await collect(() => plain.stream("Go", { sessionId: ps.id }));
-      t.assert.ok(s.text.length > 0, `some text came first (${fmt(s.types)}, error ${fmt(s.error)})`);
-      t.assert.ok(s.error, "the stream fails by default");
-      checkError(t, s.error, FAULT_CODES[fault]);
-      t.assert.ok(!s.types.includes("restart"));
-      t.assert.equal((await t.control.requests(model)).length, 1, "not retried after text was yielded");
-      await checkPartial(t, plain, ps.id, { status: "error", seen: s.text, full: LONG_REPLY, userText: "Go" });
+      t.assert.ok(!s.types.includes("restart"), "no restart without midStream");
+      // A browser may report a dropped connection before handing over the bytes that came before
+      // it: then nothing was shown, and the retry is the right answer. Never both. (Node's fetch
+      // always delivers them first, so there the case stays strict.)
+      const reportedFirst = IN_BROWSER && fault === "disconnected" && !s.error && s.text === "a retry would get this";
+      if (!reportedFirst) {
+        t.assert.ok(s.text.length > 0 && LONG_REPLY.startsWith(s.text), `some text came first (${fmt(s.types)}, error ${fmt(s.error)})`);
+        t.assert.ok(s.error, "the stream fails by default");
+        checkError(t, s.error, FAULT_CODES[fault]);
+        t.assert.equal((await t.control.requests(model)).length, 1, "not retried after text was yielded");
+        await checkPartial(t, plain, ps.id, { status: "error", seen: s.text, full: LONG_REPLY, userText: "Go" });
+      } else {
+        t.assert.equal((await t.control.requests(model)).length, 2);
+      }
 
       const model2 = key(`restart-${fault}-${provider}`);
       await t.control.script(model2, [faulty, { reply: RECOVERED }]);
@@ -1336,14 +1345,19 @@ for (const provider of ["openai", "anthropic", "gemini"]) {
       const r = await collect(() => agent.stream("Go", { sessionId: session.id }));
       noStreamError(t, r);
       const restarts = r.events.filter((e) => e.type === "restart");
-      t.assert.equal(restarts.length, 1, `one restart (${fmt(r.types)})`);
-      t.assert.equal(restarts[0].attempt, 1);
-      t.assert.ok(FAULT_CODES[fault].includes(restarts[0].reason), `restart reason ${fmt(restarts[0])}`);
-      const at = r.types.indexOf("restart");
-      const before = r.events.slice(0, at).filter((e) => e.type === "delta").map((e) => e.text).join("");
-      const after = r.events.slice(at).filter((e) => e.type === "delta").map((e) => e.text).join("");
-      t.assert.ok(before.length > 0 && LONG_REPLY.startsWith(before), `the first attempt's text came before the restart (${fmt(before)})`);
-      t.assert.equal(after, RECOVERED, "after the restart, the new attempt's text only");
+      if (IN_BROWSER && fault === "disconnected" && restarts.length === 0) {
+        // As above: the cut was reported before any text, so there was nothing to restart.
+        t.assert.equal(r.text, RECOVERED);
+      } else {
+        t.assert.equal(restarts.length, 1, `one restart (${fmt(r.types)})`);
+        t.assert.equal(restarts[0].attempt, 1);
+        t.assert.ok(FAULT_CODES[fault].includes(restarts[0].reason), `restart reason ${fmt(restarts[0])}`);
+        const at = r.types.indexOf("restart");
+        const before = r.events.slice(0, at).filter((e) => e.type === "delta").map((e) => e.text).join("");
+        const after = r.events.slice(at).filter((e) => e.type === "delta").map((e) => e.text).join("");
+        t.assert.ok(before.length > 0 && LONG_REPLY.startsWith(before), `the first attempt's text came before the restart (${fmt(before)})`);
+        t.assert.equal(after, RECOVERED, "after the restart, the new attempt's text only");
+      }
       t.assert.equal(r.done?.result.content, RECOVERED);
       t.assert.equal((await t.control.requests(model2)).length, 2);
       const h = await agent.getSessionHistory(session.id);
