@@ -4,6 +4,7 @@
 // `SELECT … ORDER BY seq` whose rows are parsed with JSON.parse.
 //
 //   node bench/sql.mjs            (after ./scripts/build; starts and stops its own PostgreSQL)
+//   RUNS=1 N=50 node bench/sql.mjs   (what the test command runs once, to show it works)
 //
 // Prints a Markdown table; bench/sql.md records a run. Each figure is the median of RUNS runs.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,7 +15,7 @@ import pg from "pg";
 import { SessionStore } from "agent-sessions";
 import { startPostgres } from "../tests/sql/pg-server.mjs";
 
-const N = 2000;
+const N = Number(process.env.N ?? 2000);
 const RUNS = Number(process.env.RUNS ?? 5);
 const text = (i) => `message ${i}: ` + "lorem ipsum dolor sit amet ".repeat(8);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -230,6 +230,10 @@ export function createHandler(config, options = {}) {
             emit(run, "delta", { text: ev.text });
           } else if (ev.type === "tool_call") {
             emit(run, "tool_call", { tool_call: ev.toolCall });
+          } else if (ev.type === "restart") {
+            // retry.midStream: the deltas so far are void; clients drop them.
+            run.text = "";
+            emit(run, "restart", { attempt: ev.attempt, reason: ev.reason });
           } else if (ev.type === "done") {
             const r = ev.result;
             run.result = r;

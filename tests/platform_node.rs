@@ -545,3 +545,25 @@ mod encryption {
         assert_eq!(wrong.code, ErrorCode::WrongKey);
     }
 }
+
+/// Ids come from a pool of `crypto.getRandomValues` bytes: across many refills every 12-byte
+/// draw is new, large draws bypass the pool, and the bytes are not a constant.
+#[wasm_bindgen_test]
+fn pooled_random_bytes_are_never_handed_out_twice() {
+    use agent_sessions::core::io::RandomSource;
+    use agent_sessions::platform::random::CryptoRandom;
+    let random = CryptoRandom::new();
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..1000 {
+        let mut id = [0u8; 12];
+        random.fill(&mut id);
+        assert!(seen.insert(id), "a 12-byte draw repeated");
+    }
+    let (mut a, mut b) = ([0u8; 4096], [0u8; 4096]);
+    random.fill(&mut a);
+    random.fill(&mut b);
+    assert_ne!(a, b);
+    assert!(a.iter().any(|&x| x != a[0]), "not a constant");
+    let x = random.next_f64();
+    assert!((0.0..1.0).contains(&x));
+}

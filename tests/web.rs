@@ -74,7 +74,7 @@ mod peers {
         let m = Rc::new(SessionManager::new(
             Rc::new(MemoryStore::new()),
             Rc::new(JsClock),
-            Rc::new(CryptoRandom),
+            Rc::new(CryptoRandom::new()),
             ManagerConfig::default(),
         ));
         peers::connect(&m, scope);
@@ -173,7 +173,7 @@ mod shared_indexed_db {
         let m = Rc::new(SessionManager::new(
             Rc::new(store),
             Rc::new(JsClock),
-            Rc::new(CryptoRandom),
+            Rc::new(CryptoRandom::new()),
             ManagerConfig::default(),
         ));
         if with_peers {

@@ -104,6 +104,8 @@ function buildAgent(s, onStore) {
     instructions: s.instructions || undefined,
     llm: llmConfig(s),
     context: contextConfig(s),
+    // A reply cut off mid-stream is started over (the chat drops the text shown) rather than failed.
+    retry: { midStream: true },
     store: onStore,
   });
 }
@@ -280,7 +282,7 @@ function startRename(li, info) {
   input.onblur = () => run(() => finish(true));
 }
 
-function messageItem(m, runStatus) {
+function messageItem(m, runStatus, last) {
   const li = el("li", `msg msg-${m.role} status-${m.status}`);
   li.dataset.id = m.id;
   const head = el("div", "msg-head");
@@ -294,6 +296,13 @@ function messageItem(m, runStatus) {
   const body = el("div", "content");
   fillContent(body, m.role, m.content);
   li.append(head, body);
+  // An interrupted reply (stopped, or cut off by a reload or a crash) can be finished in place.
+  if (last && !streaming && !running && m.role === "assistant" && m.status === "interrupted" && m.content) {
+    const more = el("button", "continue", "Continue");
+    more.type = "button";
+    more.onclick = () => run(() => resume(m));
+    li.append(more);
+  }
   return li;
 }
 
@@ -340,8 +349,8 @@ function drawDetail(detail, sessions) {
   const runStatus = new Map(runs.map((r) => [r.id, r.status]));
   const mine = running?.sessionId === info.id ? running : null;
   const items = history
-    .filter((m) => !(mine && mine.runId && m.runId === mine.runId))
-    .map((m) => messageItem(m, runStatus.get(m.runId)));
+    .filter((m) => !(mine && ((mine.runId && m.runId === mine.runId) || m.id === mine.messageId)))
+    .map((m, i, shown) => messageItem(m, runStatus.get(m.runId), i === shown.length - 1));
   if (mine?.bubble) items.push(mine.bubble);
   const box = $("history");
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
@@ -484,26 +493,48 @@ async function send(text) {
     // A first message names an untitled chat, as chat apps do.
     await session.update({ title: clip(text.trim().replace(/\s+/g, " "), 48) });
   }
-  running = { sessionId, controller: new AbortController(), runId: null, text: "", bubble: null };
-  setBusy(true);
   $("message-input").value = "";
   autosize();
+  await follow(sessionId, "", null, (signal) => agent.stream(text, { sessionId, signal }));
+}
+
+/** Continues the interrupted reply `m` of the open session: the same message grows. */
+async function resume(m) {
+  if (running || !current) return;
+  const sessionId = current;
+  await follow(sessionId, m.content, m.id, (signal) => agent.continueStream({ sessionId, signal }));
+}
+
+/** Shows a stream in a live bubble. `base` is the text it grows from (a continued reply), whose
+ * stored message `messageId` the bubble stands in for meanwhile. */
+async function follow(sessionId, base, messageId, open) {
+  running = { sessionId, controller: new AbortController(), runId: null, text: base, bubble: null, messageId };
+  setBusy(true);
   showError(null);
   let paint = 0;
+  const repaint = () => {
+    paint ||= requestAnimationFrame(() => {
+      paint = 0;
+      if (!running?.bubble) return;
+      fillContent(running.bubble.querySelector(".content"), "assistant", running.text);
+      if (current === sessionId) $("history").scrollTop = $("history").scrollHeight;
+    });
+  };
   try {
-    for await (const event of agent.stream(text, { sessionId, signal: running.controller.signal })) {
+    for await (const event of open(running.controller.signal)) {
       if (event.type === "start") {
         running.runId = event.runId;
         running.bubble = liveBubble();
         await render();
+        repaint();
       } else if (event.type === "delta") {
         running.text += event.text;
-        paint ||= requestAnimationFrame(() => {
-          paint = 0;
-          if (!running?.bubble) return;
-          fillContent(running.bubble.querySelector(".content"), "assistant", running.text);
-          if (current === sessionId) $("history").scrollTop = $("history").scrollHeight;
-        });
+        repaint();
+      } else if (event.type === "restart") {
+        // retry.midStream: the attempt shown so far failed; the new one starts over.
+        running.text = base;
+        setStatus(`the reply was cut off (${event.reason}); starting it over`, "warn");
+        repaint();
       }
     }
   } catch (e) {

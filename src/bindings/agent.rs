@@ -48,6 +48,8 @@ struct Call {
     create_if_missing: bool,
     input: Option<String>,
     signal: Option<abort::JsAbortSignal>,
+    /// `continue`: carry on the session's interrupted reply instead of starting a turn.
+    resume: bool,
 }
 
 impl Call {
@@ -83,8 +85,52 @@ impl Call {
             on_event: &on_event,
             on_item,
         };
-        let result = turn.run(&self.session_id, self.input).await?;
+        let result = if self.resume {
+            turn.resume(&self.session_id).await?
+        } else {
+            turn.run(&self.session_id, self.input).await?
+        };
         to_js(&result)
+    }
+
+    /// The call as an async iterable of its stream items; leaving the loop early aborts it.
+    fn into_stream(self) -> JsResult<JsValue> {
+        let (tx, rx) = mpsc::unbounded::<Result<JsValue, JsValue>>();
+        let stop = CancelToken::new();
+        let run_stop = stop.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let items = tx.clone();
+            let on_item = move |item: StreamItem| {
+                let _ = items.unbounded_send(to_js(&item.to_json()));
+            };
+            if let Err(e) = self.run(true, Some(run_stop), &on_item).await {
+                let _ = tx.unbounded_send(Err(e));
+            }
+        });
+        let rx = Rc::new(Mutex::new(rx));
+        let next = Closure::<dyn FnMut() -> Promise>::new(move || {
+            let rx = rx.clone();
+            promise(async move {
+                match rx.lock().await.next().await {
+                    Some(Ok(v)) => iter_result(&v, false),
+                    Some(Err(e)) => Err(e),
+                    None => iter_result(&JsValue::UNDEFINED, true),
+                }
+            })
+        });
+        let finish = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_v: JsValue| {
+            stop.cancel();
+            promise(async { iter_result(&JsValue::UNDEFINED, true) })
+        });
+        let iterator = Object::new();
+        Reflect::set(&iterator, &"next".into(), &next.into_js_value())?;
+        Reflect::set(&iterator, &"return".into(), &finish.into_js_value())?;
+        // `[Symbol.asyncIterator]() { return this }` without `new Function`, which a page's
+        // Content-Security-Policy forbids unless it allows 'unsafe-eval': for an object,
+        // `Object.prototype.valueOf` returns `this` itself.
+        let this = Reflect::get(&Object::new(), &"valueOf".into())?;
+        Reflect::set(&iterator, &js_sys::Symbol::async_iterator(), &this)?;
+        Ok(iterator.into())
     }
 }
 
@@ -140,7 +186,16 @@ impl Agent {
             create_if_missing,
             input,
             signal,
+            resume: false,
         })
+    }
+
+    /// `continue`'s call: `(sessionId)` or `({ sessionId, signal })`, or the bound session.
+    fn resume_call(&self, options: &JsValue) -> JsResult<Call> {
+        let mut call = self.call(&JsValue::UNDEFINED, options)?;
+        call.resume = true;
+        call.create_if_missing = false;
+        Ok(call)
     }
 }
 
@@ -340,46 +395,28 @@ impl Agent {
     }
 
     /// One streamed turn, as an async iterable of `{ type: "start" | "delta" | "tool_call" |
-    /// "done" }` events. Leaving the loop early aborts the call (the partial reply is kept as
-    /// `interrupted`).
+    /// "restart" | "done" }` events (`restart` only with `retry.midStream`). Leaving the loop
+    /// early aborts the call (the partial reply is kept as `interrupted`).
     pub fn stream(&self, input: JsValue, options: JsValue) -> JsResult<JsValue> {
-        let call = self.call(&input, &options)?;
-        let (tx, rx) = mpsc::unbounded::<Result<JsValue, JsValue>>();
-        let stop = CancelToken::new();
-        let run_stop = stop.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let items = tx.clone();
-            let on_item = move |item: StreamItem| {
-                let _ = items.unbounded_send(to_js(&item.to_json()));
-            };
-            if let Err(e) = call.run(true, Some(run_stop), &on_item).await {
-                let _ = tx.unbounded_send(Err(e));
-            }
-        });
-        let rx = Rc::new(Mutex::new(rx));
-        let next = Closure::<dyn FnMut() -> Promise>::new(move || {
-            let rx = rx.clone();
-            promise(async move {
-                match rx.lock().await.next().await {
-                    Some(Ok(v)) => iter_result(&v, false),
-                    Some(Err(e)) => Err(e),
-                    None => iter_result(&JsValue::UNDEFINED, true),
-                }
-            })
-        });
-        let finish = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_v: JsValue| {
-            stop.cancel();
-            promise(async { iter_result(&JsValue::UNDEFINED, true) })
-        });
-        let iterator = Object::new();
-        Reflect::set(&iterator, &"next".into(), &next.into_js_value())?;
-        Reflect::set(&iterator, &"return".into(), &finish.into_js_value())?;
-        // `[Symbol.asyncIterator]() { return this }` without `new Function`, which a page's
-        // Content-Security-Policy forbids unless it allows 'unsafe-eval': for an object,
-        // `Object.prototype.valueOf` returns `this` itself.
-        let this = Reflect::get(&Object::new(), &"valueOf".into())?;
-        Reflect::set(&iterator, &js_sys::Symbol::async_iterator(), &this)?;
-        Ok(iterator.into())
+        self.call(&input, &options)?.into_stream()
+    }
+
+    /// Continues the session's `interrupted` reply (after an abort, a crash, a closed tab): the
+    /// same stored message grows and ends `complete`; resolves like `generate`, `content` being
+    /// the whole reply. `options` is a session id or `{ sessionId, signal }`.
+    #[wasm_bindgen(js_name = "continue")]
+    pub fn continue_reply(&self, options: JsValue) -> Promise {
+        let call = match self.resume_call(&options) {
+            Ok(c) => c,
+            Err(e) => return Promise::reject(&e),
+        };
+        promise(async move { call.run(false, None, &|_| {}).await })
+    }
+
+    /// `continue`, streamed like `stream`: the deltas are the new text only.
+    #[wasm_bindgen(js_name = continueStream)]
+    pub fn continue_stream(&self, options: JsValue) -> JsResult<JsValue> {
+        self.resume_call(&options)?.into_stream()
     }
 
     /// Subscribes to `run:start`, `run:complete`, `run:error`, `llm:retry`, `llm:chunk`, or to

@@ -20,9 +20,14 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsResult<JsValue> {
 }
 
 /// A history as JavaScript objects: core writes its JSON text in one pass
-/// ([`messages_json`](crate::core::history_json::messages_json)), one `JSON.parse` reads it.
+/// ([`messages_json`](crate::core::record_json::messages_json)), one `JSON.parse` reads it.
 pub fn history_to_js(messages: &[crate::core::model::Message]) -> JsResult<JsValue> {
-    JSON::parse(&crate::core::history_json::messages_json(messages))
+    JSON::parse(&crate::core::record_json::messages_json(messages))
+}
+
+/// One message as a JavaScript object, written as [`history_to_js`] writes each.
+pub fn message_to_js(message: &crate::core::model::Message) -> JsResult<JsValue> {
+    JSON::parse(&crate::core::record_json::message_json(message))
 }
 
 // The type-independent halves of `to_js`/`from_js`, kept out of their per-type copies.

@@ -8,7 +8,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use super::convert::{from_js, history_to_js, promise, readable_metadata, to_js, JsResult};
+use super::convert::{
+    from_js, history_to_js, message_to_js, promise, readable_metadata, to_js, JsResult,
+};
 use super::errors::illegal_constructor;
 use super::run::Run;
 use crate::core::agent::AgentSettings;
@@ -143,7 +145,7 @@ impl Session {
             let new: NewMessage = from_js(&message, "message", ErrorCode::InvalidMessage)?;
             let stored = manager.add_message(&id, new).await?;
             Session::refresh_snapshot(&snapshot, &manager, &id);
-            to_js(&stored)
+            message_to_js(&stored)
         })
     }
 
@@ -155,6 +157,11 @@ impl Session {
             let o: Option<HistoryOptionsJs> =
                 from_js(&options, "options", ErrorCode::InvalidArgument)?;
             let limit = whole_number(o.unwrap_or_default().limit, "limit")?;
+            if let Some(host) = manager.host_history(&id, limit).await? {
+                if let Ok(messages) = host.downcast::<JsValue>() {
+                    return Ok(*messages);
+                }
+            }
             history_to_js(&manager.history(&id, limit).await?)
         })
     }

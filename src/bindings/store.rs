@@ -77,7 +77,7 @@ impl SessionStore {
         let manager = Rc::new(SessionManager::new(
             store,
             Rc::new(JsClock),
-            Rc::new(CryptoRandom),
+            Rc::new(CryptoRandom::new()),
             manager_config,
         ));
         // Storage other tabs and workers can open too: one writer per session, changes announced.

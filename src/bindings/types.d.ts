@@ -514,6 +514,9 @@ export interface RetryConfig {
   maxDelayMs?: number;
   /** Cap on a server-requested wait. Default 60000. */
   maxRetryAfterMs?: number;
+  /** Also retry a stream that already yielded deltas: it then yields `{ type: "restart" }` and the
+   * stored partial reply is replaced by the new attempt's. Default false (such a stream fails). */
+  midStream?: boolean;
 }
 
 export type ContextStrategy = "full" | "buffer_window" | "token_window" | "summary_buffer";
@@ -549,6 +552,9 @@ export type StreamEvent =
   | { type: "start"; runId: string }
   | { type: "delta"; text: string }
   | { type: "tool_call"; toolCall: ToolCall }
+  /** With `retry.midStream` only: the attempt that yielded the deltas so far failed (`reason` is its
+   * error code) and attempt `attempt` (1 = first retry) starts over: drop the text shown so far. */
+  | { type: "restart"; attempt: number; reason: ErrorCode }
   | { type: "done"; result: GenerateResult };
 
 export interface EventError {
@@ -609,6 +615,12 @@ export class Agent {
   chat(input: string | null, options?: GenerateOptions): Promise<GenerateResult>;
   /** One streamed turn; breaking out of the loop aborts it (the partial reply stays, `interrupted`). */
   stream(input: string | null, sessionIdOrOptions?: string | GenerateOptions): AsyncIterableIterator<StreamEvent>;
+  /** Continues the session's `interrupted` reply (aborted, crashed, tab closed): the same message grows
+   * and ends `complete`; `content` is the whole reply. INVALID_ARGUMENT when the last message is not an
+   * interrupted assistant reply with text. A failed continue leaves it `interrupted`. */
+  continue(sessionIdOrOptions?: string | GenerateOptions): Promise<GenerateResult>;
+  /** `continue`, streamed: the deltas carry only the new text. */
+  continueStream(sessionIdOrOptions?: string | GenerateOptions): AsyncIterableIterator<StreamEvent>;
   on<E extends AgentEventName>(event: E, listener: (event: Extract<AgentEvent, { type: E }>) => void): Unsubscribe;
   on(event: StoreEventName, listener: (event: StoreEvent) => void): Unsubscribe;
 }

@@ -6,7 +6,6 @@ pub mod cancel;
 pub mod context;
 pub mod error;
 pub mod events;
-pub mod history_json;
 pub mod ids;
 pub mod io;
 pub mod json;
@@ -17,6 +16,7 @@ pub mod metadata;
 pub mod model;
 pub mod peers;
 pub mod preview;
+pub mod record_json;
 pub mod sealed;
 // The HTTP API's logic: only in the server build (and native tests), never in the browser module.
 #[cfg(any(feature = "server", test))]

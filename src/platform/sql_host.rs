@@ -27,6 +27,27 @@ use crate::core::error::{Error, Result};
 use crate::core::store::sql::{
     Dialect, FailureKind, Row, SqlDriver, SqlFailure, SqlValue, Statement,
 };
+#[cfg(feature = "sql")]
+use crate::core::store::HostMessages;
+
+/// Stored message records handed to JavaScript as they are (`records.js`): one `JSON.parse`
+/// per record and a check that it is exactly its public form, instead of a crossing into Rust,
+/// a decode, a re-encode and a parse.
+#[cfg(feature = "sql")]
+mod records {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen(module = "/src/platform/records.js")]
+    extern "C" {
+        /// The records as message objects, or `null` when one is not exactly its public form.
+        #[wasm_bindgen(catch, js_name = publicMessages)]
+        pub fn public_messages(
+            rows: &JsValue,
+            session_id: &str,
+            reverse: bool,
+        ) -> Result<JsValue, JsValue>;
+    }
+}
 
 enum Kind {
     Durable {
@@ -46,13 +67,23 @@ enum Kind {
         exec: Function,
         /// Prepared statements by SQL text (a store uses a fixed set of about 20: a list is
         /// smaller in the module than a hash map, and as fast).
-        cache: RefCell<Vec<(String, JsValue)>>,
+        cache: RefCell<Vec<Prepared>>,
     },
     Postgres {
         pool: JsValue,
         query: Function,
         connect: Function,
     },
+}
+
+/// A prepared statement of a synchronous database with its `run` and `all` (looked up once: a
+/// property read per call was a measurable part of an append).
+#[derive(Clone)]
+struct Prepared {
+    sql: String,
+    statement: JsValue,
+    run: Option<Function>,
+    all: Option<Function>,
 }
 
 pub struct HostSql {
@@ -347,11 +378,11 @@ impl HostSql {
         &self,
         db: &JsValue,
         prepare: &Function,
-        cache: &RefCell<Vec<(String, JsValue)>>,
+        cache: &RefCell<Vec<Prepared>>,
         sql: &str,
-    ) -> Result<JsValue, SqlFailure> {
-        if let Some((_, s)) = cache.borrow().iter().find(|(k, _)| k == sql) {
-            return Ok(s.clone());
+    ) -> Result<Prepared, SqlFailure> {
+        if let Some(p) = cache.borrow().iter().find(|p| p.sql == sql) {
+            return Ok(p.clone());
         }
         let s = prepare
             .call1(db, &JsValue::from_str(sql))
@@ -365,20 +396,33 @@ impl HostSql {
         } else if let Some(arrays) = function_property(&s, "setReturnArrays") {
             let _ = arrays.call1(&s, &JsValue::TRUE);
         }
-        cache.borrow_mut().push((sql.to_owned(), s.clone()));
-        Ok(s)
+        let p = Prepared {
+            sql: sql.to_owned(),
+            run: function_property(&s, "run"),
+            all: function_property(&s, "all"),
+            statement: s,
+        };
+        cache.borrow_mut().push(p.clone());
+        Ok(p)
+    }
+
+    fn missing(&self, name: &str) -> SqlFailure {
+        SqlFailure {
+            kind: FailureKind::Other,
+            message: format!("{}: the statement has no {name}()", self.what),
+        }
     }
 
     fn sync_run(
         &self,
         db: &JsValue,
         prepare: &Function,
-        cache: &RefCell<Vec<(String, JsValue)>>,
+        cache: &RefCell<Vec<Prepared>>,
         s: &Statement,
     ) -> Result<(), SqlFailure> {
-        let st = self.prepared(db, prepare, cache, &s.sql)?;
-        let run = self.method(&st, "run")?;
-        self.apply(&run, &st, &params(&s.params)).map(drop)
+        let p = self.prepared(db, prepare, cache, &s.sql)?;
+        let run = p.run.as_ref().ok_or_else(|| self.missing("run"))?;
+        self.apply(run, &p.statement, &params(&s.params)).map(drop)
     }
 
     fn exec_text(&self, exec: &Function, db: &JsValue, sql: &str) -> Result<(), SqlFailure> {
@@ -401,6 +445,35 @@ impl HostSql {
         }
         let bind = self.method(&st, "bind")?;
         self.apply(&bind, &st, &params(&s.params))
+    }
+
+    /// A query's rows as the host gives them (an array of rows, objects or bare values).
+    async fn rows(&self, s: &Statement) -> Result<JsValue, SqlFailure> {
+        match &self.kind {
+            Kind::Durable { sql, exec, .. } => {
+                let cursor = self.apply(exec, sql, &exec_args(s))?;
+                let to_array = self.method(&cursor, "toArray")?;
+                self.apply(&to_array, &cursor, &Array::new())
+            }
+            Kind::D1 { db, prepare, .. } => {
+                let st = self.d1_bound(db, prepare, s)?;
+                let all = self.method(&st, "all")?;
+                let out = self.wait(self.apply(&all, &st, &Array::new())?).await?;
+                Ok(prop(&out, "results"))
+            }
+            Kind::Sync {
+                db, prepare, cache, ..
+            } => {
+                let p = self.prepared(db, prepare, cache, &s.sql)?;
+                let all = p.all.as_ref().ok_or_else(|| self.missing("all"))?;
+                self.apply(all, &p.statement, &params(&s.params))
+            }
+            Kind::Postgres { pool, query, .. } => {
+                let out = query.call1(pool, &pg_query(s)).map_err(|e| self.fail(&e))?;
+                let out = self.wait(out).await?;
+                Ok(prop(&out, "rows"))
+            }
+        }
     }
 
     async fn pg(&self, target: &JsValue, s: &Statement) -> Result<JsValue, SqlFailure> {
@@ -451,31 +524,20 @@ impl SqlDriver for HostSql {
     }
 
     async fn query(&self, s: &Statement) -> Result<Vec<Row>, SqlFailure> {
-        match &self.kind {
-            Kind::Durable { sql, exec, .. } => {
-                let cursor = self.apply(exec, sql, &exec_args(s))?;
-                let to_array = self.method(&cursor, "toArray")?;
-                Ok(rows_of(&self.apply(&to_array, &cursor, &Array::new())?))
-            }
-            Kind::D1 { db, prepare, .. } => {
-                let st = self.d1_bound(db, prepare, s)?;
-                let all = self.method(&st, "all")?;
-                let out = self.wait(self.apply(&all, &st, &Array::new())?).await?;
-                Ok(rows_of(&prop(&out, "results")))
-            }
-            Kind::Sync {
-                db, prepare, cache, ..
-            } => {
-                let st = self.prepared(db, prepare, cache, &s.sql)?;
-                let all = self.method(&st, "all")?;
-                Ok(rows_of(&self.apply(&all, &st, &params(&s.params))?))
-            }
-            Kind::Postgres { pool, query, .. } => {
-                let out = query.call1(pool, &pg_query(s)).map_err(|e| self.fail(&e))?;
-                let out = self.wait(out).await?;
-                Ok(rows_of(&prop(&out, "rows")))
-            }
-        }
+        Ok(rows_of(&self.rows(s).await?))
+    }
+
+    #[cfg(feature = "sql")]
+    async fn query_host_messages(
+        &self,
+        s: &Statement,
+        session_id: &str,
+        reverse: bool,
+    ) -> Result<Option<HostMessages>, SqlFailure> {
+        // A throw (it should not) is "not handed over": the store then decodes the records.
+        let messages = records::public_messages(&self.rows(s).await?, session_id, reverse)
+            .unwrap_or(JsValue::NULL);
+        Ok((!messages.is_null()).then(|| Box::new(messages) as HostMessages))
     }
 
     async fn batch(&self, statements: &[Statement]) -> Result<(), SqlFailure> {
@@ -526,11 +588,16 @@ impl SqlDriver for HostSql {
                     return self.sync_run(db, prepare, cache, one);
                 }
                 // Synchronous from BEGIN to COMMIT: nothing else in this process runs between.
-                self.exec_text(exec, db, "BEGIN IMMEDIATE")?;
+                // BEGIN and COMMIT are prepared once too (`exec` parses its text every time).
+                let control = |sql: &str| Statement {
+                    sql: sql.to_owned(),
+                    params: Vec::new(),
+                };
+                self.sync_run(db, prepare, cache, &control("BEGIN IMMEDIATE"))?;
                 let done = statements
                     .iter()
                     .try_for_each(|s| self.sync_run(db, prepare, cache, s))
-                    .and_then(|()| self.exec_text(exec, db, "COMMIT"));
+                    .and_then(|()| self.sync_run(db, prepare, cache, &control("COMMIT")));
                 if done.is_err() {
                     // Already rolled back by SQLite in some failures; then this one fails too.
                     let _ = self.exec_text(exec, db, "ROLLBACK");

@@ -335,6 +335,37 @@ test("a reload finds both chats: histories, runs and titles", async () => {
   await page.screenshot({ path: out + "3-after-reload.png" });
 });
 
+test("Continue finishes a stopped answer in place, also after a reload", async () => {
+  const id = await createSession("continue-me");
+  await page.fill("#message-input", "Tell me a long story about the sea, the stars, the wind and the lighthouse keeper at the end of the world");
+  await page.press("#message-input", "Enter");
+  await page.waitForFunction(() => (document.querySelector("#history li.streaming .content")?.textContent.length ?? 0) > 15);
+  await page.click("#stop");
+  await page.waitForSelector("#history li.msg-assistant.status-interrupted button.continue");
+  await page.waitForFunction(() => document.body.dataset.busy === "false");
+  const partial = await page.textContent("#history li.status-interrupted .content");
+  const messageId = await page.getAttribute("#history li.status-interrupted", "data-id");
+
+  // The tab is gone; the stored partial answer is not, and it can still be finished.
+  await page.reload();
+  await page.waitForSelector("body[data-ready=true]");
+  await select(id);
+  await page.click("#history li.status-interrupted button.continue");
+  await page.waitForFunction(
+    (mid) => document.querySelector(`#history li.msg-assistant[data-id="${mid}"]`)?.classList.contains("status-complete")
+      && document.body.dataset.busy === "false",
+    messageId,
+  );
+  assert.equal(await page.textContent("#error"), "", "no error shown");
+  const items = await page.$$eval("#history li.msg", (els) => els.map((e) => [e.dataset.id, e.className]));
+  assert.equal(items.length, 2, `one user message and one answer: ${JSON.stringify(items)}`);
+  assert.equal(items[1][0], messageId, "the same message, completed");
+  const full = await page.textContent(`#history li[data-id="${messageId}"] .content`);
+  assert.ok(full.startsWith(partial.trimEnd()) && full.length > partial.length, `${JSON.stringify(full)} continues ${JSON.stringify(partial)}`);
+  assert.equal(await page.$$eval("#history button.continue", (els) => els.length), 0, "nothing left to continue");
+  await page.screenshot({ path: out + "3b-continued.png" });
+});
+
 test("a message sent in one tab appears live in another", async () => {
   const second = await openTab();
   try {

@@ -145,6 +145,23 @@ const rejection = (p) => p.then(() => assert.fail("expected a rejection"), (e) =
 function scriptedFetch(steps) {
   return async () => {
     const step = steps.shift() ?? "ok";
+    if (typeof step === "object") {
+      // A stream: its text deltas, then the finish marker, or a cut (`cut`) or an endless stall (`stall`).
+      const enc = new TextEncoder();
+      const chunk = (text) => enc.encode(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: text } }] })}\n\n`);
+      // One piece per pull, so the deltas are read before a cut (an error discards what is queued).
+      const pieces = step.sse.map(chunk);
+      const body = new ReadableStream({
+        pull(c) {
+          if (pieces.length) return c.enqueue(pieces.shift());
+          if (step.cut) return c.error(new TypeError("terminated"));
+          if (step.stall) return new Promise(() => {});
+          c.enqueue(enc.encode(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\ndata: [DONE]\n\n`));
+          c.close();
+        },
+      });
+      return new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } });
+    }
     if (typeof step === "number") {
       return new Response(JSON.stringify({ error: { message: `scripted ${step}` } }), { status: step, headers: { "content-type": "application/json" } });
     }
@@ -251,6 +268,24 @@ async function captureValues() {
   const h = await http.createSession();
   keep("agent.generate() over openai", "GenerateResult", await http.generate("hi", h.id));
   keep("an LLM_HTTP error with a status", "AgentSessionsError", errorFields(await rejection(http.generate("again", h.id))));
+
+  // retry.midStream: a stream cut after a delta restarts; then continue() after an abort.
+  const restarting = new lib.Agent({
+    storage: { type: "memory" },
+    retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 1, midStream: true },
+    llm: {
+      provider: "openai", model: "gpt-test", apiKey: "k",
+      fetch: scriptedFetch([{ sse: ["Part"], cut: true }, { sse: ["Whole"] }, { sse: ["Half"], stall: true }, { sse: [" and the rest"] }]),
+    },
+  });
+  await restarting.start();
+  const rs = await restarting.createSession();
+  for await (const ev of restarting.stream("hi", rs.id)) keep(`stream ${ev.type} (midStream)`, "StreamEvent", ev);
+  const stop = new AbortController();
+  await rejection((async () => {
+    for await (const ev of restarting.stream("more", { sessionId: rs.id, signal: stop.signal })) if (ev.type === "delta") stop.abort();
+  })());
+  keep("agent.continue()", "GenerateResult", await restarting.continue(rs.id));
 
   // Retention: session:expired.
   const shortLived = await lib.SessionStore.open({ storage: { type: "memory" }, retention: { expireAfter: 1 } });

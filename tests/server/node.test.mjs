@@ -159,3 +159,40 @@ test("node: the Dexto /chat pattern written with the library", async () => {
     await once(child, "exit");
   }
 });
+
+test("node: an llm with retry_mid_stream restarts a reply cut after text: SSE `restart`, one stored reply", async () => {
+  const { startMockLlmServer } = await import("../support/mock-llm-server.mjs");
+  const llm = await startMockLlmServer();
+  const dir = tempDir("node-restart-event");
+  const model = `sse-restart-${process.pid}`;
+  const cfg = testConfig();
+  cfg.llms.flaky = { type: "openai", model, host: `${llm.url}/v1`, api_key: "sk-test", max_retries: 1, retry_mid_stream: true };
+  cfg.agents.flaky = { llm: "flaky", session_store: "main" };
+  const srv = await startNode({ config: cfg, dir });
+  try {
+    await llm.script(model, [{ reply: "alpha beta gamma delta epsilon", disconnectAfterChunks: 3, chunkDelayMs: 0 }, { reply: "recovered in full" }]);
+    const a = client(srv.url, TOKENS.a);
+    const id = (await a.call("POST", "/agents/flaky/sessions")).json.session_id;
+    const s = await openStream(`${srv.url}/agents/flaky/sessions/${id}/messages/stream`, {
+      method: "POST", headers: { authorization: `Bearer ${TOKENS.a}` }, body: { message: "Go" },
+    });
+    const events = await s.all();
+    const names = events.map((e) => e.event);
+    const at = names.indexOf("restart");
+    assert.ok(at > 0, `a restart event: ${JSON.stringify(names)}`);
+    assert.equal(names.filter((n) => n === "restart").length, 1);
+    assert.equal(events[at].data.attempt, 1);
+    assert.match(events[at].data.reason, /^LLM_(NETWORK|STREAM_TRUNCATED)$/);
+    assert.ok(names.slice(0, at).includes("delta"), "text came before the restart");
+    const after = events.slice(at).filter((e) => e.event === "delta").map((e) => e.data.text).join("");
+    assert.equal(after, "recovered in full");
+    assert.deepEqual(names.slice(-2), ["message", "done"]);
+    assert.equal(events.at(-2).data.message.content, "recovered in full");
+    const h = (await a.call("GET", `/agents/flaky/sessions/${id}/messages`)).json.messages;
+    assert.deepEqual(h.map((m) => [m.role, m.content, m.status]), [["user", "Go", "complete"], ["assistant", "recovered in full", "complete"]]);
+  } finally {
+    await srv.stop();
+    await llm.close();
+    cleanup(dir);
+  }
+});

@@ -153,6 +153,53 @@ test("quotes, '; DROP TABLE, NUL and 1 MB strings round-trip exactly", { skip },
   }
 });
 
+// getHistory() hands records that are exactly their public form to JavaScript as they are
+// (src/platform/records.js) and decodes any other in Rust. Records written by hand into the
+// table, in every shape a record can take: the answer is what decoding gives, whichever path.
+test("stored records read back exactly as decoding them gives: defaults filled, nulls and unknown fields dropped, damage STORAGE_CORRUPT", { skip }, async () => {
+  const p = file("records");
+  const store = await SessionStore.open({ storage: { type: "sqlite", path: p } });
+  const s = await store.create("r");
+  const written = await s.addMessage({ role: "user", content: "as written", metadata: { b: 1, a: [true, null] } });
+  const db = new Database(p);
+  const base = { sessionId: "r", role: "assistant", content: "x", status: "complete", createdAt: 1733000000000, tokens: 3 };
+  const put = (seq, record) => db.prepare("INSERT OR REPLACE INTO agent_sessions_messages (session_id, seq, id, data) VALUES ('r', ?, ?, ?)")
+    .run(seq, `m${seq}`, typeof record === "string" ? record : JSON.stringify({ id: `m${seq}`, seq, ...record }));
+  const history = async (limit) => (await (await SessionStore.open({ storage: { type: "sqlite", db: new Database(p) } })).get("r")).getHistory(limit ? { limit } : undefined);
+  const expected = (seq, extra = {}) => ({ id: `m${seq}`, seq, ...base, ...extra });
+
+  // Every record in its public form (the fast path): exactly what was stored, in order; newest-N too.
+  put(1, base);
+  put(2, { ...base, name: "bot", toolCalls: [{ id: "c1", name: "f", arguments: "{}" }], runId: "run_1", metadata: { k: "v" } });
+  put(3, { ...base, role: "tool", toolCallId: "c1", status: "interrupted" });
+  const good = [written, expected(1), expected(2, { name: "bot", toolCalls: [{ id: "c1", name: "f", arguments: "{}" }], runId: "run_1", metadata: { k: "v" } }), expected(3, { role: "tool", toolCallId: "c1", status: "interrupted" })];
+  assert.deepEqual(await history(), good);
+  assert.deepEqual(await history(2), good.slice(2));
+
+  // Each shape that is not the public form makes the whole read decode in Rust, which fills
+  // defaults and drops what it does not know: the same answer as if it had been written canonically.
+  const variants = [
+    [{ ...base, status: undefined }, {}], // status defaults to complete
+    [{ ...base, tokens: undefined }, { tokens: 0 }],
+    [{ ...base, name: null, toolCallId: null, runId: null, metadata: null }, {}],
+    [{ ...base, toolCalls: [] }, {}],
+    [{ ...base, unknown: { deep: 1 } }, {}],
+    [{ ...base, toolCalls: [{ id: "c", name: "g" }] }, { toolCalls: [{ id: "c", name: "g", arguments: "" }] }],
+  ];
+  for (const [record, extra] of variants) {
+    put(4, record);
+    assert.deepEqual(await history(), [...good, expected(4, extra)], JSON.stringify(record));
+    assert.deepEqual(await history(1), [expected(4, extra)], JSON.stringify(record));
+  }
+
+  // Damage is STORAGE_CORRUPT naming the session, whichever record holds it.
+  for (const bad of ["{not json", JSON.stringify({ id: "m4", seq: 4, ...base, sessionId: "other" }), JSON.stringify({ id: "m4", seq: 4, ...base, role: "wizard" }), JSON.stringify({ id: "m4", seq: 4, ...base, content: 5 }), "[]"]) {
+    put(4, bad);
+    await assert.rejects(history(), (e) => e.code === "STORAGE_CORRUPT" && e.sessionId === "r", bad);
+  }
+  db.close();
+});
+
 test("encryption at rest works over SQLite unchanged: no plaintext in the rows", { skip }, async () => {
   const p = file("sealed");
   const storage = { type: "sqlite", path: p };

@@ -78,6 +78,16 @@ async function generation(signal: AbortSignal): Promise<string> {
   }
   agent.on("llm:retry", (e) => void e.delayMs);
   agent.on("run:error", (e) => void e.error.code);
+  // Streams that recover: restarts under retry.midStream, and continuing an interrupted reply.
+  const restarting = new Agent({ llm: { provider: "mock" }, retry: { midStream: true } });
+  for await (const ev of restarting.continueStream({ sessionId: s.id, signal })) {
+    if (ev.type === "restart") text = `${ev.attempt} ${ev.reason}`;
+    if (ev.type === "delta") text += ev.text;
+  }
+  const continued: string = (await restarting.continue(s.id)).content;
+  void continued;
+  // @ts-expect-error: midStream is a boolean
+  new Agent({ retry: { midStream: "yes" } });
   const custom = new Agent({ llm: { provider: "custom", handler: async (req) => ({ content: req.messages.length + " messages" }) } });
   void custom;
   // @ts-expect-error: unknown provider

@@ -1,8 +1,16 @@
 //! The run engine: one turn of an agent on a session. It stores the user message before the
-//! model is called, calls the model with retries (backoff with jitter, `Retry-After` honoured,
-//! never after the first streamed byte), enforces the whole-call and idle timeouts and the
-//! caller's cancellation, keeps a streamed reply's partial text stored as it grows, and records
-//! the run. Pure: the model, the timer and the cancellation come in as traits.
+//! model is called, calls the model with retries (backoff with jitter, `Retry-After` honoured),
+//! enforces the whole-call and idle timeouts and the caller's cancellation, keeps a streamed
+//! reply's partial text stored as it grows, and records the run. Pure: the model, the timer and
+//! the cancellation come in as traits.
+//!
+//! Retries follow what the caller has seen: a failed attempt of which nothing reached the caller
+//! (any `generate`, a stream before its first delta or tool call) is retried whenever the error
+//! allows; after that only with `retry.midStream`, and the stream then yields
+//! [`StreamItem::Restart`] before the new attempt's deltas. Every attempt writes the same stored
+//! reply, so a restart replaces the partial text instead of adding a second message.
+//!
+//! [`Turn::resume`] continues an `interrupted` reply: the same message grows and ends `complete`.
 //!
 //! The context a turn sends, and `summary_buffer`'s summarisation through the model, are in
 //! `summarize`.
@@ -24,7 +32,9 @@ use crate::core::context::{
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::io::{CancelSignal, Timer};
 use crate::core::llm::chat::ChatModel;
-use crate::core::llm::{ChatRequest, ChatResponse, Provider, RetryPolicy, StreamEvent, ToolSpec};
+use crate::core::llm::{
+    ChatRequest, ChatResponse, Provider, RetryPolicy, StreamEvent, ToolSpec, CONTINUE_INSTRUCTION,
+};
 use crate::core::manager::SessionManager;
 use crate::core::model::{
     Message, MessageStatus, NewMessage, Run, RunStatus, Session, Summary, ToolCall, Usage,
@@ -109,11 +119,20 @@ pub struct RunResult {
 }
 
 /// What a stream's consumer sees, in order: `Start`, then deltas and tool calls, then `Done`.
+/// With `retry.midStream`, `Restart` may come between deltas: what came before it is void.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamItem {
-    Start { run_id: String },
+    Start {
+        run_id: String,
+    },
     Delta(String),
     ToolCall(ToolCall),
+    /// The attempt that yielded the deltas so far failed; attempt number `attempt` (1 for the
+    /// first retry) starts over. `reason` is the failure's error code.
+    Restart {
+        attempt: u32,
+        reason: String,
+    },
     Done(RunResult),
 }
 
@@ -123,6 +142,9 @@ impl StreamItem {
             StreamItem::Start { run_id } => json!({ "type": "start", "runId": run_id }),
             StreamItem::Delta(text) => json!({ "type": "delta", "text": text }),
             StreamItem::ToolCall(call) => json!({ "type": "tool_call", "toolCall": call }),
+            StreamItem::Restart { attempt, reason } => {
+                json!({ "type": "restart", "attempt": attempt, "reason": reason })
+            }
             StreamItem::Done(result) => json!({ "type": "done", "result": result }),
         }
     }
@@ -273,9 +295,29 @@ impl Stop {
 /// The reply as it accumulates, and its stored message once there is one.
 #[derive(Default)]
 struct Reply {
+    /// What this attempt received.
     response: ChatResponse,
     message: Option<Message>,
     last_flush: f64,
+    /// The stored text a continued reply grows from (empty for a new reply).
+    prefix: String,
+    /// Continuing: a failure leaves the reply `interrupted`, to be continued again.
+    resuming: bool,
+}
+
+impl Reply {
+    fn content(&self) -> String {
+        let mut text = self.prefix.clone();
+        text.push_str(&self.response.content);
+        text
+    }
+}
+
+/// How a turn begins: with the user's message (or none, after tool results), or by continuing
+/// the interrupted reply that ends the session.
+enum Begin {
+    Input(Option<String>),
+    Continue,
 }
 
 impl<'a> Turn<'a> {
@@ -322,6 +364,19 @@ impl<'a> Turn<'a> {
     /// Runs one turn. `input` is the user's message; `None` continues from the stored history
     /// (e.g. after tool results were added).
     pub async fn run(&self, session_id: &str, input: Option<String>) -> Result<RunResult> {
+        self.turn(session_id, Begin::Input(input)).await
+    }
+
+    /// Continues the `interrupted` assistant reply that ends the session: the model carries on
+    /// from its stored text (as an assistant prefill where the provider takes one, Anthropic;
+    /// after an instruction to continue otherwise) and the same message grows, `complete` at
+    /// the end. The result's `content` is the whole reply; deltas carry only the new text.
+    /// `INVALID_ARGUMENT` when the session's last message is not an interrupted reply with text.
+    pub async fn resume(&self, session_id: &str) -> Result<RunResult> {
+        self.turn(session_id, Begin::Continue).await
+    }
+
+    async fn turn(&self, session_id: &str, begin: Begin) -> Result<RunResult> {
         if self.cancelled() {
             return Err(Error::aborted());
         }
@@ -335,16 +390,33 @@ impl<'a> Turn<'a> {
             )
             .await?;
         let session = self.manager.require(session_id).await?;
-        if let Some(text) = &input {
-            self.check_new_turn(&session, text)?;
-        }
-        if let Some(text) = input {
-            let user = NewMessage {
-                role: "user".into(),
-                content: Some(serde_json::Value::String(text)),
-                ..NewMessage::default()
-            };
-            self.manager.add_message_locked(session_id, user).await?;
+        let mut reply = Reply::default();
+        match begin {
+            Begin::Input(input) => {
+                if let Some(text) = &input {
+                    self.check_new_turn(&session, text)?;
+                }
+                if let Some(text) = input {
+                    let user = NewMessage {
+                        role: "user".into(),
+                        content: Some(serde_json::Value::String(text)),
+                        ..NewMessage::default()
+                    };
+                    self.manager.add_message_locked(session_id, user).await?;
+                }
+            }
+            Begin::Continue => {
+                let message = self.interrupted_reply(session_id).await?;
+                reply.prefix = if self.model.provider() == Provider::Anthropic {
+                    // The prefill is sent without trailing whitespace (Anthropic refuses it), so
+                    // the continuation brings its own.
+                    message.content.trim_end().to_owned()
+                } else {
+                    message.content.clone()
+                };
+                reply.resuming = true;
+                reply.message = Some(message);
+            }
         }
 
         let mut run = self.manager.new_run(session_id);
@@ -359,9 +431,13 @@ impl<'a> Turn<'a> {
             run_id: run.id.clone(),
         });
 
-        let reply = RefCell::new(Reply::default());
+        let resuming = reply.resuming;
+        let reply = RefCell::new(reply);
         let outcome = match self.context(session_id, &mut run, deadline).await {
-            Ok(context) => {
+            Ok(mut context) => {
+                if resuming && self.model.provider() != Provider::Anthropic {
+                    context.messages.push(self.continue_instruction(session_id));
+                }
                 let request = ChatRequest {
                     system: self.settings.instructions.as_deref(),
                     messages: &context.messages,
@@ -377,7 +453,7 @@ impl<'a> Turn<'a> {
         match outcome {
             Ok(()) => self.finish(session_id, run, reply).await,
             Err(error) => {
-                let status = if error.code == ErrorCode::Aborted {
+                let status = if error.code == ErrorCode::Aborted || reply.resuming {
                     MessageStatus::Interrupted
                 } else {
                     MessageStatus::Error
@@ -402,6 +478,42 @@ impl<'a> Turn<'a> {
                 (self.on_event)(&AgentEvent::RunError(run, error.clone()));
                 Err(error)
             }
+        }
+    }
+
+    /// The session's last message, when it is an interrupted assistant reply with text.
+    async fn interrupted_reply(&self, session_id: &str) -> Result<Message> {
+        let history = self.manager.history(session_id, None).await?;
+        match history.last() {
+            Some(m)
+                if m.role == crate::core::model::Role::Assistant
+                    && m.status == MessageStatus::Interrupted
+                    && !m.content.is_empty() =>
+            {
+                Ok(m.clone())
+            }
+            _ => Err(Error::invalid_argument(format!(
+                "nothing to continue: the last message of session {session_id:?} is not an interrupted assistant reply with text"
+            ))),
+        }
+    }
+
+    /// The user turn that asks a provider without prefill to carry on; sent, never stored.
+    fn continue_instruction(&self, session_id: &str) -> Message {
+        Message {
+            id: String::new(),
+            session_id: session_id.to_owned(),
+            seq: u64::MAX,
+            role: crate::core::model::Role::User,
+            content: CONTINUE_INSTRUCTION.to_owned(),
+            name: None,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            status: MessageStatus::Complete,
+            created_at: self.manager.now(),
+            tokens: estimate_message_tokens(CONTINUE_INSTRUCTION, ""),
+            run_id: None,
+            metadata: None,
         }
     }
 
@@ -430,17 +542,15 @@ impl<'a> Turn<'a> {
         let mut retry = 0u32;
         loop {
             run.attempts += 1;
-            let mut streamed = false;
-            let result = self
-                .attempt(request, reply, run, deadline, &mut streamed)
-                .await;
+            let mut seen = false;
+            let result = self.attempt(request, reply, run, deadline, &mut seen).await;
             let error = match result {
                 Ok(()) => return Ok(()),
                 Err(e) => e,
             };
             let time_left = deadline - self.manager.now();
             if self.cancelled()
-                || !self.settings.retry.should_retry(retry, &error, streamed)
+                || !self.settings.retry.should_retry(retry, &error, seen)
                 || time_left <= 0.0
             {
                 return Err(error);
@@ -460,6 +570,15 @@ impl<'a> Turn<'a> {
                 delay_ms: delay,
                 error: error.clone(),
             });
+            if seen {
+                // The consumer drops what it showed; the stored partial text is rewritten by
+                // the new attempt's first delta.
+                (self.on_item)(StreamItem::Restart {
+                    attempt: retry,
+                    reason: error.code.as_str().to_owned(),
+                });
+                reply.borrow_mut().last_flush = f64::NEG_INFINITY;
+            }
             let sleep = self.timer.sleep(delay);
             self.guarded(
                 async {
@@ -473,13 +592,15 @@ impl<'a> Turn<'a> {
         }
     }
 
+    /// One attempt. `seen` becomes true once a streamed delta or tool call was passed on to the
+    /// caller (a `generate` shows nothing before the whole reply is in).
     async fn attempt(
         &self,
         request: &ChatRequest<'_>,
         reply: &RefCell<Reply>,
         run: &Run,
         deadline: f64,
-        streamed: &mut bool,
+        seen: &mut bool,
     ) -> Result<()> {
         reply.borrow_mut().response = ChatResponse::default();
         let mut source = self
@@ -487,8 +608,11 @@ impl<'a> Turn<'a> {
             .await?;
         loop {
             let next = self.guarded(source.next_event(), deadline, true).await;
-            *streamed |= source.received_bytes();
             let Some(event) = next? else { return Ok(()) };
+            if self.stream && matches!(event, StreamEvent::TextDelta(_) | StreamEvent::ToolCall(_))
+            {
+                *seen = true;
+            }
             reply.borrow_mut().response.apply(&event);
             match event {
                 StreamEvent::TextDelta(text) => {
@@ -529,7 +653,9 @@ impl<'a> Turn<'a> {
     }
 
     /// Writes the reply as one assistant message: added the first time, rewritten after. An
-    /// unfinished reply with nothing in it is not stored; a complete one always is.
+    /// unfinished reply with nothing in it is not stored; a complete one always is. An
+    /// unfinished attempt that received nothing leaves the stored text (an earlier attempt's,
+    /// or the reply being continued) as it is.
     async fn store_reply(
         &self,
         session_id: &str,
@@ -537,6 +663,7 @@ impl<'a> Turn<'a> {
         reply: &mut Reply,
         status: MessageStatus,
     ) -> Result<()> {
+        let content = reply.content();
         let r = &reply.response;
         let empty = r.content.is_empty() && r.tool_calls.is_empty();
         if reply.message.is_none() && empty && status != MessageStatus::Complete {
@@ -544,8 +671,10 @@ impl<'a> Turn<'a> {
         }
         match &mut reply.message {
             Some(m) => {
-                m.content = r.content.clone();
-                m.tool_calls = r.tool_calls.clone();
+                if !empty || status == MessageStatus::Complete {
+                    m.content = content;
+                    m.tool_calls = r.tool_calls.clone();
+                }
                 m.status = status;
                 m.tokens = crate::core::context::estimate_message_tokens(&m.content, "");
                 self.manager.replace_message_locked(m).await?;
@@ -553,7 +682,7 @@ impl<'a> Turn<'a> {
             None => {
                 let new = NewMessage {
                     role: "assistant".into(),
-                    content: Some(serde_json::Value::String(r.content.clone())),
+                    content: Some(serde_json::Value::String(content)),
                     name: Some(self.settings.name.clone()),
                     tool_calls: r.tool_calls.clone(),
                     status: Some(status),
@@ -576,6 +705,7 @@ impl<'a> Turn<'a> {
             .as_ref()
             .map(|m| m.id.clone())
             .unwrap_or_default();
+        let content = reply.content();
         let response = reply.response;
         let now = self.manager.now();
         run.status = RunStatus::Completed;
@@ -591,7 +721,7 @@ impl<'a> Turn<'a> {
         }
         self.manager.put_run_locked(&run, true).await?;
         let result = RunResult {
-            content: response.content,
+            content,
             session_id: session_id.to_owned(),
             message_id,
             run_id: run.id.clone(),

@@ -8,8 +8,8 @@ use crate::core::context::ContextOptions;
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::llm::{RetryPolicy, ToolSpec};
 
-/// `{ maxRetries, baseDelayMs, maxDelayMs, maxRetryAfterMs }`; each absent field keeps the
-/// default of [`RetryPolicy`].
+/// `{ maxRetries, baseDelayMs, maxDelayMs, maxRetryAfterMs, midStream }`; each absent field
+/// keeps the default of [`RetryPolicy`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetryOptions {
@@ -17,6 +17,7 @@ pub struct RetryOptions {
     pub base_delay_ms: Option<u32>,
     pub max_delay_ms: Option<u32>,
     pub max_retry_after_ms: Option<u32>,
+    pub mid_stream: Option<bool>,
 }
 
 impl RetryOptions {
@@ -29,6 +30,7 @@ impl RetryOptions {
             max_retry_after_ms: self
                 .max_retry_after_ms
                 .map_or(d.max_retry_after_ms, u64::from),
+            mid_stream: self.mid_stream.unwrap_or(d.mid_stream),
         }
     }
 }
@@ -109,6 +111,14 @@ mod tests {
         assert_eq!(p.max_retries, 5);
         assert_eq!(p.max_delay_ms, 100);
         assert_eq!(p.base_delay_ms, RetryPolicy::default().base_delay_ms);
+        assert!(!p.mid_stream);
+        let p = RetryOptions {
+            mid_stream: Some(true),
+            ..Default::default()
+        }
+        .policy();
+        assert!(p.mid_stream);
+        assert_eq!(p.max_retries, RetryPolicy::default().max_retries);
     }
 
     #[test]

@@ -656,36 +656,474 @@ fn tool_calls_are_returned_and_stored() {
 }
 
 #[test]
-fn a_json_reply_cut_off_mid_body_is_not_retried() {
+fn a_json_reply_cut_off_mid_body_is_retried() {
     let w = world();
     let model = w.http_model();
     w.http.script.borrow_mut().push(Ok(ok_body(vec![
         Piece::Bytes(r#"{"id":"x","choices":[{"index":0,"mess"#),
         Piece::Fail,
     ])));
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Bytes(OPENAI_JSON)])));
     block_on(async {
         w.session("s").await;
-        let e = w.turn(&model, "s", "hi", false, None).await.unwrap_err();
-        assert_eq!(e.code, ErrorCode::LlmStreamTruncated);
-        assert_eq!(w.history("s").await.len(), 1);
+        let r = w.turn(&model, "s", "hi", false, None).await.unwrap();
+        assert_eq!(r.content, "Hi!");
+        assert_eq!(
+            w.history("s").await,
+            [
+                (Role::User, "hi".into(), MessageStatus::Complete),
+                (Role::Assistant, "Hi!".into(), MessageStatus::Complete)
+            ]
+        );
+        assert_eq!(w.manager.runs("s").await.unwrap()[0].attempts, 2);
     });
-    assert_eq!(w.http.requests.borrow().len(), 1);
+    assert_eq!(w.http.requests.borrow().len(), 2);
+    assert!(w.events.borrow().contains(&"llm:retry".to_owned()));
 }
 
 #[test]
-fn a_json_body_that_fails_before_any_byte_is_not_retried_either() {
+fn a_json_body_that_fails_before_any_byte_is_retried() {
     let w = world();
     let model = w.http_model();
     w.http
         .script
         .borrow_mut()
         .push(Ok(ok_body(vec![Piece::Fail])));
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Bytes(OPENAI_JSON)])));
+    block_on(async {
+        w.session("s").await;
+        let r = w.turn(&model, "s", "hi", false, None).await.unwrap();
+        assert_eq!(r.content, "Hi!");
+    });
+    assert_eq!(w.http.requests.borrow().len(), 2);
+}
+
+#[test]
+fn a_json_body_truncated_or_malformed_is_retried_within_max_retries() {
+    let w = world();
+    let model = w.http_model();
+    for body in [r#"{"id":"x","choices":[{"ind"#, "{not json", "{not json"] {
+        w.http
+            .script
+            .borrow_mut()
+            .push(Ok(ok_body(vec![Piece::Bytes(body)])));
+    }
     block_on(async {
         w.session("s").await;
         let e = w.turn(&model, "s", "hi", false, None).await.unwrap_err();
-        assert_eq!(e.code, ErrorCode::LlmNetwork);
+        assert_eq!(e.code, ErrorCode::LlmBadResponse);
+        // Nothing of the failed attempts is stored; the run records them all.
+        assert_eq!(w.history("s").await.len(), 1);
+        let runs = w.manager.runs("s").await.unwrap();
+        assert_eq!((runs[0].status, runs[0].attempts), (RunStatus::Failed, 3));
     });
-    assert_eq!(w.http.requests.borrow().len(), 1);
+    assert_eq!(w.http.requests.borrow().len(), 3);
+    let retries = w
+        .events
+        .borrow()
+        .iter()
+        .filter(|e| *e == "llm:retry")
+        .count();
+    assert_eq!(retries, 2);
+}
+
+const OPENAI_ROLE: &str =
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}\n\n";
+
+fn deltas(w: &World) -> Vec<String> {
+    w.items
+        .borrow()
+        .iter()
+        .map(|i| match i {
+            StreamItem::Start { .. } => "start".to_owned(),
+            StreamItem::Delta(t) => t.clone(),
+            StreamItem::ToolCall(_) => "tool_call".to_owned(),
+            StreamItem::Restart { attempt, reason } => format!("restart {attempt} {reason}"),
+            StreamItem::Done(_) => "done".to_owned(),
+        })
+        .collect()
+}
+
+#[test]
+fn a_stream_cut_before_its_first_delta_is_retried() {
+    for first in [
+        // Bytes came, but no text: a cut, a clean end without the finish marker, a bad chunk.
+        vec![Piece::Bytes(OPENAI_ROLE), Piece::Fail],
+        vec![Piece::Bytes(OPENAI_ROLE)],
+        vec![
+            Piece::Bytes(OPENAI_ROLE),
+            Piece::Bytes("data: {not json\n\n"),
+        ],
+        vec![Piece::Fail],
+    ] {
+        let w = world();
+        let model = w.http_model();
+        w.http.script.borrow_mut().push(Ok(ok_body(first)));
+        block_on(async {
+            w.session("s").await;
+            let r = w.turn(&model, "s", "hi", true, None).await.unwrap();
+            assert_eq!(r.content, "Hello there");
+            assert_eq!(w.history("s").await.len(), 2);
+            assert_eq!(w.manager.runs("s").await.unwrap()[0].attempts, 2);
+        });
+        assert_eq!(w.http.requests.borrow().len(), 2);
+        assert_eq!(deltas(&w), ["start", "Hello", " there", "done"]);
+    }
+}
+
+#[test]
+fn a_stream_stalled_before_its_first_delta_is_retried_once_idle_fires() {
+    let mut w = world();
+    w.settings.idle_timeout_ms = 50;
+    let model = w.http_model();
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Bytes(OPENAI_ROLE), Piece::Stall])));
+    block_on(async {
+        w.session("s").await;
+        let r = w.turn(&model, "s", "hi", true, None).await.unwrap();
+        assert_eq!(r.content, "Hello there");
+    });
+    assert_eq!(w.http.requests.borrow().len(), 2);
+    assert!(w.timer.log.borrow().contains(&50));
+}
+
+#[test]
+fn stalls_are_retried_only_within_the_whole_call_deadline() {
+    let mut w = world();
+    // Idle sleeps end at once, the deadline (20 s of the stepping clock) never by itself: the
+    // retries must stop on their own once the clock passes it, long before maxRetries.
+    w.settings.idle_timeout_ms = 50;
+    w.settings.timeout_ms = 20_000;
+    w.settings.retry.max_retries = 1_000_000;
+    w.settings.retry.base_delay_ms = 1;
+    w.settings.retry.max_delay_ms = 1;
+    let model = w.http_model();
+    for _ in 0..100_000 {
+        w.http
+            .script
+            .borrow_mut()
+            .push(Ok(ok_body(vec![Piece::Stall])));
+    }
+    block_on(async {
+        w.session("s").await;
+        let e = w.turn(&model, "s", "hi", true, None).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LlmTimeout);
+        let runs = w.manager.runs("s").await.unwrap();
+        assert!(runs[0].attempts > 2, "{}", runs[0].attempts);
+        assert!(runs[0].attempts < 100_000, "{}", runs[0].attempts);
+    });
+}
+
+#[test]
+fn after_a_delta_a_cut_stream_restarts_only_with_mid_stream() {
+    let faults = [
+        vec![Piece::Bytes(OPENAI_FIRST), Piece::Fail],
+        vec![Piece::Bytes(OPENAI_FIRST)],
+        vec![
+            Piece::Bytes(OPENAI_FIRST),
+            Piece::Bytes("data: {not json\n\n"),
+        ],
+        vec![Piece::Bytes(OPENAI_FIRST), Piece::Stall],
+    ];
+    for fault in faults {
+        let mut w = world();
+        w.settings.retry.mid_stream = true;
+        w.settings.idle_timeout_ms = 50;
+        let model = w.http_model();
+        w.http.script.borrow_mut().push(Ok(ok_body(fault)));
+        block_on(async {
+            w.session("s").await;
+            let r = w.turn(&model, "s", "hi", true, None).await.unwrap();
+            assert_eq!(r.content, "Hello there");
+            // One assistant message: the partial "Part" was replaced, not kept beside it.
+            let h = w.manager.history("s", None).await.unwrap();
+            assert_eq!(h.len(), 2);
+            assert_eq!(
+                (h[1].content.as_str(), h[1].status),
+                ("Hello there", MessageStatus::Complete)
+            );
+            assert_eq!(h[1].id, r.message_id);
+        });
+        let items = deltas(&w);
+        assert_eq!(items[0..2], ["start", "Part"]);
+        assert!(items[2].starts_with("restart 1 LLM_"), "{items:?}");
+        assert_eq!(items[3..], ["Hello", " there", "done"]);
+    }
+}
+
+#[test]
+fn mid_stream_restarts_stop_at_max_retries_with_one_stored_reply() {
+    let mut w = world();
+    w.settings.retry.mid_stream = true;
+    let model = w.http_model();
+    for _ in 0..3 {
+        w.http
+            .script
+            .borrow_mut()
+            .push(Ok(ok_body(vec![Piece::Bytes(OPENAI_FIRST), Piece::Fail])));
+    }
+    block_on(async {
+        w.session("s").await;
+        let e = w.turn(&model, "s", "hi", true, None).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LlmStreamTruncated);
+        assert_eq!(
+            w.history("s").await[1..],
+            [(Role::Assistant, "Part".into(), MessageStatus::Error)]
+        );
+    });
+    assert_eq!(w.http.requests.borrow().len(), 3);
+    let restarts = deltas(&w)
+        .iter()
+        .filter(|i| i.starts_with("restart"))
+        .count();
+    assert_eq!(restarts, 2);
+}
+
+#[test]
+fn a_restart_whose_attempt_brings_nothing_keeps_the_earlier_partial_text() {
+    let mut w = world();
+    w.settings.retry.mid_stream = true;
+    w.settings.retry.max_retries = 1;
+    let model = w.http_model();
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Bytes(OPENAI_FIRST), Piece::Fail])));
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Fail])));
+    block_on(async {
+        w.session("s").await;
+        w.turn(&model, "s", "hi", true, None).await.unwrap_err();
+        assert_eq!(
+            w.history("s").await[1..],
+            [(Role::Assistant, "Part".into(), MessageStatus::Error)]
+        );
+    });
+}
+
+#[test]
+fn generate_never_restarts_and_never_yields_a_restart() {
+    let mut w = world();
+    w.settings.retry.mid_stream = true;
+    let model = w.http_model();
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Bytes("{\"id\":"), Piece::Fail])));
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Bytes(OPENAI_JSON)])));
+    block_on(async {
+        w.session("s").await;
+        w.turn(&model, "s", "hi", false, None).await.unwrap();
+    });
+    assert!(!deltas(&w).iter().any(|i| i.starts_with("restart")));
+}
+
+impl World {
+    fn model_of(&self, provider: Provider) -> HttpModel {
+        HttpModel {
+            config: ProviderConfig::new(provider, "m-test"),
+            http: self.http.clone(),
+            now_ms: Rc::new(|| 0.0),
+        }
+    }
+
+    async fn resume(
+        &self,
+        model: &dyn ChatModel,
+        session: &str,
+        stream: bool,
+    ) -> Result<RunResult> {
+        let on_event = |e: &AgentEvent| self.events.borrow_mut().push(e.name().to_owned());
+        let on_item = |i: StreamItem| self.items.borrow_mut().push(i);
+        Turn {
+            manager: &self.manager,
+            model,
+            timer: &*self.timer,
+            settings: &self.settings,
+            cancel: None,
+            stream,
+            on_event: &on_event,
+            on_item: &on_item,
+        }
+        .resume(session)
+        .await
+    }
+
+    /// A turn aborted after its first delta, "Part" stored as interrupted.
+    async fn interrupted(&self, model: &dyn ChatModel, first: &'static str) {
+        let token = CancelToken::new();
+        self.http
+            .script
+            .borrow_mut()
+            .push(Ok(ok_body(vec![Piece::Bytes(first), Piece::Stall])));
+        let t2 = token.clone();
+        *self.timer.on_sleep.borrow_mut() = Some(Box::new(move |ms| {
+            if ms == DEFAULT_IDLE_TIMEOUT_MS {
+                t2.cancel()
+            }
+        }));
+        self.session("s").await;
+        let e = self
+            .turn(model, "s", "hi", true, Some(&token))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Aborted);
+        *self.timer.on_sleep.borrow_mut() = None;
+    }
+}
+
+fn request_body(w: &World, i: usize) -> serde_json::Value {
+    serde_json::from_str(&w.http.requests.borrow()[i].body).unwrap()
+}
+
+#[test]
+fn continue_completes_the_same_interrupted_message_after_an_instruction() {
+    let w = world();
+    let model = w.http_model();
+    block_on(async {
+        w.interrupted(&model, OPENAI_FIRST).await;
+        let before = w.manager.history("s", None).await.unwrap();
+        assert_eq!(before[1].status, MessageStatus::Interrupted);
+        w.items.borrow_mut().clear();
+        let r = w.resume(&model, "s", true).await.unwrap();
+        assert_eq!(r.content, "PartHello there");
+        assert_eq!(r.message_id, before[1].id);
+        let h = w.manager.history("s", None).await.unwrap();
+        assert_eq!(h.len(), 2);
+        assert_eq!(
+            (h[1].id.as_str(), h[1].content.as_str(), h[1].status),
+            (
+                before[1].id.as_str(),
+                "PartHello there",
+                MessageStatus::Complete
+            )
+        );
+        let runs = w.manager.runs("s").await.unwrap();
+        assert_eq!(runs.len(), 2);
+    });
+    // The deltas are the new text only.
+    assert_eq!(deltas(&w), ["start", "Hello", " there", "done"]);
+    let body = request_body(&w, 1);
+    let msgs = body["messages"].as_array().unwrap();
+    let n = msgs.len();
+    assert_eq!(msgs[n - 2]["role"], "assistant");
+    assert_eq!(msgs[n - 2]["content"], "Part");
+    assert_eq!(msgs[n - 1]["role"], "user");
+    assert_eq!(msgs[n - 1]["content"], CONTINUE_INSTRUCTION);
+}
+
+const ANTHROPIC_PART: &str = concat!(
+    "event: message_start\n",
+    "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude-test\",\"stop_reason\":null,\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n",
+    "event: content_block_start\n",
+    "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+    "event: content_block_delta\n",
+    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"The answer is \"}}\n\n",
+);
+const ANTHROPIC_REST: &str = concat!(
+    "event: content_block_delta\n",
+    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" 42.\"}}\n\n",
+    "event: content_block_stop\n",
+    "data: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+    "event: message_delta\n",
+    "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n",
+    "event: message_stop\n",
+    "data: {\"type\":\"message_stop\"}\n\n",
+);
+
+#[test]
+fn continue_on_anthropic_sends_the_partial_reply_as_a_prefill() {
+    let w = world();
+    let model = w.model_of(Provider::Anthropic);
+    block_on(async {
+        w.interrupted(&model, ANTHROPIC_PART).await;
+        assert_eq!(
+            w.history("s").await[1],
+            (
+                Role::Assistant,
+                "The answer is ".into(),
+                MessageStatus::Interrupted
+            )
+        );
+        w.http.script.borrow_mut().push(Ok(ok_stream(&[
+            ANTHROPIC_PART
+                .split("event: content_block_delta")
+                .next()
+                .unwrap(),
+            ANTHROPIC_REST,
+        ])));
+        let r = w.resume(&model, "s", true).await.unwrap();
+        assert_eq!(r.content, "The answer is 42.");
+        assert_eq!(
+            w.history("s").await,
+            [
+                (Role::User, "hi".into(), MessageStatus::Complete),
+                (
+                    Role::Assistant,
+                    "The answer is 42.".into(),
+                    MessageStatus::Complete
+                )
+            ]
+        );
+    });
+    let body = request_body(&w, 1);
+    let msgs = body["messages"].as_array().unwrap();
+    let last = msgs.last().unwrap();
+    assert_eq!(last["role"], "assistant");
+    assert_eq!(last["content"][0]["text"], "The answer is");
+    assert!(
+        !body.to_string().contains("cut off"),
+        "no instruction with a prefill"
+    );
+}
+
+#[test]
+fn continue_needs_an_interrupted_reply_with_text() {
+    let w = world();
+    let model = w.http_model();
+    block_on(async {
+        w.session("s").await;
+        let e = w.resume(&model, "s", true).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidArgument);
+        w.turn(&model, "s", "hi", true, None).await.unwrap();
+        let e = w.resume(&model, "s", true).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidArgument);
+        assert!(e.message.contains("nothing to continue"), "{}", e.message);
+        assert!(w.manager.runs("s").await.unwrap().len() == 1);
+    });
+}
+
+#[test]
+fn a_failed_continue_leaves_the_reply_interrupted_for_another_try() {
+    let mut w = world();
+    w.settings.retry.max_retries = 0;
+    let model = w.http_model();
+    block_on(async {
+        w.interrupted(&model, OPENAI_FIRST).await;
+        w.http.script.borrow_mut().push(Ok(status(500, vec![])));
+        let e = w.resume(&model, "s", true).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LlmHttp);
+        assert_eq!(
+            w.history("s").await[1],
+            (Role::Assistant, "Part".into(), MessageStatus::Interrupted)
+        );
+        let r = w.resume(&model, "s", true).await.unwrap();
+        assert_eq!(r.content, "PartHello there");
+        assert_eq!(w.history("s").await.len(), 2);
+    });
 }
 
 #[test]
@@ -711,3 +1149,34 @@ fn an_empty_complete_reply_is_still_stored_as_the_turn() {
 
 #[path = "context_tests.rs"]
 mod context;
+
+#[test]
+fn the_mock_provider_continues_a_cut_reply_with_the_rest_of_it() {
+    let w = world();
+    let model = mock_model(&w);
+    block_on(async {
+        w.session("s").await;
+        w.turn(&model, "s", "My name is Ann.", false, None)
+            .await
+            .unwrap();
+        // What a tab closed mid-stream leaves: the user turn and the start of the answer.
+        for (role, content, status) in [
+            ("user", "What is my name?", MessageStatus::Complete),
+            ("assistant", "Your name", MessageStatus::Interrupted),
+        ] {
+            let m = NewMessage {
+                role: role.into(),
+                content: Some(serde_json::Value::String(content.into())),
+                status: Some(status),
+                ..NewMessage::default()
+            };
+            w.manager.add_message("s", m).await.unwrap();
+        }
+        w.items.borrow_mut().clear();
+        let r = w.resume(&model, "s", true).await.unwrap();
+        assert_eq!(r.content, "Your name is Ann.");
+        let items = deltas(&w);
+        assert_eq!(items[1..items.len() - 1].concat(), " is Ann.");
+        assert_eq!(w.history("s").await.len(), 4);
+    });
+}

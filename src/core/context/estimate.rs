@@ -11,6 +11,16 @@
 /// outside ASCII (accented Latin, Cyrillic...) continue a word at double weight. Everything is
 /// counted in tenths and rounded up once.
 pub fn estimate_text_tokens(text: &str) -> u32 {
+    // ASCII text (most of it) is read byte by byte rather than decoded as UTF-8; the rules are
+    // the same code either way.
+    if text.is_ascii() {
+        estimate_chars(text.bytes().map(char::from))
+    } else {
+        estimate_chars(text.chars())
+    }
+}
+
+fn estimate_chars(chars: impl Iterator<Item = char>) -> u32 {
     #[derive(PartialEq)]
     enum Run {
         None,
@@ -29,7 +39,7 @@ pub fn estimate_text_tokens(text: &str) -> u32 {
             _ => 0,
         }
     };
-    for c in text.chars() {
+    for c in chars {
         let (kind, weight) = match c {
             'a'..='z' | 'A'..='Z' => (Run::Word, 2),
             '0'..='9' => (Run::Digits, 1),

@@ -18,8 +18,6 @@ use crate::core::io::{ByteStream, HttpClient, Timer};
 pub trait EventSource {
     /// The next event; `None` once the reply is complete.
     async fn next_event(&mut self) -> Result<Option<StreamEvent>>;
-    /// Whether any byte of a streamed body has arrived (after which a call is never retried).
-    fn received_bytes(&self) -> bool;
 }
 
 /// A model that can be called. `open` resolves once the reply has started (HTTP headers in).
@@ -96,27 +94,24 @@ impl ChatModel for HttpModel {
             provider,
             events: VecDeque::new(),
             received: false,
-            started: false,
         }))
     }
 }
 
-/// A whole JSON reply, read when first asked for. As in the providers' SDKs, which read the body
-/// outside their retry loop, a 2xx response counts as the call having started: a body that
-/// fails half-way is not sent again (browsers may report the reset before any partial chunk).
+/// A whole JSON reply, read when first asked for. Nothing of it reaches the caller before it is
+/// whole, so a body that fails half-way is a failure the run engine may retry (the providers'
+/// SDKs, which read the body outside their retry loop, do not).
 struct JsonSource {
     body: Option<Box<dyn ByteStream>>,
     provider: Provider,
     events: VecDeque<StreamEvent>,
     received: bool,
-    started: bool,
 }
 
 #[async_trait(?Send)]
 impl EventSource for JsonSource {
     async fn next_event(&mut self) -> Result<Option<StreamEvent>> {
         if let Some(mut body) = self.body.take() {
-            self.started = true;
             let mut bytes = Vec::new();
             loop {
                 match body.next_chunk().await {
@@ -143,10 +138,6 @@ impl EventSource for JsonSource {
             self.events = reply_events(decode_response(self.provider, &bytes)?).into();
         }
         Ok(self.events.pop_front())
-    }
-
-    fn received_bytes(&self) -> bool {
-        self.started
     }
 }
 
@@ -207,10 +198,6 @@ impl EventSource for SseSource {
             }
         }
     }
-
-    fn received_bytes(&self) -> bool {
-        self.received
-    }
 }
 
 /// Events known up front, optionally paced (the mock provider's streaming).
@@ -241,10 +228,6 @@ impl EventSource for ListSource {
         }
         self.delivered |= next.is_some();
         Ok(next)
-    }
-
-    fn received_bytes(&self) -> bool {
-        self.delivered && self.pace.is_some()
     }
 }
 

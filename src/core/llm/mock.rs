@@ -12,8 +12,25 @@ use super::StreamEvent;
 
 const NO_INFO: &str = "I don't have that information.";
 
-/// The reply to the latest user message of `messages`.
+/// The reply to the latest user message of `messages`. Asked to continue a cut-off reply
+/// ([`super::CONTINUE_INSTRUCTION`] after it), it answers the rest of what it would have said.
 pub fn mock_reply(agent_name: Option<&str>, system: Option<&str>, messages: &[Message]) -> String {
+    if let [earlier @ .., partial, ask] = messages {
+        if ask.role == Role::User
+            && ask.content == super::CONTINUE_INSTRUCTION
+            && partial.role == Role::Assistant
+        {
+            let full = mock_reply(agent_name, system, earlier);
+            return match full.strip_prefix(partial.content.as_str()) {
+                Some(rest) => rest.to_owned(),
+                None => full,
+            };
+        }
+    }
+    reply_to(agent_name, system, messages)
+}
+
+fn reply_to(agent_name: Option<&str>, system: Option<&str>, messages: &[Message]) -> String {
     let agent = agent_name.map(str::trim).filter(|s| !s.is_empty());
     let users: Vec<&Message> = messages.iter().filter(|m| m.role == Role::User).collect();
     let Some((latest, earlier)) = users.split_last() else {

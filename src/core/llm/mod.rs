@@ -54,7 +54,7 @@ pub use openai::encode_messages as openai_chat_messages;
 pub use options::{LlmChoice, LlmOptions};
 pub use provider::{Provider, ProviderConfig};
 pub use reply::{ChatResponse, StreamEvent};
-pub use request::{ChatRequest, HttpRequest, ToolSpec};
+pub use request::{ChatRequest, HttpRequest, ToolSpec, CONTINUE_INSTRUCTION};
 pub use retry::{is_retryable_status, parse_retry_after, RetryPolicy};
 pub use stream::StreamDecoder;
 

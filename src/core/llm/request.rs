@@ -15,6 +15,10 @@ pub struct ToolSpec {
     pub parameters: Value,
 }
 
+/// The user turn a continued reply ends with, for providers without assistant prefill: sent
+/// after the stored partial reply, never stored.
+pub const CONTINUE_INSTRUCTION: &str = "Your previous reply was cut off. Continue it exactly where it stopped: do not repeat anything you already wrote, do not comment on the interruption.";
+
 /// What to send: the system prompt, the (already selected) history and the tools.
 #[derive(Debug, Clone, Copy)]
 pub struct ChatRequest<'a> {

@@ -11,6 +11,9 @@ pub struct RetryPolicy {
     pub base_delay_ms: u64,
     pub max_delay_ms: u64,
     pub max_retry_after_ms: u64,
+    /// Whether a stream that already yielded text is retried too (the consumer is told to drop
+    /// what it showed by a `restart` item). Off by default.
+    pub mid_stream: bool,
 }
 
 impl Default for RetryPolicy {
@@ -20,6 +23,7 @@ impl Default for RetryPolicy {
             base_delay_ms: 500,
             max_delay_ms: 8_000,
             max_retry_after_ms: 60_000,
+            mid_stream: false,
         }
     }
 }
@@ -184,15 +188,20 @@ impl RetryPolicy {
     }
 
     /// Whether to make retry number `attempt` (0-based: the number of retries already made)
-    /// after `err`. Never once a stream delivered bytes: the caller has shown them, and a repeat
-    /// would produce different text.
-    pub fn should_retry(&self, attempt: u32, err: &Error, bytes_streamed: bool) -> bool {
-        if bytes_streamed || attempt >= self.max_retries {
+    /// after `err`. `seen` says whether the caller was already given part of the failed reply
+    /// (a streamed delta or tool call): then only with `mid_stream`, since a repeat produces
+    /// different text. A reply cut by the network, truncated before its finish marker or broken
+    /// by a malformed chunk is retried like a network error: nothing of it reached the caller.
+    pub fn should_retry(&self, attempt: u32, err: &Error, seen: bool) -> bool {
+        if (seen && !self.mid_stream) || attempt >= self.max_retries {
             return false;
         }
         match err.code {
             ErrorCode::Aborted => false,
-            ErrorCode::LlmNetwork | ErrorCode::LlmRateLimited => true,
+            ErrorCode::LlmNetwork
+            | ErrorCode::LlmRateLimited
+            | ErrorCode::LlmStreamTruncated
+            | ErrorCode::LlmBadResponse => true,
             _ => err.retryable,
         }
     }
@@ -302,10 +311,18 @@ mod tests {
     }
 
     #[test]
-    fn should_retry_never_after_stream_bytes() {
+    fn should_retry_after_seen_output_only_with_mid_stream() {
         let p = RetryPolicy::default();
-        let e = Error::new(ErrorCode::LlmNetwork, "reset");
+        let e = Error::new(ErrorCode::LlmStreamTruncated, "cut");
+        assert!(p.should_retry(0, &e, false));
         assert!(!p.should_retry(0, &e, true));
+        let m = RetryPolicy {
+            mid_stream: true,
+            ..p
+        };
+        assert!(m.should_retry(0, &e, true));
+        assert!(!m.should_retry(2, &e, true));
+        assert!(!m.should_retry(0, &Error::aborted(), true));
     }
 
     #[test]
@@ -321,7 +338,9 @@ mod tests {
         assert!(!p.should_retry(0, &http(401), false));
         assert!(p.should_retry(0, &Error::new(ErrorCode::LlmRateLimited, "x"), false));
         assert!(!p.should_retry(0, &Error::aborted().with_retryable(true), false));
-        assert!(!p.should_retry(0, &Error::new(ErrorCode::LlmBadResponse, "x"), false));
+        assert!(p.should_retry(0, &Error::new(ErrorCode::LlmBadResponse, "x"), false));
+        assert!(p.should_retry(0, &Error::new(ErrorCode::LlmStreamTruncated, "x"), false));
+        assert!(!p.should_retry(0, &Error::new(ErrorCode::InvalidConfig, "x"), false));
     }
 
     proptest! {
@@ -334,7 +353,7 @@ mod tests {
             server in proptest::option::of(any::<u64>()),
             jitter in any::<f64>(),
         ) {
-            let p = RetryPolicy { max_retries: 3, base_delay_ms: base, max_delay_ms: max, max_retry_after_ms: max_ra };
+            let p = RetryPolicy { max_retries: 3, base_delay_ms: base, max_delay_ms: max, max_retry_after_ms: max_ra, mid_stream: false };
             let d = p.delay_for(attempt, server, jitter);
             match server {
                 Some(s) => prop_assert_eq!(d, s.min(max_ra)),

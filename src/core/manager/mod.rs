@@ -31,7 +31,7 @@ use crate::core::message_validation::build_message;
 use crate::core::metadata::{sanitize_metadata, validate_title};
 use crate::core::model::{Message, Millis, NewMessage, Run, RunStatus, Session, Summary};
 use crate::core::sort;
-use crate::core::store::{MessageQuery, Store};
+use crate::core::store::{HostMessages, MessageQuery, Store};
 
 use cache::Cache;
 use locks::{KeyGuard, KeyedLocks};
@@ -440,6 +440,21 @@ impl SessionManager {
             ));
         }
         Ok(messages)
+    }
+
+    /// [`history`](Self::history) as the store's host values, when the store can hand its
+    /// records over as they are (see [`Store::get_host_messages`]); `None`: call `history`.
+    pub async fn host_history(
+        &self,
+        id: &str,
+        limit: Option<usize>,
+    ) -> Result<Option<HostMessages>> {
+        let session = self.require(id).await?;
+        let query = MessageQuery {
+            limit,
+            ..MessageQuery::default()
+        };
+        self.store.get_host_messages(&session.id, query).await
     }
 
     /// A new run record for a session (not yet stored).

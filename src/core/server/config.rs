@@ -5,7 +5,7 @@
 //! (`agents.assistant.llm: …`), so a bad config fails at start, saying where.
 //!
 //! ```yaml
-//! llms:     { fast: { type: openai, model: gpt-4o-mini, api_key: "${OPENAI_API_KEY}", host, temperature, max_tokens, timeout, max_retries } }
+//! llms:     { fast: { type: openai, model: gpt-4o-mini, api_key: "${OPENAI_API_KEY}", host, temperature, max_tokens, timeout, max_retries, retry_mid_stream } }
 //! agents:   { assistant: { llm: fast, instructions: "…", memory: { working: { strategy: summary_buffer, budget: 4000 } }, session_store: main } }
 //! session_stores: { main: { backend: sql, sql: { driver: sqlite, database: ./data/sessions.db } } }
 //! auth:     { tenants: { a: { tokens: ["${TOKEN_A}"] }, b: { token_sha256: ["9f86…"] } } }
@@ -230,6 +230,7 @@ fn llm(name: &str, o: &Map<String, Value>) -> Result<(Value, Map<String, Value>)
             "max_tokens",
             "timeout",
             "max_retries",
+            "retry_mid_stream",
             "chunk_delay_ms",
             "headers",
         ],
@@ -298,8 +299,24 @@ fn llm(name: &str, o: &Map<String, Value>) -> Result<(Value, Map<String, Value>)
     if let Some(t) = duration_ms(o, &key, "timeout")? {
         extra.insert("timeoutMs".into(), json!(t));
     }
+    let mut retry = Map::new();
     if let Some(r) = whole(o, &key, "max_retries")? {
-        extra.insert("retry".into(), json!({ "maxRetries": r }));
+        retry.insert("maxRetries".into(), json!(r));
+    }
+    match o.get("retry_mid_stream") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(b)) => {
+            retry.insert("midStream".into(), json!(b));
+        }
+        Some(_) => {
+            return Err(bad(
+                &format!("{key}.retry_mid_stream"),
+                "must be true or false",
+            ))
+        }
+    }
+    if !retry.is_empty() {
+        extra.insert("retry".into(), Value::Object(retry));
     }
     Ok((Value::Object(llm), extra))
 }
@@ -718,6 +735,26 @@ mod tests {
             "cors": { "origins": ["https://app.example"] },
             "server": { "keepalive_ms": 50 }
         })
+    }
+
+    #[test]
+    fn retry_mid_stream_becomes_the_agents_retry_option() {
+        let mut h = hector();
+        h["llms"]["fast"]["retry_mid_stream"] = json!(true);
+        let c = norm(h.clone()).unwrap();
+        assert_eq!(
+            c["agents"]["assistant"]["options"]["retry"],
+            json!({ "maxRetries": 1, "midStream": true })
+        );
+        h["llms"]["fast"]["max_retries"] = Value::Null;
+        h["llms"]["fast"]["retry_mid_stream"] = json!(false);
+        let c = norm(h.clone()).unwrap();
+        assert_eq!(
+            c["agents"]["assistant"]["options"]["retry"],
+            json!({ "midStream": false })
+        );
+        h["llms"]["fast"]["retry_mid_stream"] = json!("yes");
+        assert!(err(h).contains("llms.fast.retry_mid_stream"));
     }
 
     #[test]

@@ -195,7 +195,10 @@ impl Store for KvStore {
 
     async fn put_session(&self, session: &Session) -> Result<()> {
         self.kv
-            .put(&keys::session(&self.prefix, &session.id), &encode(session)?)
+            .put(
+                &keys::session(&self.prefix, &session.id),
+                &crate::core::record_json::session_json(session),
+            )
             .await
     }
 
@@ -233,8 +236,11 @@ impl Store for KvStore {
         }
         self.kv
             .put_many(&[
-                (key, encode(message)?),
-                (keys::session(&self.prefix, &session.id), encode(session)?),
+                (key, crate::core::record_json::message_json(message)),
+                (
+                    keys::session(&self.prefix, &session.id),
+                    crate::core::record_json::session_json(session),
+                ),
             ])
             .await
     }

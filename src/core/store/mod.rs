@@ -13,6 +13,8 @@ pub mod kv;
 pub mod memory;
 pub mod sql;
 
+use std::any::Any;
+
 use async_trait::async_trait;
 
 use crate::core::error::Result;
@@ -50,6 +52,11 @@ impl MessageQuery {
     }
 }
 
+/// A query's messages as the host's own values (for JavaScript hosts, a `JsValue` array of
+/// message objects), handed from a backend to the bindings without passing through Rust types.
+/// The core never looks inside; the bindings downcast it.
+pub type HostMessages = Box<dyn Any>;
+
 /// A storage backend. Futures are not `Send`: wasm is single-threaded, and so is each store.
 ///
 /// Every method that writes several records writes them atomically where the backend can
@@ -73,6 +80,19 @@ pub trait Store {
     /// without writing anything.
     async fn put_message(&self, session: &Session, message: &Message) -> Result<()>;
     async fn get_messages(&self, session_id: &str, query: MessageQuery) -> Result<Vec<Message>>;
+    /// What [`get_messages`](Store::get_messages) would return, as the host's values, when the
+    /// backend can hand its stored records over as they are: each one already exactly its public
+    /// form (what this version writes, not sealed). `None` (the default) means "call
+    /// `get_messages`", which decodes every record here and reports a damaged one as
+    /// `STORAGE_CORRUPT`. A backend that answers must only answer with records that
+    /// `get_messages` would have returned unchanged.
+    async fn get_host_messages(
+        &self,
+        _session_id: &str,
+        _query: MessageQuery,
+    ) -> Result<Option<HostMessages>> {
+        Ok(None)
+    }
     /// Removes every message and summary of a session and writes its record (a reset).
     async fn clear_messages(&self, session: &Session) -> Result<()>;
 

@@ -33,7 +33,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{MessageQuery, Store};
+use super::{HostMessages, MessageQuery, Store};
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::model::{Message, Run, Session, Summary};
 
@@ -130,6 +130,18 @@ pub trait SqlDriver {
     async fn query(&self, statement: &Statement) -> Result<Vec<Row>, SqlFailure>;
     /// Runs the statements in order in one transaction: all of them or none.
     async fn batch(&self, statements: &[Statement]) -> Result<(), SqlFailure>;
+    /// Runs a query of stored message records of `session_id` (one `data` column) and gives
+    /// them back as the host's values, in the opposite order when `reverse`, when every record
+    /// is exactly its public form; `None` when one is not (or the driver cannot), and the store
+    /// then decodes them itself. See [`Store::get_host_messages`].
+    async fn query_host_messages(
+        &self,
+        _statement: &Statement,
+        _session_id: &str,
+        _reverse: bool,
+    ) -> Result<Option<HostMessages>, SqlFailure> {
+        Ok(None)
+    }
 }
 
 /// A host failure as one of the crate's storage errors.
@@ -394,7 +406,7 @@ fn session_params(session: &Session) -> Result<Vec<SqlValue>> {
         num(session.created_at),
         num(session.updated_at),
         seq_value(session.next_seq),
-        SqlValue::Text(encode(session)?),
+        SqlValue::Text(crate::core::record_json::session_json(session)),
     ])
 }
 
@@ -418,6 +430,31 @@ impl SqlStore {
         };
         store.migrate(prefix).await?;
         Ok(store)
+    }
+
+    /// The query of a message read, and whether its rows come newest first; `None` when it
+    /// can only return nothing.
+    fn messages_statement(
+        &self,
+        session_id: &str,
+        query: MessageQuery,
+    ) -> Option<(Statement, bool)> {
+        let lo = seq_value(query.from_seq.unwrap_or(0));
+        let hi = seq_value(query.before_seq.unwrap_or(u64::MAX));
+        match query.limit {
+            Some(0) => None,
+            Some(limit) => Some((
+                stmt(
+                    &self.sql.messages_newest,
+                    vec![text(session_id), lo, hi, num((limit as f64).min(MAX_SAFE))],
+                ),
+                true,
+            )),
+            None => Some((
+                stmt(&self.sql.messages_range, vec![text(session_id), lo, hi]),
+                false,
+            )),
+        }
     }
 
     async fn query(&self, sql: &str, params: Vec<SqlValue>) -> Result<Vec<Row>> {
@@ -540,7 +577,7 @@ impl Store for SqlStore {
 
     async fn put_message(&self, session: &Session, message: &Message) -> Result<()> {
         let sid = &session.id;
-        let data = encode(message)?;
+        let data = crate::core::record_json::message_json(message);
         let seq = seq_value(message.seq);
         let [id, created, updated, next, sdata]: [SqlValue; 5] = session_params(session)?
             .try_into()
@@ -605,25 +642,13 @@ impl Store for SqlStore {
     }
 
     async fn get_messages(&self, session_id: &str, query: MessageQuery) -> Result<Vec<Message>> {
-        let lo = seq_value(query.from_seq.unwrap_or(0));
-        let hi = seq_value(query.before_seq.unwrap_or(u64::MAX));
-        let mut rows = match query.limit {
-            Some(0) => return Ok(Vec::new()),
-            Some(limit) => {
-                let mut rows = self
-                    .query(
-                        &self.sql.messages_newest,
-                        vec![text(session_id), lo, hi, num((limit as f64).min(MAX_SAFE))],
-                    )
-                    .await?;
-                rows.reverse();
-                rows
-            }
-            None => {
-                self.query(&self.sql.messages_range, vec![text(session_id), lo, hi])
-                    .await?
-            }
+        let Some((statement, newest_first)) = self.messages_statement(session_id, query) else {
+            return Ok(Vec::new());
         };
+        let mut rows = self.db.query(&statement).await.map_err(storage_error)?;
+        if newest_first {
+            rows.reverse();
+        }
         let mut out = Vec::with_capacity(rows.len());
         for row in rows.iter_mut() {
             let message: Message = decode(row, session_id, "message")?;
@@ -636,6 +661,21 @@ impl Store for SqlStore {
             out.push(message);
         }
         Ok(out)
+    }
+
+    async fn get_host_messages(
+        &self,
+        session_id: &str,
+        query: MessageQuery,
+    ) -> Result<Option<HostMessages>> {
+        match self.messages_statement(session_id, query) {
+            None => Ok(None),
+            Some((statement, newest_first)) => self
+                .db
+                .query_host_messages(&statement, session_id, newest_first)
+                .await
+                .map_err(storage_error),
+        }
     }
 
     async fn clear_messages(&self, session: &Session) -> Result<()> {

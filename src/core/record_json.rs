@@ -1,15 +1,17 @@
-//! The JSON text of a history, as `getHistory()` hands it to JavaScript: byte for byte what
-//! `serde_json::to_string(&[Message])` writes (tested below), in one pass over a buffer sized up
-//! front, with strings escaped eight bytes at a time.
+//! The JSON text of message and session records — a history as `getHistory()` hands it to
+//! JavaScript, a message or session record as the stores keep it: byte for byte what
+//! `serde_json::to_string` writes (tested below), in one pass over a buffer sized up front, with
+//! strings escaped eight bytes at a time.
 //!
 //! Why not serde_json itself: in this size-optimised module its string escaping costs a call per
 //! byte, and a restored history is mostly message text (2,000 messages of ~230 characters were
-//! ~60% of `getHistory()` in serde's writer). Only the hot, fixed part is written here; a
-//! message's `metadata` (free-form JSON) and unusual numbers still go through serde_json.
+//! ~60% of `getHistory()` in serde's writer); an append writes a message and its session record.
+//! Only the hot, fixed part is written here; free-form JSON (`metadata`, a session's
+//! `calibration`) and unusual numbers still go through serde_json.
 
 use std::fmt::Write as _;
 
-use crate::core::model::{Message, MessageStatus, ToolCall};
+use crate::core::model::{Message, MessageStatus, Session, ToolCall};
 
 /// `serde_json::to_string(messages)`, faster.
 pub fn messages_json(messages: &[Message]) -> String {
@@ -26,6 +28,13 @@ pub fn messages_json(messages: &[Message]) -> String {
         message(&mut out, m);
     }
     out.push(']');
+    out
+}
+
+/// `serde_json::to_string(message)`, faster: one stored record, one returned message.
+pub fn message_json(m: &Message) -> String {
+    let mut out = String::with_capacity(160 + m.id.len() + m.session_id.len() + m.content.len());
+    message(&mut out, m);
     out
 }
 
@@ -76,6 +85,43 @@ fn message(out: &mut String, m: &Message) {
         out.push_str(&serde_json::to_string(metadata).unwrap_or_else(|_| "{}".to_owned()));
     }
     out.push('}');
+}
+
+/// `serde_json::to_string(session)`, faster: the record an append rewrites.
+pub fn session_json(s: &Session) -> String {
+    let mut out = String::with_capacity(200 + s.id.len() + s.title.as_ref().map_or(0, String::len));
+    let _ = write!(out, "{{\"v\":{},\"id\":", s.v);
+    string(&mut out, &s.id);
+    out.push_str(",\"title\":");
+    match &s.title {
+        Some(title) => string(&mut out, title),
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"metadata\":");
+    if s.metadata.is_empty() {
+        out.push_str("{}");
+    } else {
+        out.push_str(&serde_json::to_string(&s.metadata).unwrap_or_else(|_| "{}".to_owned()));
+    }
+    out.push_str(",\"createdAt\":");
+    float(&mut out, s.created_at);
+    out.push_str(",\"updatedAt\":");
+    float(&mut out, s.updated_at);
+    let u = &s.usage;
+    let _ = write!(
+        out,
+        ",\"messageCount\":{},\"nextSeq\":{},\"usage\":{{\"inputTokens\":{},\"outputTokens\":{},\"totalTokens\":{}}}",
+        s.message_count, s.next_seq, u.input_tokens, u.output_tokens, u.total_tokens
+    );
+    if let Some(max) = s.max_messages {
+        let _ = write!(out, ",\"maxMessages\":{max}");
+    }
+    if let Some(calibration) = &s.calibration {
+        out.push_str(",\"calibration\":");
+        out.push_str(&serde_json::to_string(calibration).unwrap_or_else(|_| "null".to_owned()));
+    }
+    out.push('}');
+    out
 }
 
 fn tool_call(out: &mut String, call: &ToolCall) {
@@ -240,9 +286,44 @@ mod tests {
         }
         assert_eq!(messages_json(&all), serde_json::to_string(&all).unwrap());
         assert_eq!(messages_json(&[]), "[]");
+        for m in &all {
+            assert_eq!(message_json(m), serde_json::to_string(m).unwrap());
+        }
+    }
+
+    #[test]
+    fn writes_session_records_as_serde_json_does() {
+        let mut s = Session::new("s\"1\n".into(), 1733000000000.0);
+        assert_eq!(session_json(&s), serde_json::to_string(&s).unwrap());
+        s.title = Some("Trip \u{1} to Zürich".into());
+        s.metadata.insert("z".into(), Value::from(1));
+        s.metadata
+            .insert("a".into(), Value::from(vec![Value::from(0.5), Value::Null]));
+        s.updated_at = 0.5;
+        s.message_count = 12;
+        s.next_seq = u64::MAX;
+        s.usage.input_tokens = 7;
+        s.usage.total_tokens = 9;
+        s.max_messages = Some(40);
+        s.calibration = Some(crate::core::context::Calibration {
+            ratio: 1.25,
+            samples: 3,
+        });
+        assert_eq!(session_json(&s), serde_json::to_string(&s).unwrap());
+        s.created_at = -0.0;
+        s.max_messages = None;
+        assert_eq!(session_json(&s), serde_json::to_string(&s).unwrap());
     }
 
     proptest! {
+        #[test]
+        fn session_records_match_serde_json(id in any::<String>(), title in proptest::option::of(any::<String>()), x in any::<f64>(), n in any::<u64>()) {
+            let mut s = Session::new(id, x);
+            s.title = title;
+            s.message_count = n;
+            prop_assert_eq!(session_json(&s), serde_json::to_string(&s).unwrap());
+        }
+
         #[test]
         fn matches_serde_json_on_any_text(texts in proptest::collection::vec(any::<String>(), 0..8), x in any::<f64>(), extra: bool) {
             let all: Vec<Message> = texts.into_iter().map(|t| msg(t, x, extra)).collect();
