@@ -3,10 +3,12 @@
 // tenant and agent), so tenants never see each other's records, and two tenants may use the
 // same session id.
 //
-// `backend: sql, driver: sqlite`: one node:sqlite database per file for the whole process (WAL,
-// synchronous=FULL: an acknowledged append survives a crash), shared by every tenant's store.
+// `backend: sql, driver: sqlite`: one database per file for the whole process (better-sqlite3
+// when installed, else node:sqlite; WAL, synchronous=FULL: an acknowledged append survives a
+// crash), shared by every tenant's store.
 // `driver: postgres`: one `pg` pool per database URL (`pg` is an optional peer dependency).
 import { createHash } from "node:crypto";
+import { sqlOpeners } from "./sql-node.js";
 
 const dbs = new Map();
 const pools = new Map();
@@ -18,19 +20,21 @@ function configError(message) {
 async function openSqlite(path, key) {
   let db = dbs.get(path);
   if (db) return db;
-  let sqlite;
-  try {
-    sqlite = await import("node:sqlite");
-  } catch {
-    throw configError(
-      `${key}.sql.driver: sqlite needs node:sqlite (Node ≥ 22.13, or 22.5+ with --experimental-sqlite); this is Node ${process.versions.node}`,
-    );
-  }
   const { mkdirSync } = await import("node:fs");
   const { dirname } = await import("node:path");
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  db = new sqlite.DatabaseSync(path, { timeout: 5000 });
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+  // The library's own opener of `{ type: "sqlite", path }`: better-sqlite3 when it is installed
+  // and loads on this Node, else node:sqlite (Node >= 22.13, or 22.5+ with --experimental-sqlite).
+  try {
+    db = await sqlOpeners.sqlite(path);
+  } catch (e) {
+    if (e.code !== "INVALID_CONFIG") throw e;
+    throw configError(
+      `${key}.sql.driver: sqlite needs node:sqlite (Node >= 22.13, or 22.5+ with --experimental-sqlite) or the better-sqlite3 package (npm i better-sqlite3); this is Node ${process.versions.node}`,
+    );
+  }
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = FULL");
   dbs.set(path, db);
   return db;
 }

@@ -327,7 +327,7 @@ test("Worker: bundled by wrangler, served by `wrangler dev` (Durable Object stor
   }
 });
 
-test("bin: `agent-sessions serve` of the installed package, YAML config, answers over HTTP (Node 24); `agent-sessions call` resumes a session on every Node with node:sqlite", async () => {
+test("bin: `agent-sessions serve` of the installed package, YAML config, answers over HTTP (Node 24); `agent-sessions call` resumes a session on every supported Node (node:sqlite, or better-sqlite3 on Node 20)", async () => {
   const dir = await consumer("node-esm", "scenario.js");
   writeFileSync(path.join(dir, "config.yaml"), [
     "llms:", "  mock: { type: mock }",
@@ -358,10 +358,14 @@ test("bin: `agent-sessions serve` of the installed package, YAML config, answers
   }
   assert.ok(existsSync(path.join(dir, "data/sessions.db")), "sessions in the configured SQLite file");
 
-  // Hector's CLI from the same install, on each Node that has node:sqlite (the driver the README
-  // names: 22.5+ behind --experimental-sqlite, unflagged from 22.13): two `call`s with one
-  // --session in separate processes are one conversation, and `sessions list` shows it. On Node
-  // 20 the sqlite store is refused in one line naming the config key.
+  // Hector's CLI from the same install, on every supported Node, with the SQLite driver the
+  // README names for it: node:sqlite (22.5+ behind --experimental-sqlite, unflagged from 22.13),
+  // better-sqlite3 on Node 20. Two `call`s with one --session in separate processes are one
+  // conversation, and `sessions list` shows it. On Node 20 without better-sqlite3 the sqlite
+  // store is refused in one line naming the config key and saying what to install; then
+  // better-sqlite3 is added as `npm i better-sqlite3` would (a copy of the one built for this
+  // machine's Node 20), and the later Nodes, for which that build cannot load, fall back to
+  // node:sqlite.
   for (const n of NODES) {
     const major = Number((await run(n.bin, ["--version"])).stdout.trim().slice(1).split(".")[0]);
     const env = { ...toolEnv(), TOKEN_A: "packaging-token-a", NODE_OPTIONS: major === 22 ? "--experimental-sqlite --no-warnings" : "--no-warnings" };
@@ -369,8 +373,10 @@ test("bin: `agent-sessions serve` of the installed package, YAML config, answers
     const session = `cli-${major}`;
     if (major < 22) {
       const refused = await cli("call", "My name is Sarah.", "--session", session).then(() => null, (e) => e.message);
-      assert.match(refused ?? "", /agent-sessions: config\.yaml: session_stores\.main\.sql\.driver: sqlite needs node:sqlite/, `Node ${major}`);
-      continue;
+      assert.match(refused ?? "", /agent-sessions: config\.yaml: session_stores\.main\.sql\.driver: sqlite needs node:sqlite .* or the better-sqlite3 package \(npm i better-sqlite3\)/, `Node ${major}`);
+      for (const m of ["better-sqlite3", "bindings", "file-uri-to-path"]) {
+        cpSync(path.join(root, "node_modules", m), path.join(dir, "node_modules", m), { recursive: true });
+      }
     }
     assert.equal((await cli("call", "My name is Sarah.", "--session", session)).stdout, "Nice to meet you, Sarah! I'll remember that.\n");
     assert.equal((await cli("call", "What is my name?", "--session", session)).stdout, `${EXPECTED_REPLY}\n`, `Node ${major}: the second process resumes`);
