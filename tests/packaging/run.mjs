@@ -10,7 +10,8 @@
 // (node:test; exit 1 on failure). The consumers are left in test-output/packaging/ to inspect.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, run, serveDir, startProcess, tripwireProxy } from "./support.mjs";
@@ -366,16 +367,22 @@ test("bin: `agent-sessions serve` of the installed package, YAML config, answers
   // better-sqlite3 is added as `npm i better-sqlite3` would (a copy of the one built for this
   // machine's Node 20), and the later Nodes, for which that build cannot load, fall back to
   // node:sqlite.
+  // The install is copied out of the repository first: under it, Node's module resolution would
+  // find the repository's own node_modules (better-sqlite3, pg), which a user's install has not.
+  const cliDir = mkdtempSync(path.join(tmpdir(), "agent-sessions-cli-"));
+  process.on("exit", () => rmSync(cliDir, { recursive: true, force: true }));
+  cpSync(dir, cliDir, { recursive: true, verbatimSymlinks: true });
+  const cliBin = path.join(cliDir, "node_modules/.bin/agent-sessions");
   for (const n of NODES) {
     const major = Number((await run(n.bin, ["--version"])).stdout.trim().slice(1).split(".")[0]);
     const env = { ...toolEnv(), TOKEN_A: "packaging-token-a", NODE_OPTIONS: major === 22 ? "--experimental-sqlite --no-warnings" : "--no-warnings" };
-    const cli = (...a) => run(n.bin, [bin, ...a, "--agent", "assistant", "--config", "config.yaml"], { cwd: dir, env, timeoutMs: 60_000 });
+    const cli = (...a) => run(n.bin, [cliBin, ...a, "--agent", "assistant", "--config", "config.yaml"], { cwd: cliDir, env, timeoutMs: 60_000 });
     const session = `cli-${major}`;
     if (major < 22) {
       const refused = await cli("call", "My name is Sarah.", "--session", session).then(() => null, (e) => e.message);
       assert.match(refused ?? "", /agent-sessions: config\.yaml: session_stores\.main\.sql\.driver: sqlite needs node:sqlite .* or the better-sqlite3 package \(npm i better-sqlite3\)/, `Node ${major}`);
       for (const m of ["better-sqlite3", "bindings", "file-uri-to-path"]) {
-        cpSync(path.join(root, "node_modules", m), path.join(dir, "node_modules", m), { recursive: true });
+        cpSync(path.join(root, "node_modules", m), path.join(cliDir, "node_modules", m), { recursive: true });
       }
     }
     assert.equal((await cli("call", "My name is Sarah.", "--session", session)).stdout, "Nice to meet you, Sarah! I'll remember that.\n");
