@@ -1366,22 +1366,42 @@ for (const provider of ["openai", "anthropic", "gemini"]) {
     });
   }
 
-  c(`recover: ${provider} generate() cut mid-body, truncated or malformed → retried`, async (t) => {
+  c(`recover: ${provider} generate() cut mid-body or truncated → retried; a body that is not JSON → not retried`, async (t) => {
     const model = key(`generate-faults-${provider}`);
     await t.control.script(model, [
       { reply: LONG_REPLY, disconnectAfterChunks: 2 },
       { reply: LONG_REPLY, truncateAfterChunks: 2 },
       { reply: RECOVERED },
       { reply: LONG_REPLY, malformedAfterChunks: 2 },
-      { reply: "second answer" },
+      { reply: "a retry would get this" },
     ]);
     const agent = await makeAgent(t, { provider, model, retry: { ...FAST_RETRY, maxRetries: 2 } });
     const session = await agent.createSession();
     t.assert.equal((await agent.generate("One", session.id)).content, RECOVERED);
-    t.assert.equal((await agent.generate("Two", session.id)).content, "second answer");
-    t.assert.equal((await t.control.requests(model)).length, 5);
-    t.assert.deepEqual(pairs(await agent.getSessionHistory(session.id)), [["user", "One"], ["assistant", RECOVERED], ["user", "Two"], ["assistant", "second answer"]]);
-    t.assert.deepEqual((await runsOf(agent, session.id)).map((r) => r.attempts).sort(), [2, 3]);
+    // "{not json" is no cut reply: it would come back the same.
+    const err = checkError(t, await errorOf(t, agent.generate("Two", session.id)), "LLM_BAD_RESPONSE");
+    t.assert.equal(err.retryable, false);
+    t.assert.equal((await t.control.requests(model)).length, 4);
+    t.assert.deepEqual(pairs(await agent.getSessionHistory(session.id)), [["user", "One"], ["assistant", RECOVERED], ["user", "Two"]]);
+    t.assert.deepEqual((await runsOf(agent, session.id)).map((r) => r.attempts).sort(), [1, 3]);
+  });
+
+  c(`recover: ${provider} a 200 HTML page (a wrong baseUrl) is not retried`, async (t) => {
+    let calls = 0;
+    const page = "<!doctype html><html><head><title>Welcome</title></head><body>Our product</body></html>";
+    const htmlFetch = async () => {
+      calls += 1;
+      return new Response(page, { status: 200, headers: { "content-type": "text/html; charset=utf-8" } });
+    };
+    const agent = await makeAgent(t, { provider, model: key(`html-${provider}`), llm: { fetch: htmlFetch } });
+    const session = await agent.createSession();
+    for (const call of [() => agent.generate("Hi", session.id), async () => { for await (const _ of agent.stream("Hi", { sessionId: session.id })); }]) {
+      const err = checkError(t, await errorOf(t, call), "LLM_BAD_RESPONSE");
+      t.assert.equal(err.retryable, false, fmt(err));
+      t.assert.match(err.message, /Welcome/);
+    }
+    t.assert.equal(calls, 2, "each call asked once");
+    t.assert.deepEqual((await runsOf(agent, session.id)).map((r) => r.attempts), [1, 1]);
   });
 
   c(`recover: ${provider} a stream stalled before any text is retried once idleTimeoutMs fires`, async (t) => {

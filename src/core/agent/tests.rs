@@ -9,7 +9,7 @@ use super::*;
 use crate::core::cancel::CancelToken;
 use crate::core::ids::testing::SeqRandom;
 use crate::core::io::{ByteStream, Clock, HttpClient, HttpResponse};
-use crate::core::llm::chat::{HttpModel, MockModel};
+use crate::core::llm::chat::{EventSource, HttpModel, MockModel};
 use crate::core::llm::{HttpRequest, Provider, ProviderConfig};
 use crate::core::manager::{CreateOptions, ManagerConfig};
 use crate::core::model::Role;
@@ -705,10 +705,10 @@ fn a_json_body_that_fails_before_any_byte_is_retried() {
 }
 
 #[test]
-fn a_json_body_truncated_or_malformed_is_retried_within_max_retries() {
+fn a_json_body_that_ends_mid_parse_is_retried_within_max_retries() {
     let w = world();
     let model = w.http_model();
-    for body in [r#"{"id":"x","choices":[{"ind"#, "{not json", "{not json"] {
+    for body in [r#"{"id":"x","choices":[{"ind"#, r#"{"id":"#, ""] {
         w.http
             .script
             .borrow_mut()
@@ -731,6 +731,82 @@ fn a_json_body_truncated_or_malformed_is_retried_within_max_retries() {
         .filter(|e| *e == "llm:retry")
         .count();
     assert_eq!(retries, 2);
+}
+
+#[test]
+fn failures_that_would_repeat_are_not_retried() {
+    // A 200 page that is not the provider's JSON (a wrong baseUrl), a well-formed body of the
+    // wrong shape, a body that is not JSON at all: each would come back the same.
+    for body in [
+        "<!doctype html><html><body>Welcome</body></html>",
+        r#"{"id":"x"}"#,
+        "{not json}",
+    ] {
+        let w = world();
+        let model = w.http_model();
+        w.http
+            .script
+            .borrow_mut()
+            .push(Ok(ok_body(vec![Piece::Bytes(body)])));
+        block_on(async {
+            w.session("s").await;
+            let e = w.turn(&model, "s", "hi", false, None).await.unwrap_err();
+            assert_eq!(e.code, ErrorCode::LlmBadResponse, "{body}");
+            assert!(!e.retryable, "{body}");
+            assert_eq!(w.manager.runs("s").await.unwrap()[0].attempts, 1);
+        });
+        assert_eq!(w.http.requests.borrow().len(), 1, "{body}");
+        assert!(!w.events.borrow().contains(&"llm:retry".to_owned()));
+    }
+}
+
+#[test]
+fn a_200_html_page_is_not_retried_when_streaming_either() {
+    let w = world();
+    let model = w.http_model();
+    w.http.script.borrow_mut().push(Ok(Scripted {
+        status: 200,
+        headers: vec![("content-type", "text/html; charset=utf-8")],
+        body: vec![Piece::Bytes("<!doctype html><title>Welcome</title>")],
+    }));
+    block_on(async {
+        w.session("s").await;
+        let e = w.turn(&model, "s", "hi", true, None).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LlmBadResponse);
+        assert!(e.message.contains("HTML page"), "{}", e.message);
+        assert!(e.message.contains("Welcome"), "{}", e.message);
+    });
+    assert_eq!(w.http.requests.borrow().len(), 1);
+}
+
+#[test]
+fn a_model_whose_reply_fails_the_same_way_every_time_is_called_once() {
+    // The shape of a custom `llm.handler` returning something unusable.
+    struct WrongShape(Cell<u32>);
+    #[async_trait(?Send)]
+    impl ChatModel for WrongShape {
+        fn provider(&self) -> Provider {
+            Provider::Custom
+        }
+        fn model(&self) -> &str {
+            "custom"
+        }
+        async fn open(&self, _: &ChatRequest<'_>) -> Result<Box<dyn EventSource>> {
+            self.0.set(self.0.get() + 1);
+            Err(Error::new(
+                ErrorCode::LlmBadResponse,
+                "llm.handler result: wrong shape",
+            ))
+        }
+    }
+    let w = world();
+    let model = WrongShape(Cell::new(0));
+    block_on(async {
+        w.session("s").await;
+        let e = w.turn(&model, "s", "hi", true, None).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LlmBadResponse);
+    });
+    assert_eq!(model.0.get(), 1);
 }
 
 const OPENAI_ROLE: &str =
