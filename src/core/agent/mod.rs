@@ -571,13 +571,14 @@ impl<'a> Turn<'a> {
                 error: error.clone(),
             });
             if seen {
-                // The consumer drops what it showed; the stored partial text is rewritten by
-                // the new attempt's first delta.
+                // The consumer drops what it showed, and so does the store: the voided
+                // attempt's text must not outlive it (in history, in other tabs) if the next
+                // attempt fails before any text, or the backoff is aborted or times out.
                 (self.on_item)(StreamItem::Restart {
                     attempt: retry,
                     reason: error.code.as_str().to_owned(),
                 });
-                reply.borrow_mut().last_flush = f64::NEG_INFINITY;
+                self.void_attempt(reply).await?;
             }
             let sleep = self.timer.sleep(delay);
             self.guarded(
@@ -590,6 +591,26 @@ impl<'a> Turn<'a> {
             )
             .await?;
         }
+    }
+
+    /// Rewrites the stored reply to what it was before the voided attempt: empty for a new
+    /// reply, the text it continues from for a continue; still `interrupted`.
+    async fn void_attempt(&self, reply: &RefCell<Reply>) -> Result<()> {
+        let mut r = reply.take();
+        r.response = ChatResponse::default();
+        r.last_flush = f64::NEG_INFINITY;
+        let stored = match &mut r.message {
+            Some(m) => {
+                m.content = r.prefix.clone();
+                m.tool_calls = Vec::new();
+                m.status = MessageStatus::Interrupted;
+                m.tokens = crate::core::context::estimate_message_tokens(&m.content, "");
+                self.manager.replace_message_locked(m).await.map(|_| ())
+            }
+            None => Ok(()),
+        };
+        reply.replace(r);
+        stored
     }
 
     /// One attempt. `seen` becomes true once a streamed delta or tool call was passed on to the
@@ -654,8 +675,8 @@ impl<'a> Turn<'a> {
 
     /// Writes the reply as one assistant message: added the first time, rewritten after. An
     /// unfinished reply with nothing in it is not stored; a complete one always is. An
-    /// unfinished attempt that received nothing leaves the stored text (an earlier attempt's,
-    /// or the reply being continued) as it is.
+    /// unfinished attempt that received nothing leaves the stored text (the reply being
+    /// continued; a restart has already voided an earlier attempt's) as it is.
     async fn store_reply(
         &self,
         session_id: &str,

@@ -964,7 +964,7 @@ fn mid_stream_restarts_stop_at_max_retries_with_one_stored_reply() {
 }
 
 #[test]
-fn a_restart_whose_attempt_brings_nothing_keeps_the_earlier_partial_text() {
+fn a_restart_voids_the_stored_partial_text_even_when_the_next_attempt_brings_nothing() {
     let mut w = world();
     w.settings.retry.mid_stream = true;
     w.settings.retry.max_retries = 1;
@@ -980,11 +980,62 @@ fn a_restart_whose_attempt_brings_nothing_keeps_the_earlier_partial_text() {
     block_on(async {
         w.session("s").await;
         w.turn(&model, "s", "hi", true, None).await.unwrap_err();
+        // Attempt 1's "Part" was voided by the restart; nothing of attempt 2 came.
         assert_eq!(
             w.history("s").await[1..],
-            [(Role::Assistant, "Part".into(), MessageStatus::Error)]
+            [(Role::Assistant, String::new(), MessageStatus::Error)]
         );
     });
+}
+
+#[test]
+fn an_abort_during_the_backoff_after_a_restart_leaves_no_voided_text() {
+    let mut w = world();
+    w.settings.retry.mid_stream = true;
+    w.settings.retry.base_delay_ms = 5_000;
+    w.settings.retry.max_delay_ms = 5_000;
+    // This backoff never ends by itself: only the abort ends it.
+    w.timer = Rc::new(FakeTimer {
+        instant: 1_000,
+        log: RefCell::new(vec![]),
+        on_sleep: RefCell::new(None),
+    });
+    let model = w.http_model();
+    let token = CancelToken::new();
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Bytes(OPENAI_FIRST), Piece::Fail])));
+    // Abort during the backoff (3.75–5 s with this policy; the idle timer is 60 s).
+    let reached = Rc::new(Cell::new(false));
+    let (t2, r2) = (token.clone(), reached.clone());
+    *w.timer.on_sleep.borrow_mut() = Some(Box::new(move |ms| {
+        if (3_750..=5_000).contains(&ms) {
+            r2.set(true);
+            t2.cancel()
+        }
+    }));
+    block_on(async {
+        w.session("s").await;
+        let e = w
+            .turn(&model, "s", "hi", true, Some(&token))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Aborted);
+        assert!(reached.get(), "the backoff was reached");
+        assert_eq!(
+            w.history("s").await[1..],
+            [(Role::Assistant, String::new(), MessageStatus::Interrupted)]
+        );
+        // Nothing to continue: the voided text is gone.
+        let e = w.resume(&model, "s", true).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidArgument);
+    });
+    assert_eq!(w.http.requests.borrow().len(), 1);
+    assert_eq!(
+        deltas(&w)[..3],
+        ["start", "Part", "restart 1 LLM_STREAM_TRUNCATED"]
+    );
 }
 
 #[test]
@@ -1164,6 +1215,37 @@ fn continue_on_anthropic_sends_the_partial_reply_as_a_prefill() {
         !body.to_string().contains("cut off"),
         "no instruction with a prefill"
     );
+}
+
+#[test]
+fn a_restart_inside_a_continue_keeps_the_text_it_continues_from() {
+    let mut w = world();
+    let model = w.http_model();
+    block_on(async {
+        w.interrupted(&model, OPENAI_FIRST).await;
+    });
+    w.settings.retry.mid_stream = true;
+    w.settings.retry.max_retries = 1;
+    // The continue's first attempt yields " more" and is cut; the second fails before text.
+    w.http.script.borrow_mut().push(Ok(ok_body(vec![
+        Piece::Bytes("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" more\"}}]}\n\n"),
+        Piece::Fail,
+    ])));
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Fail])));
+    block_on(async {
+        w.resume(&model, "s", true).await.unwrap_err();
+        // The voided " more" is gone; the reply it continues from is not.
+        assert_eq!(
+            w.history("s").await[1..],
+            [(Role::Assistant, "Part".into(), MessageStatus::Interrupted)]
+        );
+        // And it can be continued again, from the same text.
+        let r = w.resume(&model, "s", true).await.unwrap();
+        assert_eq!(r.content, "PartHello there");
+    });
 }
 
 #[test]
