@@ -571,14 +571,15 @@ impl<'a> Turn<'a> {
                 error: error.clone(),
             });
             if seen {
-                // The consumer drops what it showed, and so does the store: the voided
-                // attempt's text must not outlive it (in history, in other tabs) if the next
-                // attempt fails before any text, or the backoff is aborted or times out.
+                // The store drops the voided attempt's text, then the consumer drops what it
+                // showed: that text must not outlive the restart (in history, in other tabs) if
+                // the next attempt fails before any text, or the backoff is aborted or times
+                // out. Stored first, so whoever sees the `restart` reads the rewritten reply.
+                self.void_attempt(reply).await?;
                 (self.on_item)(StreamItem::Restart {
                     attempt: retry,
                     reason: error.code.as_str().to_owned(),
                 });
-                self.void_attempt(reply).await?;
             }
             let sleep = self.timer.sleep(delay);
             self.guarded(
