@@ -407,13 +407,12 @@ impl<'a> Turn<'a> {
             }
             Begin::Continue => {
                 let message = self.interrupted_reply(session_id).await?;
-                reply.prefix = if self.model.provider() == Provider::Anthropic {
-                    // The prefill is sent without trailing whitespace (Anthropic refuses it), so
-                    // the continuation brings its own.
-                    message.content.trim_end().to_owned()
-                } else {
-                    message.content.clone()
-                };
+                // What the request carries of the stored text (a prefill may be trimmed).
+                reply.prefix = self
+                    .model
+                    .provider()
+                    .continued_text(&message.content)
+                    .to_owned();
                 reply.resuming = true;
                 reply.message = Some(message);
             }
@@ -435,7 +434,7 @@ impl<'a> Turn<'a> {
         let reply = RefCell::new(reply);
         let outcome = match self.context(session_id, &mut run, deadline).await {
             Ok(mut context) => {
-                if resuming && self.model.provider() != Provider::Anthropic {
+                if resuming && !self.model.provider().supports_prefill() {
                     context.messages.push(self.continue_instruction(session_id));
                 }
                 let request = ChatRequest {
@@ -481,10 +480,11 @@ impl<'a> Turn<'a> {
         }
     }
 
-    /// The session's last message, when it is an interrupted assistant reply with text.
+    /// The session's last message, when it is an interrupted assistant reply with text. Reads
+    /// the newest message only, however long the session.
     async fn interrupted_reply(&self, session_id: &str) -> Result<Message> {
-        let history = self.manager.history(session_id, None).await?;
-        match history.last() {
+        let newest = self.manager.history(session_id, Some(1)).await?;
+        match newest.last() {
             Some(m)
                 if m.role == crate::core::model::Role::Assistant
                     && m.status == MessageStatus::Interrupted

@@ -552,3 +552,15 @@ fn arb_json_text() -> impl Strategy<Value = String> {
     })
     .prop_map(|v| v.to_string())
 }
+
+#[test]
+fn only_anthropic_continues_by_prefill() {
+    for p in Provider::ALL {
+        assert_eq!(p.supports_prefill(), p == Provider::Anthropic, "{p}");
+    }
+    assert_eq!(
+        Provider::OpenAi.continued_text("The answer is \n"),
+        "The answer is \n"
+    );
+    assert_eq!(Provider::Gemini.continued_text("x "), "x ");
+}
