@@ -502,7 +502,10 @@ async function send(text) {
 async function resume(m) {
   if (running || !current) return;
   const sessionId = current;
-  await follow(sessionId, m.content, m.id, (signal) => agent.continueStream({ sessionId, signal }));
+  // The bubble grows from the text the engine continues from: Anthropic's prefill is sent (and the
+  // reply completed) without trailing whitespace, the continuation bringing its own.
+  const base = settings.provider === "anthropic" ? m.content.trimEnd() : m.content;
+  await follow(sessionId, base, m.id, (signal) => agent.continueStream({ sessionId, signal }));
 }
 
 /** Shows a stream in a live bubble. `base` is the text it grows from (a continued reply), whose

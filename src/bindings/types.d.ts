@@ -515,7 +515,9 @@ export interface RetryConfig {
   /** Cap on a server-requested wait. Default 60000. */
   maxRetryAfterMs?: number;
   /** Also retry a stream that already yielded deltas: it then yields `{ type: "restart" }` and the
-   * stored partial reply is replaced by the new attempt's. Default false (such a stream fails). */
+   * stored partial reply is rewritten at once to what it was before the failed attempt (empty for
+   * a new reply, the text being continued for a continue; still `interrupted`), then grows with
+   * the new attempt's text. Default false (such a stream fails). */
   midStream?: boolean;
 }
 
@@ -552,8 +554,9 @@ export type StreamEvent =
   | { type: "start"; runId: string }
   | { type: "delta"; text: string }
   | { type: "tool_call"; toolCall: ToolCall }
-  /** With `retry.midStream` only: the attempt that yielded the deltas so far failed (`reason` is its
-   * error code) and attempt `attempt` (1 = first retry) starts over: drop the text shown so far. */
+  /** With `retry.midStream` only: the attempt that yielded the deltas and tool calls so far failed
+   * (`reason` is its error code) and attempt `attempt` (1 = first retry) starts over: drop the text
+   * shown so far and every `tool_call` yielded since the last `restart` (or `start`); they are void. */
   | { type: "restart"; attempt: number; reason: ErrorCode }
   | { type: "done"; result: GenerateResult };
 
@@ -568,7 +571,11 @@ export type AgentEvent =
   | { type: "run:start"; run: RunRecord }
   | { type: "run:complete"; run: RunRecord; result: GenerateResult }
   | { type: "run:error"; run: RunRecord; error: EventError }
+  /** A failed attempt is repeated. When `llm:chunk` events of the same run came before it (a
+   * `midStream` restart), that text is void: the new attempt's chunks start over. */
   | { type: "llm:retry"; runId: string; sessionId: string; attempt: number; delayMs: number; error: EventError }
+  /** Every delta as it arrives, of every attempt: after an `llm:retry` of the same run, the
+   * chunks before it were voided (see `llm:retry`). */
   | { type: "llm:chunk"; runId: string; sessionId: string; text: string }
   | { type: "context:summarized"; runId: string; sessionId: string; summary: Summary }
   | { type: "context:summary_failed"; runId: string; sessionId: string; error: EventError };

@@ -20,7 +20,8 @@ use crate::core::io::{ByteStream, HttpClient, HttpResponse};
 use crate::core::llm::HttpRequest;
 
 /// The response headers handed to the engine (lower-cased names).
-const KEPT_HEADERS: [&str; 4] = [
+const KEPT_HEADERS: [&str; 5] = [
+    "content-type",
     "retry-after",
     "retry-after-ms",
     "x-request-id",

@@ -14,6 +14,11 @@ export function makeControl(mockUrl) {
       if (res.status !== 200) throw new Error(`mock script failed: HTTP ${res.status} ${await res.text()}`);
       return res.json();
     },
+    /** Lets one `holdCut` step of `key` make its cut (see the mock server). */
+    async release(key) {
+      const res = await fetch(`${mockUrl}/__control/release?key=${encodeURIComponent(key)}`, { method: "POST" });
+      if (res.status !== 200) throw new Error(`mock release failed: HTTP ${res.status}`);
+    },
     async requests(key) {
       const res = await fetch(`${mockUrl}/__control/requests?key=${encodeURIComponent(key)}`);
       if (res.status !== 200) throw new Error(`mock requests failed: HTTP ${res.status}`);

@@ -275,7 +275,8 @@ async function captureValues() {
     retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 1, midStream: true },
     llm: {
       provider: "openai", model: "gpt-test", apiKey: "k",
-      fetch: scriptedFetch([{ sse: ["Part"], cut: true }, { sse: ["Whole"] }, { sse: ["Half"], stall: true }, { sse: [" and the rest"] }]),
+      // continue() is not streamed: its reply is a JSON body (an SSE body there is a bad response).
+      fetch: scriptedFetch([{ sse: ["Part"], cut: true }, { sse: ["Whole"] }, { sse: ["Half"], stall: true }, " and the rest"]),
     },
   });
   await restarting.start();
@@ -285,7 +286,9 @@ async function captureValues() {
   await rejection((async () => {
     for await (const ev of restarting.stream("more", { sessionId: rs.id, signal: stop.signal })) if (ev.type === "delta") stop.abort();
   })());
-  keep("agent.continue()", "GenerateResult", await restarting.continue(rs.id));
+  const continued = await restarting.continue(rs.id);
+  assert.equal(continued.content, "Half and the rest");
+  keep("agent.continue()", "GenerateResult", continued);
 
   // Retention: session:expired.
   const shortLived = await lib.SessionStore.open({ storage: { type: "memory" }, retention: { expireAfter: 1 } });

@@ -57,11 +57,30 @@ test("a handler that throws fails the run with its message and keeps the user me
   assert.equal(run.status, "failed");
 });
 
-test("a handler result that is not a reply is LLM_BAD_RESPONSE", async () => {
-  const agent = new Agent({ llm: { provider: "custom", handler: async () => 42 } });
+test("a handler result that is not a reply is LLM_BAD_RESPONSE, and the handler is not called again", async () => {
+  let calls = 0;
+  const retries = [];
+  const agent = new Agent({
+    llm: { provider: "custom", handler: async () => { calls += 1; return 42; } },
+    retry: { baseDelayMs: 1, maxDelayMs: 1 },
+  });
+  agent.on("llm:retry", (e) => retries.push(e));
   const s = await agent.createSession();
-  await assert.rejects(agent.generate("hi", s.id), { name: "AgentSessionsError", code: "LLM_BAD_RESPONSE" });
+  await assert.rejects(agent.generate("hi", s.id), { name: "AgentSessionsError", code: "LLM_BAD_RESPONSE", retryable: false });
+  assert.equal(calls, 1, "a wrong shape would come back the same: the handler (and its side effects) runs once");
+  assert.deepEqual(retries, []);
   assert.deepEqual((await agent.getSessionHistory(s.id)).map((m) => m.role), ["user"]);
+  const [run] = await s.getRuns();
+  assert.equal(run.attempts, 1);
+  // Streaming, with restarts allowed, too.
+  calls = 0;
+  const streaming = new Agent({
+    llm: { provider: "custom", handler: () => { calls += 1; return { content: 7 }; } },
+    retry: { midStream: true, baseDelayMs: 1 },
+  });
+  const t = await streaming.createSession();
+  await assert.rejects(async () => { for await (const _ of streaming.stream("hi", t.id)); }, { code: "LLM_BAD_RESPONSE" });
+  assert.equal(calls, 1);
 });
 
 test("a custom provider without a handler is refused at construction", () => {

@@ -408,6 +408,11 @@ function matchRoute(pathname) {
 export async function startMockLlmServer({ port = 0, host = "127.0.0.1" } = {}) {
   const queues = new Map(); // key → [step]
   const logs = new Map(); // key → [request entry]
+  // key → { open: releases not yet used, waiting: [resolve] }. A step with `holdCut: true` waits
+  // at its disconnect point until the test releases it (POST /__control/release?key=…), e.g.
+  // once the client showed a delta: then the cut reaches the client after text, whatever the
+  // runtime does with bytes it received but had not read when the connection failed.
+  const gates = new Map();
   const sockets = new Set();
   const inflight = new Set(); // AbortControllers: close() must cut delays and stalls short
   let counter = 0;
@@ -423,6 +428,44 @@ export async function startMockLlmServer({ port = 0, host = "127.0.0.1" } = {}) 
   function reset() {
     queues.clear();
     logs.clear();
+    for (const g of gates.values()) g.waiting.splice(0).forEach((resolve) => resolve());
+    gates.clear();
+  }
+
+  function gateFor(key) {
+    if (!gates.has(key)) gates.set(key, { open: 0, waiting: [] });
+    return gates.get(key);
+  }
+
+  /** Opens one held cut of `key` (a cut held now, or the next one to be held). */
+  function release(key) {
+    const g = gateFor(key);
+    const next = g.waiting.shift();
+    if (next) next();
+    else g.open += 1;
+  }
+
+  /** Resolves when a release for `key` is available (consuming it), or rejects on abort. */
+  function hold(key, signal) {
+    const g = gateFor(key);
+    if (g.open > 0) {
+      g.open -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const i = g.waiting.indexOf(done);
+        if (i >= 0) g.waiting.splice(i, 1);
+        reject(signal.reason);
+      };
+      const done = () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      g.waiting.push(done);
+    });
   }
 
   function script(key, steps) {
@@ -529,7 +572,7 @@ export async function startMockLlmServer({ port = 0, host = "127.0.0.1" } = {}) 
       const array = `[${gemini.streamChunks(out).map((c) => JSON.stringify(c)).join(",\r\n")}]`;
       return sendBody(res, 200, array, { "content-type": p.contentType, ...headers }, step, signal);
     }
-    return sendStream(res, p.encodeStream(out), p, { ...headers }, step, signal);
+    return sendStream(res, p.encodeStream(out), p, { ...headers }, step, signal, () => hold(key, signal));
   }
 
   function buildReply(p, parsed, step, key) {
@@ -572,6 +615,11 @@ export async function startMockLlmServer({ port = 0, host = "127.0.0.1" } = {}) 
       return sendJson(res, 200, { key, remaining: key === undefined ? Object.fromEntries(queues) : (queues.get(key) ?? []) });
     }
     if (route === "GET /__control/requests") return sendJson(res, 200, requests(key));
+    if (route === "POST /__control/release") {
+      if (key === undefined) return sendJson(res, 400, { error: "release needs ?key=" });
+      release(key);
+      return sendJson(res, 200, { ok: true });
+    }
     if (route === "DELETE /__control/requests") {
       if (key === undefined) logs.clear();
       else logs.delete(key);
@@ -704,7 +752,7 @@ async function sendBody(res, status, value, headers, step, signal) {
 }
 
 /** SSE: events[] are already-encoded frames; the last one is the provider's finish marker. */
-async function sendStream(res, events, p, headers, step, signal) {
+async function sendStream(res, events, p, headers, step, signal, hold) {
   res.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
@@ -721,6 +769,7 @@ async function sendStream(res, events, p, headers, step, signal) {
 
   for (let i = 0; i <= total; i++) {
     if (i === step.disconnectAfterChunks) {
+      if (step.holdCut) await hold();
       cut(res);
       return;
     }

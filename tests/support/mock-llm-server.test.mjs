@@ -527,6 +527,24 @@ describe("scripted faults", () => {
     await assert.rejects(res.json());
   });
 
+  it("holdCut keeps a disconnect waiting until the control API releases it", async () => {
+    const key = newKey("f-holdcut");
+    await script(key, [{ disconnectAfterChunks: 2, holdCut: true }]);
+    const res = await openai(key, [user("one two three four five")], { stream: true });
+    const reader = res.body.getReader();
+    const dec = new TextDecoder();
+    let text = "";
+    // Both events arrive, and then nothing: the cut is held.
+    while ((text.match(/\n\n/g) ?? []).length < 2) text += dec.decode((await reader.read()).value);
+    let settled = false;
+    const rest = reader.read().then((r) => { settled = true; return r; }, (e) => { settled = true; throw e; });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(settled, false, "no cut before the release");
+    const rel = await fetch(`${llm.url}/__control/release?key=${encodeURIComponent(key)}`, { method: "POST" });
+    assert.equal(rel.status, 200);
+    await assert.rejects(rest);
+  });
+
   it("truncateAfterChunks ends cleanly without the finish marker", async () => {
     const key = newKey("f-truncate");
     await script(key, [{ truncateAfterChunks: 4 }, { truncateAfterChunks: 1000 }]);

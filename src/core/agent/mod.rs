@@ -407,13 +407,12 @@ impl<'a> Turn<'a> {
             }
             Begin::Continue => {
                 let message = self.interrupted_reply(session_id).await?;
-                reply.prefix = if self.model.provider() == Provider::Anthropic {
-                    // The prefill is sent without trailing whitespace (Anthropic refuses it), so
-                    // the continuation brings its own.
-                    message.content.trim_end().to_owned()
-                } else {
-                    message.content.clone()
-                };
+                // What the request carries of the stored text (a prefill may be trimmed).
+                reply.prefix = self
+                    .model
+                    .provider()
+                    .continued_text(&message.content)
+                    .to_owned();
                 reply.resuming = true;
                 reply.message = Some(message);
             }
@@ -435,7 +434,7 @@ impl<'a> Turn<'a> {
         let reply = RefCell::new(reply);
         let outcome = match self.context(session_id, &mut run, deadline).await {
             Ok(mut context) => {
-                if resuming && self.model.provider() != Provider::Anthropic {
+                if resuming && !self.model.provider().supports_prefill() {
                     context.messages.push(self.continue_instruction(session_id));
                 }
                 let request = ChatRequest {
@@ -481,10 +480,11 @@ impl<'a> Turn<'a> {
         }
     }
 
-    /// The session's last message, when it is an interrupted assistant reply with text.
+    /// The session's last message, when it is an interrupted assistant reply with text. Reads
+    /// the newest message only, however long the session.
     async fn interrupted_reply(&self, session_id: &str) -> Result<Message> {
-        let history = self.manager.history(session_id, None).await?;
-        match history.last() {
+        let newest = self.manager.history(session_id, Some(1)).await?;
+        match newest.last() {
             Some(m)
                 if m.role == crate::core::model::Role::Assistant
                     && m.status == MessageStatus::Interrupted
@@ -571,13 +571,15 @@ impl<'a> Turn<'a> {
                 error: error.clone(),
             });
             if seen {
-                // The consumer drops what it showed; the stored partial text is rewritten by
-                // the new attempt's first delta.
+                // The store drops the voided attempt's text, then the consumer drops what it
+                // showed: that text must not outlive the restart (in history, in other tabs) if
+                // the next attempt fails before any text, or the backoff is aborted or times
+                // out. Stored first, so whoever sees the `restart` reads the rewritten reply.
+                self.void_attempt(reply).await?;
                 (self.on_item)(StreamItem::Restart {
                     attempt: retry,
                     reason: error.code.as_str().to_owned(),
                 });
-                reply.borrow_mut().last_flush = f64::NEG_INFINITY;
             }
             let sleep = self.timer.sleep(delay);
             self.guarded(
@@ -590,6 +592,26 @@ impl<'a> Turn<'a> {
             )
             .await?;
         }
+    }
+
+    /// Rewrites the stored reply to what it was before the voided attempt: empty for a new
+    /// reply, the text it continues from for a continue; still `interrupted`.
+    async fn void_attempt(&self, reply: &RefCell<Reply>) -> Result<()> {
+        let mut r = reply.take();
+        r.response = ChatResponse::default();
+        r.last_flush = f64::NEG_INFINITY;
+        let stored = match &mut r.message {
+            Some(m) => {
+                m.content = r.prefix.clone();
+                m.tool_calls = Vec::new();
+                m.status = MessageStatus::Interrupted;
+                m.tokens = crate::core::context::estimate_message_tokens(&m.content, "");
+                self.manager.replace_message_locked(m).await.map(|_| ())
+            }
+            None => Ok(()),
+        };
+        reply.replace(r);
+        stored
     }
 
     /// One attempt. `seen` becomes true once a streamed delta or tool call was passed on to the
@@ -654,8 +676,8 @@ impl<'a> Turn<'a> {
 
     /// Writes the reply as one assistant message: added the first time, rewritten after. An
     /// unfinished reply with nothing in it is not stored; a complete one always is. An
-    /// unfinished attempt that received nothing leaves the stored text (an earlier attempt's,
-    /// or the reply being continued) as it is.
+    /// unfinished attempt that received nothing leaves the stored text (the reply being
+    /// continued; a restart has already voided an earlier attempt's) as it is.
     async fn store_reply(
         &self,
         session_id: &str,

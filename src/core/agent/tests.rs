@@ -9,7 +9,7 @@ use super::*;
 use crate::core::cancel::CancelToken;
 use crate::core::ids::testing::SeqRandom;
 use crate::core::io::{ByteStream, Clock, HttpClient, HttpResponse};
-use crate::core::llm::chat::{HttpModel, MockModel};
+use crate::core::llm::chat::{EventSource, HttpModel, MockModel};
 use crate::core::llm::{HttpRequest, Provider, ProviderConfig};
 use crate::core::manager::{CreateOptions, ManagerConfig};
 use crate::core::model::Role;
@@ -705,10 +705,10 @@ fn a_json_body_that_fails_before_any_byte_is_retried() {
 }
 
 #[test]
-fn a_json_body_truncated_or_malformed_is_retried_within_max_retries() {
+fn a_json_body_that_ends_mid_parse_is_retried_within_max_retries() {
     let w = world();
     let model = w.http_model();
-    for body in [r#"{"id":"x","choices":[{"ind"#, "{not json", "{not json"] {
+    for body in [r#"{"id":"x","choices":[{"ind"#, r#"{"id":"#, ""] {
         w.http
             .script
             .borrow_mut()
@@ -731,6 +731,82 @@ fn a_json_body_truncated_or_malformed_is_retried_within_max_retries() {
         .filter(|e| *e == "llm:retry")
         .count();
     assert_eq!(retries, 2);
+}
+
+#[test]
+fn failures_that_would_repeat_are_not_retried() {
+    // A 200 page that is not the provider's JSON (a wrong baseUrl), a well-formed body of the
+    // wrong shape, a body that is not JSON at all: each would come back the same.
+    for body in [
+        "<!doctype html><html><body>Welcome</body></html>",
+        r#"{"id":"x"}"#,
+        "{not json}",
+    ] {
+        let w = world();
+        let model = w.http_model();
+        w.http
+            .script
+            .borrow_mut()
+            .push(Ok(ok_body(vec![Piece::Bytes(body)])));
+        block_on(async {
+            w.session("s").await;
+            let e = w.turn(&model, "s", "hi", false, None).await.unwrap_err();
+            assert_eq!(e.code, ErrorCode::LlmBadResponse, "{body}");
+            assert!(!e.retryable, "{body}");
+            assert_eq!(w.manager.runs("s").await.unwrap()[0].attempts, 1);
+        });
+        assert_eq!(w.http.requests.borrow().len(), 1, "{body}");
+        assert!(!w.events.borrow().contains(&"llm:retry".to_owned()));
+    }
+}
+
+#[test]
+fn a_200_html_page_is_not_retried_when_streaming_either() {
+    let w = world();
+    let model = w.http_model();
+    w.http.script.borrow_mut().push(Ok(Scripted {
+        status: 200,
+        headers: vec![("content-type", "text/html; charset=utf-8")],
+        body: vec![Piece::Bytes("<!doctype html><title>Welcome</title>")],
+    }));
+    block_on(async {
+        w.session("s").await;
+        let e = w.turn(&model, "s", "hi", true, None).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LlmBadResponse);
+        assert!(e.message.contains("HTML page"), "{}", e.message);
+        assert!(e.message.contains("Welcome"), "{}", e.message);
+    });
+    assert_eq!(w.http.requests.borrow().len(), 1);
+}
+
+#[test]
+fn a_model_whose_reply_fails_the_same_way_every_time_is_called_once() {
+    // The shape of a custom `llm.handler` returning something unusable.
+    struct WrongShape(Cell<u32>);
+    #[async_trait(?Send)]
+    impl ChatModel for WrongShape {
+        fn provider(&self) -> Provider {
+            Provider::Custom
+        }
+        fn model(&self) -> &str {
+            "custom"
+        }
+        async fn open(&self, _: &ChatRequest<'_>) -> Result<Box<dyn EventSource>> {
+            self.0.set(self.0.get() + 1);
+            Err(Error::new(
+                ErrorCode::LlmBadResponse,
+                "llm.handler result: wrong shape",
+            ))
+        }
+    }
+    let w = world();
+    let model = WrongShape(Cell::new(0));
+    block_on(async {
+        w.session("s").await;
+        let e = w.turn(&model, "s", "hi", true, None).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LlmBadResponse);
+    });
+    assert_eq!(model.0.get(), 1);
 }
 
 const OPENAI_ROLE: &str =
@@ -888,7 +964,7 @@ fn mid_stream_restarts_stop_at_max_retries_with_one_stored_reply() {
 }
 
 #[test]
-fn a_restart_whose_attempt_brings_nothing_keeps_the_earlier_partial_text() {
+fn a_restart_voids_the_stored_partial_text_even_when_the_next_attempt_brings_nothing() {
     let mut w = world();
     w.settings.retry.mid_stream = true;
     w.settings.retry.max_retries = 1;
@@ -904,11 +980,62 @@ fn a_restart_whose_attempt_brings_nothing_keeps_the_earlier_partial_text() {
     block_on(async {
         w.session("s").await;
         w.turn(&model, "s", "hi", true, None).await.unwrap_err();
+        // Attempt 1's "Part" was voided by the restart; nothing of attempt 2 came.
         assert_eq!(
             w.history("s").await[1..],
-            [(Role::Assistant, "Part".into(), MessageStatus::Error)]
+            [(Role::Assistant, String::new(), MessageStatus::Error)]
         );
     });
+}
+
+#[test]
+fn an_abort_during_the_backoff_after_a_restart_leaves_no_voided_text() {
+    let mut w = world();
+    w.settings.retry.mid_stream = true;
+    w.settings.retry.base_delay_ms = 5_000;
+    w.settings.retry.max_delay_ms = 5_000;
+    // This backoff never ends by itself: only the abort ends it.
+    w.timer = Rc::new(FakeTimer {
+        instant: 1_000,
+        log: RefCell::new(vec![]),
+        on_sleep: RefCell::new(None),
+    });
+    let model = w.http_model();
+    let token = CancelToken::new();
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Bytes(OPENAI_FIRST), Piece::Fail])));
+    // Abort during the backoff (3.75–5 s with this policy; the idle timer is 60 s).
+    let reached = Rc::new(Cell::new(false));
+    let (t2, r2) = (token.clone(), reached.clone());
+    *w.timer.on_sleep.borrow_mut() = Some(Box::new(move |ms| {
+        if (3_750..=5_000).contains(&ms) {
+            r2.set(true);
+            t2.cancel()
+        }
+    }));
+    block_on(async {
+        w.session("s").await;
+        let e = w
+            .turn(&model, "s", "hi", true, Some(&token))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Aborted);
+        assert!(reached.get(), "the backoff was reached");
+        assert_eq!(
+            w.history("s").await[1..],
+            [(Role::Assistant, String::new(), MessageStatus::Interrupted)]
+        );
+        // Nothing to continue: the voided text is gone.
+        let e = w.resume(&model, "s", true).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidArgument);
+    });
+    assert_eq!(w.http.requests.borrow().len(), 1);
+    assert_eq!(
+        deltas(&w)[..3],
+        ["start", "Part", "restart 1 LLM_STREAM_TRUNCATED"]
+    );
 }
 
 #[test]
@@ -1088,6 +1215,37 @@ fn continue_on_anthropic_sends_the_partial_reply_as_a_prefill() {
         !body.to_string().contains("cut off"),
         "no instruction with a prefill"
     );
+}
+
+#[test]
+fn a_restart_inside_a_continue_keeps_the_text_it_continues_from() {
+    let mut w = world();
+    let model = w.http_model();
+    block_on(async {
+        w.interrupted(&model, OPENAI_FIRST).await;
+    });
+    w.settings.retry.mid_stream = true;
+    w.settings.retry.max_retries = 1;
+    // The continue's first attempt yields " more" and is cut; the second fails before text.
+    w.http.script.borrow_mut().push(Ok(ok_body(vec![
+        Piece::Bytes("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" more\"}}]}\n\n"),
+        Piece::Fail,
+    ])));
+    w.http
+        .script
+        .borrow_mut()
+        .push(Ok(ok_body(vec![Piece::Fail])));
+    block_on(async {
+        w.resume(&model, "s", true).await.unwrap_err();
+        // The voided " more" is gone; the reply it continues from is not.
+        assert_eq!(
+            w.history("s").await[1..],
+            [(Role::Assistant, "Part".into(), MessageStatus::Interrupted)]
+        );
+        // And it can be continued again, from the same text.
+        let r = w.resume(&model, "s", true).await.unwrap();
+        assert_eq!(r.content, "PartHello there");
+    });
 }
 
 #[test]

@@ -99,7 +99,7 @@ pub(super) fn encode(cfg: &ProviderConfig, req: &ChatRequest) -> Result<HttpRequ
     if let Some(last) = turns.last_mut().filter(|t| t.role == "assistant") {
         if let Some(Value::Object(block)) = last.blocks.last_mut() {
             if let Some(Value::String(text)) = block.get_mut("text") {
-                let trimmed = text.trim_end().len();
+                let trimmed = prefill_text(text).len();
                 text.truncate(trimmed);
             }
         }
@@ -180,6 +180,13 @@ fn input_tokens(u: &Value) -> Option<u64> {
         base.saturating_add(u64_at(u, "cache_creation_input_tokens").unwrap_or(0))
             .saturating_add(u64_at(u, "cache_read_input_tokens").unwrap_or(0)),
     )
+}
+
+/// What of `text` an assistant prefill carries: Anthropic refuses a final assistant turn that
+/// ends in whitespace. The one rule for the request and for the continued reply
+/// ([`Provider::continued_text`]).
+pub(super) fn prefill_text(text: &str) -> &str {
+    text.trim_end()
 }
 
 pub(super) fn decode(v: &Value) -> Result<ChatResponse> {
@@ -585,6 +592,28 @@ mod tests {
                 {"role": "assistant", "content": [{"type": "text", "text": "Sure"}]},
             ])
         );
+    }
+
+    #[test]
+    fn the_continued_text_is_exactly_what_the_prefill_carries() {
+        for stored in ["Sure ", "The answer is \n\t", "no space", "  "] {
+            let r = encode(&[user("a"), assistant(stored)], false).unwrap();
+            let sent = body_of(&r)["messages"]
+                .as_array()
+                .and_then(|m| m.last())
+                .map(|m| m["content"][0]["text"].as_str().unwrap_or("").to_owned())
+                .unwrap_or_default();
+            let sent = if stored.trim().is_empty() {
+                String::new()
+            } else {
+                sent
+            };
+            assert_eq!(
+                Provider::Anthropic.continued_text(stored),
+                sent,
+                "{stored:?}"
+            );
+        }
     }
 
     #[test]

@@ -80,6 +80,20 @@ impl ChatModel for HttpModel {
                 .unwrap_or_default();
             return Err(decode_error(provider, response.status, retry_after, &body));
         }
+        if is_html(response.header("content-type")) {
+            // A web page answered with 200 (a base URL that points at a site, a login portal):
+            // it would come back the same, so it is not retried.
+            let body = read_body(&mut *response.body, MAX_ERROR_BODY)
+                .await
+                .unwrap_or_default();
+            return Err(Error::new(
+                ErrorCode::LlmBadResponse,
+                format!(
+                    "{provider} answered with an HTML page, not its API (check baseUrl): {}",
+                    super::codec::snippet(&body, 200)
+                ),
+            ));
+        }
         if request.stream {
             return Ok(Box::new(SseSource {
                 body: response.body,
@@ -96,6 +110,13 @@ impl ChatModel for HttpModel {
             received: false,
         }))
     }
+}
+
+fn is_html(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|t| {
+        let t = t.trim_start().to_ascii_lowercase();
+        t.starts_with("text/html") || t.starts_with("application/xhtml")
+    })
 }
 
 /// A whole JSON reply, read when first asked for. Nothing of it reaches the caller before it is
@@ -130,7 +151,8 @@ impl EventSource for JsonSource {
                         return Err(Error::new(
                             ErrorCode::LlmStreamTruncated,
                             format!("the response was cut off before it ended: {}", e.message),
-                        ))
+                        )
+                        .with_retryable(true))
                     }
                     Err(e) => return Err(e),
                 }
@@ -192,7 +214,8 @@ impl EventSource for SseSource {
                     return Err(Error::new(
                         ErrorCode::LlmStreamTruncated,
                         format!("the stream was cut off before it finished: {}", e.message),
-                    ))
+                    )
+                    .with_retryable(true))
                 }
                 Err(e) => return Err(e),
             }

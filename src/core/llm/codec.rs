@@ -13,6 +13,9 @@ pub(crate) fn snippet(bytes: &[u8], max_chars: usize) -> String {
     text.trim().chars().take(max_chars).collect()
 }
 
+/// Parses a whole JSON reply. A body that ends in the middle of its JSON was cut in transit and
+/// is worth fetching again (retryable); one that is not JSON at all (an HTML page from a wrong
+/// base URL, a proxy's banner) would come back the same and is not.
 pub(crate) fn parse_body(provider: Provider, body: &[u8]) -> Result<Value> {
     serde_json::from_slice(body).map_err(|e| {
         Error::new(
@@ -22,12 +25,14 @@ pub(crate) fn parse_body(provider: Provider, body: &[u8]) -> Result<Value> {
                 snippet(body, 200)
             ),
         )
+        .with_retryable(e.is_eof())
     })
 }
 
-/// Parses one stream payload.
+/// Parses one stream payload. A chunk that does not parse, inside a stream that was otherwise
+/// well formed, is damage in transit: retryable.
 pub(crate) fn parse_payload(provider: Provider, data: &str) -> Result<Value> {
-    parse_body(provider, data.as_bytes())
+    parse_body(provider, data.as_bytes()).map_err(|e| e.with_retryable(true))
 }
 
 /// Concatenates the request's system prompt and any system-role messages of the history, for

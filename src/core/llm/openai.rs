@@ -808,7 +808,7 @@ mod tests {
         let cut = TEXT_STREAM.find("data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"").unwrap();
         let e = decode_stream(&TEXT_STREAM[..cut]).unwrap_err();
         assert_eq!(e.code, ErrorCode::LlmStreamTruncated);
-        assert!(!e.retryable);
+        assert!(e.retryable);
         assert!(e.message.contains("3 events"), "{}", e.message);
         assert!(e.message.contains("5 characters of text"), "{}", e.message);
     }

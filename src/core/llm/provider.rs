@@ -52,6 +52,24 @@ impl Provider {
         }
     }
 
+    /// Whether an interrupted reply is continued by sending its text as an assistant prefill
+    /// (Anthropic). The others get the text and then an instruction to continue it
+    /// ([`super::CONTINUE_INSTRUCTION`]).
+    pub fn supports_prefill(self) -> bool {
+        matches!(self, Provider::Anthropic)
+    }
+
+    /// The text a continued reply grows from, given the stored text: what the request carries of
+    /// it. Anthropic's prefill is sent without trailing whitespace (the API refuses it), so the
+    /// continuation brings its own; the others get the stored text as it is.
+    pub fn continued_text(self, stored: &str) -> &str {
+        if self.supports_prefill() {
+            super::anthropic::prefill_text(stored)
+        } else {
+            stored
+        }
+    }
+
     /// Whether requests go over HTTP through a codec of this module (`encode_request` and
     /// friends); the mock and custom models answer without one.
     pub fn has_wire_format(self) -> bool {

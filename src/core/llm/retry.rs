@@ -190,18 +190,19 @@ impl RetryPolicy {
     /// Whether to make retry number `attempt` (0-based: the number of retries already made)
     /// after `err`. `seen` says whether the caller was already given part of the failed reply
     /// (a streamed delta or tool call): then only with `mid_stream`, since a repeat produces
-    /// different text. A reply cut by the network, truncated before its finish marker or broken
-    /// by a malformed chunk is retried like a network error: nothing of it reached the caller.
+    /// different text. Network errors and rate limits are always worth repeating; any other
+    /// error only when it says so (`retryable`). A reply damaged in transit (cut, truncated
+    /// before its finish marker, a stream chunk that does not parse, a JSON body that ends
+    /// mid-parse) is marked retryable where it is raised; a failure that would repeat every time
+    /// (a custom handler's wrong result, a 200 page that is not the provider's JSON, a body over
+    /// the size limit) is not.
     pub fn should_retry(&self, attempt: u32, err: &Error, seen: bool) -> bool {
         if (seen && !self.mid_stream) || attempt >= self.max_retries {
             return false;
         }
         match err.code {
             ErrorCode::Aborted => false,
-            ErrorCode::LlmNetwork
-            | ErrorCode::LlmRateLimited
-            | ErrorCode::LlmStreamTruncated
-            | ErrorCode::LlmBadResponse => true,
+            ErrorCode::LlmNetwork | ErrorCode::LlmRateLimited => true,
             _ => err.retryable,
         }
     }
@@ -313,7 +314,7 @@ mod tests {
     #[test]
     fn should_retry_after_seen_output_only_with_mid_stream() {
         let p = RetryPolicy::default();
-        let e = Error::new(ErrorCode::LlmStreamTruncated, "cut");
+        let e = Error::new(ErrorCode::LlmStreamTruncated, "cut").with_retryable(true);
         assert!(p.should_retry(0, &e, false));
         assert!(!p.should_retry(0, &e, true));
         let m = RetryPolicy {
@@ -338,8 +339,19 @@ mod tests {
         assert!(!p.should_retry(0, &http(401), false));
         assert!(p.should_retry(0, &Error::new(ErrorCode::LlmRateLimited, "x"), false));
         assert!(!p.should_retry(0, &Error::aborted().with_retryable(true), false));
-        assert!(p.should_retry(0, &Error::new(ErrorCode::LlmBadResponse, "x"), false));
-        assert!(p.should_retry(0, &Error::new(ErrorCode::LlmStreamTruncated, "x"), false));
+        // Damage in transit is marked where it is raised; the code alone does not decide.
+        assert!(!p.should_retry(0, &Error::new(ErrorCode::LlmBadResponse, "x"), false));
+        assert!(p.should_retry(
+            0,
+            &Error::new(ErrorCode::LlmBadResponse, "x").with_retryable(true),
+            false
+        ));
+        assert!(!p.should_retry(0, &Error::new(ErrorCode::LlmStreamTruncated, "x"), false));
+        assert!(p.should_retry(
+            0,
+            &Error::new(ErrorCode::LlmStreamTruncated, "x").with_retryable(true),
+            false
+        ));
         assert!(!p.should_retry(0, &Error::new(ErrorCode::InvalidConfig, "x"), false));
     }
 

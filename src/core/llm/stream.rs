@@ -178,7 +178,8 @@ impl StreamDecoder {
                 plural(pending)
             ));
         }
-        Error::new(ErrorCode::LlmStreamTruncated, msg)
+        // Ended early in transit: a new request may well complete.
+        Error::new(ErrorCode::LlmStreamTruncated, msg).with_retryable(true)
     }
 }
 

@@ -382,7 +382,8 @@ fn empty_body_stream_is_truncated() {
         let mut d = StreamDecoder::new(p);
         let e = d.finish().unwrap_err();
         assert_eq!(e.code, ErrorCode::LlmStreamTruncated, "{p}");
-        assert!(!e.retryable);
+        // Cut right after the headers: worth another request.
+        assert!(e.retryable);
         assert!(e.message.contains("received 0 events"), "{}", e.message);
     }
 }
@@ -550,4 +551,16 @@ fn arb_json_text() -> impl Strategy<Value = String> {
         ]
     })
     .prop_map(|v| v.to_string())
+}
+
+#[test]
+fn only_anthropic_continues_by_prefill() {
+    for p in Provider::ALL {
+        assert_eq!(p.supports_prefill(), p == Provider::Anthropic, "{p}");
+    }
+    assert_eq!(
+        Provider::OpenAi.continued_text("The answer is \n"),
+        "The answer is \n"
+    );
+    assert_eq!(Provider::Gemini.continued_text("x "), "x ");
 }
