@@ -175,6 +175,10 @@ test("stored records read back exactly as decoding them gives: defaults filled, 
   const good = [written, expected(1), expected(2, { name: "bot", toolCalls: [{ id: "c1", name: "f", arguments: "{}" }], runId: "run_1", metadata: { k: "v" } }), expected(3, { role: "tool", toolCallId: "c1", status: "interrupted" })];
   assert.deepEqual(await history(), good);
   assert.deepEqual(await history(2), good.slice(2));
+  // Handed over as stored, not decoded: decoding would sort metadata keys (serde's map).
+  put(3, { ...base, role: "tool", toolCallId: "c1", status: "interrupted", metadata: { z: 1, a: 2 } });
+  assert.deepEqual(Object.keys((await history()).at(-1).metadata), ["z", "a"]);
+  put(3, { ...base, role: "tool", toolCallId: "c1", status: "interrupted" });
 
   // Each shape that is not the public form makes the whole read decode in Rust, which fills
   // defaults and drops what it does not know: the same answer as if it had been written canonically.
