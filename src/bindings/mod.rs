@@ -2,11 +2,13 @@
 //! back, core errors to `AgentSessionsError`s. TypeScript declarations are hand-written in
 //! `types.d.ts` and checked by compiling a consumer with `tsc` in the tests.
 
+#[cfg(feature = "llm")]
 pub mod agent;
 pub mod config;
 pub mod convert;
 pub mod errors;
 pub mod events;
+#[cfg(feature = "llm")]
 pub mod llm;
 pub mod run;
 #[cfg(feature = "server")]

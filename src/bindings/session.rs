@@ -13,16 +13,20 @@ use super::convert::{
 };
 use super::errors::illegal_constructor;
 use super::run::Run;
+#[cfg(feature = "llm")]
 use crate::core::agent::AgentSettings;
 use crate::core::error::ErrorCode;
 use crate::core::json::whole_number;
+#[cfg(feature = "llm")]
 use crate::core::llm::Provider;
 use crate::core::manager::{SessionManager, UpdateOptions};
 use crate::core::model::{NewMessage, Session as SessionRecord};
+#[cfg(feature = "llm")]
 use crate::core::preview::{
     messages_for_llm, preview_context, MessagesForLlmOptions, PreviewAgent, PreviewOptions,
 };
 
+#[cfg(feature = "llm")]
 /// The agent a handle was obtained through: its context settings and provider, so that
 /// `previewContext()` shows what that agent would send.
 pub(crate) struct AgentView {
@@ -38,6 +42,7 @@ pub struct Session {
     /// The record as last seen through this handle; the store's cache is preferred when it holds
     /// the session, so getters reflect changes made through other handles too.
     snapshot: Rc<RefCell<SessionRecord>>,
+    #[cfg(feature = "llm")]
     agent: Option<Rc<AgentView>>,
 }
 
@@ -47,10 +52,12 @@ impl Session {
             manager,
             id: record.id.clone(),
             snapshot: Rc::new(RefCell::new(record)),
+            #[cfg(feature = "llm")]
             agent: None,
         }
     }
 
+    #[cfg(feature = "llm")]
     pub(crate) fn with_agent(mut self, agent: Option<Rc<AgentView>>) -> Session {
         self.agent = agent;
         self
@@ -166,6 +173,8 @@ impl Session {
         })
     }
 
+    // Not in the storage-only module (no context builder).
+    #[cfg(feature = "llm")]
     /// What a model should see, in the OpenAI chat shape: the newest messages within
     /// `{ maxTokens, maxMessages }` (`strategy: "recent"`).
     #[wasm_bindgen(js_name = getMessagesForLLM)]
@@ -181,6 +190,7 @@ impl Session {
         })
     }
 
+    #[cfg(feature = "llm")]
     /// Exactly what a call would send now (or, with `{ input }`, after adding that user message),
     /// with token estimates and the decisions taken. Uses the agent's context settings when the
     /// handle came from an agent; the options override them.

@@ -33,6 +33,7 @@ thread_local! {
 }
 
 /// The key a `SessionStore` object carries, hidden from TypeScript.
+#[cfg(feature = "llm")]
 const KEY_PROPERTY: &str = "__agentSessionsStoreKey";
 
 #[wasm_bindgen(skip_typescript)]
@@ -59,6 +60,7 @@ impl SessionStore {
     }
 
     /// The store behind a `SessionStore` object passed in from JavaScript, if it is one.
+    #[cfg(feature = "llm")]
     pub(crate) fn manager_of(value: &JsValue) -> Option<Rc<SessionManager>> {
         let key = js_sys::Reflect::get(value, &JsValue::from_str(KEY_PROPERTY))
             .ok()?

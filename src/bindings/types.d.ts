@@ -428,9 +428,11 @@ export class Session {
   readonly usage: Usage;
   addMessage(message: NewMessage): Promise<Message>;
   getHistory(options?: HistoryOptions): Promise<Message[]>;
+  // llm-only:begin (not in agent-sessions/store: scripts/build strips these regions for store.d.ts)
   getMessagesForLLM(options?: MessagesForLlmOptions): Promise<LlmMessage[]>;
   /** What a call would send now (the agent's settings on handles from an agent). */
   previewContext(options?: PreviewContextOptions): Promise<ContextPreview>;
+  // llm-only:end
   /** Stored summaries (`summary_buffer`), oldest first. */
   getSummaries(): Promise<Summary[]>;
   /** Deletes one summary; the next context uses the one before it. */
@@ -461,6 +463,7 @@ export class Run {
   toJSON(): RunRecord;
 }
 
+// llm-only:begin — the LLM client and the agent (to the end of the file)
 export type Provider = "openai" | "anthropic" | "gemini" | "mock" | "custom";
 
 /** What a `custom` provider's handler receives. */
@@ -631,3 +634,4 @@ export class Agent {
   on<E extends AgentEventName>(event: E, listener: (event: Extract<AgentEvent, { type: E }>) => void): Unsubscribe;
   on(event: StoreEventName, listener: (event: StoreEvent) => void): Unsubscribe;
 }
+// llm-only:end

@@ -611,15 +611,21 @@ impl SessionManager {
     }
 }
 
+/// `<order tag><the key's f64 bits in hex>:<id>`: exact (a decimal key would have to be parsed
+/// back without loss) and needs neither a float formatter nor a float parser in the module.
 fn encode_cursor(order: SessionOrder, s: &Session) -> String {
-    format!("{}{}:{}", order.tag(), order.key(s), s.id)
+    format!("{}{:x}:{}", order.tag(), order.key(s).to_bits(), s.id)
 }
 
 fn decode_cursor(cursor: &str, order: SessionOrder) -> Result<(f64, String)> {
     let bad = || Error::invalid_argument("cursor is not one this store issued for that order");
     let rest = cursor.strip_prefix(order.tag()).ok_or_else(bad)?;
     let (key, id) = rest.split_once(':').ok_or_else(bad)?;
-    let key: f64 = key.parse().map_err(|_| bad())?;
+    let bits = u64::from_str_radix(key, 16).map_err(|_| bad())?;
+    let key = f64::from_bits(bits);
+    if !key.is_finite() {
+        return Err(bad());
+    }
     Ok((key, id.to_owned()))
 }
 
