@@ -283,6 +283,7 @@ export interface Summary {
   createdAt: number;
 }
 
+// llm-only:begin — the context preview
 export type DropReason = "failed" | "empty" | "orphan_tool_result" | "before_user_turn" | "window";
 
 export interface PreviewContextOptions {
@@ -326,6 +327,7 @@ export interface ContextPreview {
    * new summary, which is then sent ahead of `messages`. */
   summarize: { messageIds: string[]; throughSeq: number | null; previous: string | null } | null;
 }
+// llm-only:end
 
 export interface QuerySessionsOptions {
   /** 1 to 1000; default 50. */

@@ -17,12 +17,14 @@ import * as lib from "agent-sessions";
 
 const root = new URL("../../", import.meta.url);
 const dtsPath = fileURLToPath(new URL("pkg/index.d.ts", root));
-const dts = ts.createSourceFile(dtsPath, readFileSync(dtsPath, "utf8"), ts.ScriptTarget.ES2022, true);
+const readDts = (file) => ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.ES2022, true);
+const dts = readDts(dtsPath);
+const mainDts = dts;
 
 const has = (node, kind) => node.modifiers?.some((m) => m.kind === kind) ?? false;
 
 /** Every exported class of the declarations: its constructor and its members by kind. */
-function declaredClasses() {
+function declaredClasses(dts = mainDts) {
   const classes = new Map();
   for (const st of dts.statements) {
     if (!ts.isClassDeclaration(st) || !st.name || !has(st, ts.SyntaxKind.ExportKeyword)) continue;
@@ -85,8 +87,7 @@ function unionTags(name) {
   }).sort();
 }
 
-test("the package exports exactly the declared classes, each with exactly the declared members", () => {
-  const declared = declaredClasses();
+function classProblems(lib, declared) {
   const exported = Object.keys(lib).filter((k) => typeof lib[k] === "function").sort();
   assert.deepEqual(exported, [...declared.keys()].sort(), "exported classes vs declared classes");
   const problems = [];
@@ -95,7 +96,27 @@ test("the package exports exactly the declared classes, each with exactly the de
     problems.push(...diffMembers(`${name}.prototype`, c.instance, runtimeMembers(cls.prototype, ["constructor"])));
     problems.push(...diffMembers(name, c.static, runtimeMembers(cls, ["length", "name", "prototype"])));
   }
-  assert.deepEqual(problems, []);
+  return problems;
+}
+
+test("the package exports exactly the declared classes, each with exactly the declared members", () => {
+  assert.deepEqual(classProblems(lib, declaredClasses()), []);
+});
+
+test("agent-sessions/store: the storage-only module exports exactly store.d.ts's classes and members (none of the LLM build's)", async () => {
+  const glue = await import(new URL("pkg/agent_sessions_store.js", root));
+  glue.initSync({ module: readFileSync(new URL("pkg/agent_sessions_store_bg.wasm", root)) });
+  const store = { Run: glue.Run, Session: glue.Session, SessionStore: glue.SessionStore };
+  const declared = declaredClasses(readDts(fileURLToPath(new URL("pkg/store.d.ts", root))));
+  assert.deepEqual([...declared.keys()].sort(), ["Run", "Session", "SessionStore"]);
+  assert.deepEqual(classProblems(store, declared), []);
+  assert.equal(glue.Agent, undefined, "no Agent in the storage-only module");
+  assert.ok(!("getMessagesForLLM" in glue.Session.prototype) && !("previewContext" in glue.Session.prototype));
+  // It works: a session stored, read back, and bad input refused with a typed error.
+  const s = await (await glue.SessionStore.open({ storage: { type: "memory" } })).create("x", { title: "t" });
+  await s.addMessage({ role: "user", content: "hi" });
+  assert.deepEqual((await s.getHistory()).map((m) => m.content), ["hi"]);
+  await assert.rejects(s.addMessage({ role: "wizard", content: "x" }), (e) => e.code === "INVALID_MESSAGE");
 });
 
 test("a class declared with a private constructor refuses `new` with an AgentSessionsError", () => {

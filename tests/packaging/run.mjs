@@ -41,6 +41,13 @@ const PACKED_FILES = [
   "package.json",
   "workerd.js",
   "sql-node.js", // the Node entry's SQL openers (node:sqlite, better-sqlite3, pg)
+  // agent-sessions/store: the storage-only module in browsers, its entry per runtime, its types
+  "agent_sessions_store.js",
+  "agent_sessions_store_bg.wasm",
+  "store.js",
+  "store-node.js",
+  "store-workerd.js",
+  "store.d.ts",
   // the server runtimes' module (the node and workerd entries, agent-sessions/server) and the bin
   "agent_sessions_server.js",
   "agent_sessions_server_bg.wasm",
@@ -264,6 +271,30 @@ test("Vite 8: `vite build` of an app, run in headless Chromium (IndexedDB, read 
   // agent-sessions/praisonai, /ag-kit, /dexto in the same app, on the same module (fetched once).
   assert.deepEqual(result.seeds, {
     reply: EXPECTED_REPLY, reopened: ["user", "assistant", "user", "assistant"], alice: "Hello, I'm Alice", dexto: true,
+  });
+});
+
+test("agent-sessions/store in a Vite app, headless Chromium: only the storage-only module is fetched, and it stores, reopens, exports and imports", async () => {
+  const dir = await consumer("store", "unused-scenario.js");
+  await run(path.join(tools, "vite"), ["build"], { cwd: dir, env: toolEnv() });
+  const dist = path.join(dir, "dist");
+  const { result, seen } = await runInChromium(dist);
+  assert.equal(result.error, undefined, result.error);
+  assert.deepEqual(seen.errors, [], "no page errors");
+  assert.equal(seen.wasm.length, 1, "one module fetched");
+  const emitted = readdirSync(dist, { recursive: true }).filter((f) => f.endsWith(".wasm"));
+  assert.equal(emitted.length, 1, `one .wasm emitted (${emitted})`);
+  const storeWasm = readFileSync(path.join(root, "pkg/agent_sessions_store_bg.wasm"));
+  assert.ok(readFileSync(path.join(dist, emitted[0])).equals(storeWasm), "the emitted module is the storage-only one");
+  assert.deepEqual(result, {
+    exports: ["Run", "Session", "SessionStore"],
+    title: "Notes",
+    metadata: { tier: "free" },
+    history: ["user: My name is Sarah.", "assistant: Hello, Sarah."],
+    runs: ["completed"],
+    copied: 2,
+    llmMethods: [],
+    bad: { name: "AgentSessionsError", code: "INVALID_MESSAGE" },
   });
 });
 

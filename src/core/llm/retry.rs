@@ -77,7 +77,11 @@ fn parse_non_negative_number(s: &str) -> Option<f64> {
     // link core's own float parser and its tables (~14 KB of wasm) for this one header. A plain
     // decimal is a JSON number but for a leading or trailing dot, which JSON refuses.
     let s = s.strip_suffix('.').unwrap_or(s);
-    let text = if s.starts_with('.') { format!("0{s}") } else { s.to_owned() };
+    let text = if s.starts_with('.') {
+        format!("0{s}")
+    } else {
+        s.to_owned()
+    };
     crate::core::json::from_str::<f64>(&text)
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0)

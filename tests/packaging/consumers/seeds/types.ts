@@ -35,3 +35,14 @@ const listed: Promise<string> = memory.list({ sessionId: "a" }).then((l) => l[0]
 memory.add({ message: { role: "user", content: "x" } });
 const ran: Promise<string> = new AgKitAgent({ llm: { provider: "mock" } }).run({ messages: [{ role: "user", content: "hi" }] }).then((r) => r.content);
 void [reply, messages, runs, text, fromHistory, withSession, same, saved, listed, ran];
+
+// agent-sessions/store: the storage-only entry's declarations (store.d.ts) have the store and its
+// sessions, and nothing of the LLM build.
+import { SessionStore as StoreOnly, type Message as StoreMessage } from "agent-sessions/store";
+import * as storeEntry from "agent-sessions/store";
+const storeOnly: Promise<StoreOnly> = StoreOnly.open({ storage: { type: "memory" } });
+const storedByStoreEntry: Promise<StoreMessage[]> = storeOnly.then((s) => s.getOrCreate("x")).then((s) => s.getHistory());
+// @ts-expect-error no Agent in agent-sessions/store
+void storeEntry.Agent;
+// @ts-expect-error no context builder in agent-sessions/store
+void storeOnly.then((s) => s.getOrCreate("x")).then((s) => s.getMessagesForLLM());
