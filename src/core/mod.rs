@@ -17,6 +17,7 @@ pub mod model;
 pub mod peers;
 pub mod preview;
 pub mod record_json;
+pub mod record_read;
 pub mod sealed;
 // The HTTP API's logic: only in the server build (and native tests), never in the browser module.
 #[cfg(any(feature = "server", test))]

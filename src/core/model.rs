@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::record_read::{via_value, Fields, FromValue, ReadResult};
+
 /// Milliseconds since the Unix epoch, as JavaScript's `Date.now()` gives them.
 pub type Millis = f64;
 
@@ -62,8 +64,8 @@ pub struct ToolCall {
 }
 
 /// Token usage as a provider reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Usage {
     pub input_tokens: u64,
     pub output_tokens: u64,
@@ -213,7 +215,7 @@ pub struct SessionInfo<'a> {
     pub max_messages: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     #[default]
@@ -225,7 +227,7 @@ pub enum RunStatus {
 }
 
 /// One execution of an agent (or a caller's own unit of work) within a session.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Run {
     pub id: String,
@@ -258,7 +260,7 @@ pub struct Run {
 }
 
 /// A stored summary of older messages (context strategy `summary_buffer`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub id: String,
@@ -275,6 +277,99 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     pub created_at: Millis,
+}
+
+// Read by hand (core/record_read.rs) rather than by serde's derive: one shared JSON parser
+// instead of a visitor per type. The `Serialize` derives above stay the writing half.
+
+impl RunStatus {
+    pub fn parse(s: &str) -> Option<RunStatus> {
+        Some(match s {
+            "pending" => RunStatus::Pending,
+            "running" => RunStatus::Running,
+            "completed" => RunStatus::Completed,
+            "failed" => RunStatus::Failed,
+            "aborted" => RunStatus::Aborted,
+            _ => return None,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RunStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        RunStatus::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown variant `{s}`")))
+    }
+}
+
+impl FromValue for Usage {
+    fn from_value(value: &Value) -> ReadResult<Usage> {
+        let f = Fields::of(value, "a usage object")?;
+        Ok(Usage {
+            input_tokens: f.opt_count("inputTokens")?.unwrap_or(0),
+            output_tokens: f.opt_count("outputTokens")?.unwrap_or(0),
+            total_tokens: f.opt_count("totalTokens")?.unwrap_or(0),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Usage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        via_value(d)
+    }
+}
+
+impl FromValue for Run {
+    fn from_value(value: &Value) -> ReadResult<Run> {
+        let f = Fields::of(value, "a run record")?;
+        Ok(Run {
+            id: f.string("id")?,
+            session_id: f.string("sessionId")?,
+            agent: f.opt_string("agent")?,
+            provider: f.opt_string("provider")?,
+            model: f.opt_string("model")?,
+            status: f.word("status", RunStatus::parse)?,
+            created_at: f.number("createdAt")?,
+            started_at: f.opt_number("startedAt")?,
+            ended_at: f.opt_number("endedAt")?,
+            duration_ms: f.opt_number("durationMs")?,
+            attempts: f.opt_count32("attempts")?.unwrap_or(0),
+            usage: f.opt("usage")?.unwrap_or_default(),
+            error_code: f.opt_string("errorCode")?,
+            error_message: f.opt_string("errorMessage")?,
+            estimated_input_tokens: f.opt_count("estimatedInputTokens")?,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Run {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        via_value(d)
+    }
+}
+
+impl FromValue for Summary {
+    fn from_value(value: &Value) -> ReadResult<Summary> {
+        let f = Fields::of(value, "a summary record")?;
+        Ok(Summary {
+            id: f.string("id")?,
+            session_id: f.string("sessionId")?,
+            content: f.string("content")?,
+            covers: f.strings("covers")?,
+            rolls_up: f.opt_string("rollsUp")?,
+            through_seq: f.count("throughSeq")?,
+            tokens: f.count32("tokens")?,
+            model: f.opt_string("model")?,
+            created_at: f.number("createdAt")?,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Summary {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        via_value(d)
+    }
 }
 
 #[cfg(test)]
