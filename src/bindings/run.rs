@@ -12,6 +12,8 @@ use super::errors::{illegal_constructor, is_our_error};
 use crate::core::error::ErrorCode;
 use crate::core::manager::SessionManager;
 use crate::core::model::{Run as RunRecord, RunStatus, Usage};
+use crate::core::record_read::{via_value, Fields, FromValue, ReadResult};
+use serde_json::Value;
 
 #[wasm_bindgen(skip_typescript)]
 pub struct Run {
@@ -19,11 +21,28 @@ pub struct Run {
     state: Rc<RefCell<RunRecord>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Default)]
 struct CompleteOptionsJs {
     tokens_used: Option<f64>,
     usage: Option<Usage>,
+}
+
+// Read by hand (core/record_read.rs): no serde visitor for one options object.
+impl FromValue for CompleteOptionsJs {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "an options object")?;
+        f.only(&["tokensUsed", "usage"], &[])?;
+        Ok(CompleteOptionsJs {
+            tokens_used: f.opt_number("tokensUsed")?,
+            usage: f.opt("usage")?,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for CompleteOptionsJs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        via_value(d)
+    }
 }
 
 impl Run {

@@ -21,6 +21,7 @@ use crate::core::manager::{
     CreateOptions, ImportOptions, QueryOptions, SessionManager, SessionOrder,
 };
 use crate::core::model::NewMessage;
+use crate::core::record_read::{via_value, Fields, FromValue, ReadResult};
 use crate::core::store::{KvStore, MemoryStore, Store};
 use crate::platform::indexed_db::IndexedDbStore;
 use crate::platform::local_storage::LocalStorageKv;
@@ -132,12 +133,30 @@ async fn open_storage(config: StorageConfig) -> Result<Opened, Error> {
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Default)]
 pub(crate) struct CreateOptionsJs {
     title: Option<String>,
     metadata: Option<Value>,
     max_messages: Option<u32>,
+}
+
+// The options are read by hand (core/record_read.rs): serde's derive would build a visitor each.
+impl FromValue for CreateOptionsJs {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "an options object")?;
+        f.only(&["title", "metadata", "maxMessages"], &[])?;
+        Ok(CreateOptionsJs {
+            title: f.opt_string("title")?,
+            metadata: f.opt_value("metadata"),
+            max_messages: f.opt_count32("maxMessages")?,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for CreateOptionsJs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        via_value(d)
+    }
 }
 
 impl From<CreateOptionsJs> for CreateOptions {
@@ -156,20 +175,54 @@ pub(crate) fn create_options(options: &JsValue) -> JsResult<CreateOptions> {
     Ok(o.unwrap_or_default().into())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Default)]
 struct ImportOptionsJs {
     id: Option<String>,
     overwrite: Option<bool>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+impl FromValue for ImportOptionsJs {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "an options object")?;
+        f.only(&["id", "overwrite"], &[])?;
+        Ok(ImportOptionsJs {
+            id: f.opt_string("id")?,
+            overwrite: f.opt_bool("overwrite")?,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ImportOptionsJs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        via_value(d)
+    }
+}
+
+#[derive(Default)]
 struct QueryOptionsJs {
     limit: Option<f64>,
     cursor: Option<String>,
     order: Option<String>,
     direction: Option<String>,
+}
+
+impl FromValue for QueryOptionsJs {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "an options object")?;
+        f.only(&["limit", "cursor", "order", "direction"], &[])?;
+        Ok(QueryOptionsJs {
+            limit: f.opt_number("limit")?,
+            cursor: f.opt_string("cursor")?,
+            order: f.opt_string("order")?,
+            direction: f.opt_string("direction")?,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for QueryOptionsJs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        via_value(d)
+    }
 }
 
 /// AG-Kit's memory entry: `{ message: { id?, role, content, timestamp? }, state? }`.

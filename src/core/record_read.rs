@@ -55,6 +55,37 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// serde's `deny_unknown_fields`, with its message: `expected` are the names it lists,
+    /// `aliases` more names it accepts without listing them.
+    pub fn only(&self, expected: &[&str], aliases: &[&str]) -> ReadResult<()> {
+        let Some(key) = self
+            .0
+            .keys()
+            .find(|k| !expected.contains(&k.as_str()) && !aliases.contains(&k.as_str()))
+        else {
+            return Ok(());
+        };
+        let names: Vec<String> = expected.iter().map(|n| format!("`{n}`")).collect();
+        let listed = match names.as_slice() {
+            [] => "there are no fields".to_owned(),
+            [one] => format!("expected {one}"),
+            [a, b] => format!("expected {a} or {b}"),
+            _ => format!("expected one of {}", names.join(", ")),
+        };
+        Err(format!("unknown field `{key}`, {listed}"))
+    }
+
+    pub fn opt_bool(&self, key: &str) -> ReadResult<Option<bool>> {
+        self.get(key)
+            .map(|v| v.as_bool().ok_or_else(|| invalid(key, v, "a boolean")))
+            .transpose()
+    }
+
+    /// The field as it is (a JSON value), `None` when absent or `null`.
+    pub fn opt_value(&self, key: &str) -> Option<Value> {
+        self.get(key).cloned()
+    }
+
     /// The field, `None` when absent or `null`.
     pub fn get(&self, key: &str) -> Option<&'a Value> {
         self.0.get(key).filter(|v| !v.is_null())
@@ -209,6 +240,25 @@ mod tests {
         let e = serde_json::from_value::<Run>(bad).unwrap_err().to_string();
         assert!(e.contains("unknown variant `done`"), "{e}");
         assert!(serde_json::from_value::<Run>(serde_json::json!([1])).is_err());
+    }
+
+    #[test]
+    fn only_words_unknown_fields_as_serde_does() {
+        let v = serde_json::json!({ "a": 1, "zz": 2 });
+        let f = Fields::of(&v, "x").unwrap();
+        assert_eq!(
+            f.only(&["a", "b", "c"], &[]).unwrap_err(),
+            "unknown field `zz`, expected one of `a`, `b`, `c`"
+        );
+        assert_eq!(
+            f.only(&["a", "b"], &[]).unwrap_err(),
+            "unknown field `zz`, expected `a` or `b`"
+        );
+        assert_eq!(
+            f.only(&["a"], &[]).unwrap_err(),
+            "unknown field `zz`, expected `a`"
+        );
+        assert_eq!(f.only(&["a"], &["zz"]), Ok(()));
     }
 
     #[test]

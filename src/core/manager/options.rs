@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::core::error::{Error, Result};
 use crate::core::model::Session;
+use crate::core::record_read::{via_value, Fields, FromValue, ReadResult};
 
 pub const DEFAULT_MAX_SESSIONS: usize = 1000;
 pub const DEFAULT_SESSION_TTL_MS: f64 = 3_600_000.0;
@@ -44,20 +45,56 @@ pub struct ManagerConfig {
 }
 
 /// `sessions` as callers write it: `{ maxSessions, sessionTTL }` (numbers from JavaScript).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionsOptions {
     pub max_sessions: Option<f64>,
-    #[serde(rename = "sessionTTL", alias = "sessionTtl")]
+    /// `sessionTTL` (`sessionTtl` accepted).
     pub session_ttl: Option<f64>,
 }
 
 /// `retention` as callers write it: `{ expireAfter, maxAge }` in milliseconds.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RetentionOptions {
     pub expire_after: Option<f64>,
     pub max_age: Option<f64>,
+}
+
+// Read by hand (core/record_read.rs) rather than by serde's derive: no visitor per type.
+impl FromValue for SessionsOptions {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "an object")?;
+        f.only(&["maxSessions", "sessionTTL"], &["sessionTtl"])?;
+        Ok(SessionsOptions {
+            max_sessions: f.opt_number("maxSessions")?,
+            session_ttl: match f.opt_number("sessionTTL")? {
+                Some(v) => Some(v),
+                None => f.opt_number("sessionTtl")?,
+            },
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionsOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        via_value(d)
+    }
+}
+
+impl FromValue for RetentionOptions {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "an object")?;
+        f.only(&["expireAfter", "maxAge"], &[])?;
+        Ok(RetentionOptions {
+            expire_after: f.opt_number("expireAfter")?,
+            max_age: f.opt_number("maxAge")?,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RetentionOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        via_value(d)
+    }
 }
 
 fn positive(value: Option<f64>, what: &str) -> Result<Option<f64>> {
