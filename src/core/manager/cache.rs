@@ -1,7 +1,7 @@
 //! The manager's in-memory copy of recently used sessions: least recently used first out, bounded
 //! by count and by idle time. Eviction never loses data: the store still has the session.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use crate::core::model::{Millis, Session};
 
@@ -11,11 +11,12 @@ struct CacheEntry {
     tick: u64,
 }
 
-/// LRU by access tick; idle entries are the oldest ticks, so both evictions pop from the front.
+/// LRU by access tick. The least recently used entry is found by a scan, and only when the cache
+/// is over its bound: a second ordered index (a `BTreeMap` of ticks) cost ~10 KB of wasm for what
+/// is, at the default bound of 1,000 sessions, a microsecond.
 #[derive(Default)]
 pub(super) struct Cache {
     entries: HashMap<String, CacheEntry>,
-    by_tick: BTreeMap<u64, String>,
     tick: u64,
 }
 
@@ -26,10 +27,8 @@ impl Cache {
             self.remove(id);
             return None;
         }
-        let entry = self.entries.get_mut(id)?;
         self.tick += 1;
-        self.by_tick.remove(&entry.tick);
-        self.by_tick.insert(self.tick, id.to_owned());
+        let entry = self.entries.get_mut(id)?;
         entry.tick = self.tick;
         entry.last_access = now;
         Some(entry.session.clone())
@@ -42,48 +41,41 @@ impl Cache {
 
     pub(super) fn put(&mut self, session: Session, now: Millis, max: usize) {
         self.tick += 1;
-        let tick = self.tick;
-        let id = session.id.clone();
-        if let Some(old) = self.entries.insert(
-            id.clone(),
-            CacheEntry {
-                session,
-                last_access: now,
-                tick,
-            },
-        ) {
-            self.by_tick.remove(&old.tick);
-        }
-        self.by_tick.insert(tick, id);
+        let entry = CacheEntry {
+            session,
+            last_access: now,
+            tick: self.tick,
+        };
+        self.entries.insert(entry.session.id.clone(), entry);
         while self.entries.len() > max {
-            let Some((_, victim)) = self.by_tick.pop_first() else {
+            let Some(victim) = self.oldest() else {
                 break;
             };
             self.entries.remove(&victim);
         }
     }
 
+    /// The least recently used entry's id.
+    fn oldest(&self) -> Option<String> {
+        self.entries
+            .iter()
+            .min_by_key(|(_, e)| e.tick)
+            .map(|(id, _)| id.clone())
+    }
+
     pub(super) fn evict_idle(&mut self, now: Millis, ttl: f64) {
-        while let Some((_, id)) = self.by_tick.first_key_value() {
-            let idle = self
-                .entries
-                .get(id)
-                .is_none_or(|e| now - e.last_access > ttl);
-            if !idle {
-                break;
-            }
-            let id = id.clone();
-            self.remove(&id);
-        }
+        self.entries.retain(|_, e| now - e.last_access <= ttl);
     }
 
     pub(super) fn remove(&mut self, id: &str) {
-        if let Some(e) = self.entries.remove(id) {
-            self.by_tick.remove(&e.tick);
-        }
+        self.entries.remove(id);
     }
 
+    /// The cached ids, least recently used first.
     pub(super) fn ids(&self) -> Vec<String> {
-        self.by_tick.values().cloned().collect()
+        let mut by_tick: Vec<(u64, &String)> =
+            self.entries.iter().map(|(id, e)| (e.tick, id)).collect();
+        crate::core::sort::sort_by(&mut by_tick, |a, b| a.0.cmp(&b.0));
+        by_tick.into_iter().map(|(_, id)| id.clone()).collect()
     }
 }

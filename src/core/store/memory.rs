@@ -10,14 +10,30 @@ use super::{MessageQuery, Store};
 use crate::core::error::{Error, Result};
 use crate::core::model::{Message, Run, Session, Summary};
 
+/// One entry per session id: a `BTreeMap` per kind of record (and one per session for its
+/// messages) cost ~30 KB of wasm in map code; a session's messages are a `Vec` in `seq` order,
+/// found by binary search.
 #[derive(Default)]
 struct MemoryState {
-    sessions: BTreeMap<String, Session>,
-    messages: BTreeMap<String, BTreeMap<u64, Message>>,
-    /// Runs by session, in creation order (run id → position kept by a linear scan: runs are few).
-    runs: BTreeMap<String, Vec<Run>>,
-    summaries: BTreeMap<String, Vec<Summary>>,
+    sessions: BTreeMap<String, Entry>,
     meta: BTreeMap<String, String>,
+}
+
+#[derive(Default)]
+struct Entry {
+    /// `None` while only runs or summaries were written under this id.
+    session: Option<Session>,
+    /// In `seq` order.
+    messages: Vec<Message>,
+    /// In creation order (run id → position by a linear scan: runs are few).
+    runs: Vec<Run>,
+    summaries: Vec<Summary>,
+}
+
+impl MemoryState {
+    fn entry(&mut self, id: &str) -> &mut Entry {
+        self.sessions.entry(id.to_owned()).or_default()
+    }
 }
 
 /// Keeps everything in this instance's memory. Gone when the instance is.
@@ -43,111 +59,104 @@ fn upsert<T: Clone>(items: &mut Vec<T>, item: &T, same: impl Fn(&T) -> bool) {
 #[async_trait(?Send)]
 impl Store for MemoryStore {
     async fn get_session(&self, id: &str) -> Result<Option<Session>> {
-        Ok(self.state.borrow().sessions.get(id).cloned())
+        let st = self.state.borrow();
+        Ok(st.sessions.get(id).and_then(|e| e.session.clone()))
     }
 
     async fn put_session(&self, session: &Session) -> Result<()> {
-        self.state
-            .borrow_mut()
-            .sessions
-            .insert(session.id.clone(), session.clone());
+        self.state.borrow_mut().entry(&session.id).session = Some(session.clone());
         Ok(())
     }
 
     async fn list_sessions(&self) -> Result<Vec<Session>> {
-        Ok(self.state.borrow().sessions.values().cloned().collect())
+        let st = self.state.borrow();
+        Ok(st
+            .sessions
+            .values()
+            .filter_map(|e| e.session.clone())
+            .collect())
     }
 
     async fn delete_session(&self, id: &str) -> Result<()> {
-        let mut st = self.state.borrow_mut();
-        st.sessions.remove(id);
-        st.messages.remove(id);
-        st.runs.remove(id);
-        st.summaries.remove(id);
+        self.state.borrow_mut().sessions.remove(id);
         Ok(())
     }
 
     async fn put_message(&self, session: &Session, message: &Message) -> Result<()> {
         let mut st = self.state.borrow_mut();
-        let slots = st.messages.entry(session.id.clone()).or_default();
-        if slots.get(&message.seq).is_some_and(|m| m.id != message.id) {
-            return Err(Error::seq_taken(&session.id, message.seq));
+        let entry = st.entry(&session.id);
+        match entry.messages.binary_search_by_key(&message.seq, |m| m.seq) {
+            Ok(i) if entry.messages[i].id != message.id => {
+                return Err(Error::seq_taken(&session.id, message.seq));
+            }
+            Ok(i) => entry.messages[i] = message.clone(),
+            Err(i) => entry.messages.insert(i, message.clone()),
         }
-        slots.insert(message.seq, message.clone());
-        st.sessions.insert(session.id.clone(), session.clone());
+        entry.session = Some(session.clone());
         Ok(())
     }
 
     async fn get_messages(&self, session_id: &str, query: MessageQuery) -> Result<Vec<Message>> {
         let st = self.state.borrow();
-        let Some(all) = st.messages.get(session_id) else {
+        let Some(entry) = st.sessions.get(session_id) else {
             return Ok(Vec::new());
         };
-        let lo = query.from_seq.unwrap_or(0);
-        let hi = query.before_seq.unwrap_or(u64::MAX);
+        let all = &entry.messages;
+        let lo = all.partition_point(|m| m.seq < query.from_seq.unwrap_or(0));
+        let hi = all.partition_point(|m| m.seq < query.before_seq.unwrap_or(u64::MAX));
         if lo >= hi {
             return Ok(Vec::new());
         }
-        let range = all.range(lo..hi);
-        let mut out: Vec<Message> = match query.limit {
-            // Walk from the newest end so a small window of a long history costs only the window.
-            Some(limit) => range.rev().take(limit).map(|(_, m)| m.clone()).collect(),
-            None => range.map(|(_, m)| m.clone()).collect(),
-        };
-        if query.limit.is_some() {
-            out.reverse();
-        }
-        Ok(out)
+        // The newest `limit` of the range: a small window of a long history costs only the window.
+        let from = query
+            .limit
+            .map_or(lo, |limit| hi.saturating_sub(limit).max(lo));
+        Ok(all[from..hi].to_vec())
     }
 
     async fn clear_messages(&self, session: &Session) -> Result<()> {
         let mut st = self.state.borrow_mut();
-        st.messages.remove(&session.id);
-        st.summaries.remove(&session.id);
-        st.sessions.insert(session.id.clone(), session.clone());
+        let entry = st.entry(&session.id);
+        entry.messages.clear();
+        entry.summaries.clear();
+        entry.session = Some(session.clone());
         Ok(())
     }
 
     async fn put_run(&self, run: &Run) -> Result<()> {
         let mut st = self.state.borrow_mut();
-        upsert(
-            st.runs.entry(run.session_id.clone()).or_default(),
-            run,
-            |r| r.id == run.id,
-        );
+        upsert(&mut st.entry(&run.session_id).runs, run, |r| r.id == run.id);
         Ok(())
     }
 
     async fn get_runs(&self, session_id: &str) -> Result<Vec<Run>> {
-        Ok(self
-            .state
-            .borrow()
-            .runs
+        let st = self.state.borrow();
+        Ok(st
+            .sessions
             .get(session_id)
-            .cloned()
+            .map(|e| e.runs.clone())
             .unwrap_or_default())
     }
 
     async fn put_summary(&self, summary: &Summary) -> Result<()> {
         let mut st = self.state.borrow_mut();
-        let list = st.summaries.entry(summary.session_id.clone()).or_default();
+        let list = &mut st.entry(&summary.session_id).summaries;
         upsert(list, summary, |s| s.id == summary.id);
         Ok(())
     }
 
     async fn get_summaries(&self, session_id: &str) -> Result<Vec<Summary>> {
-        Ok(self
-            .state
-            .borrow()
-            .summaries
+        let st = self.state.borrow();
+        Ok(st
+            .sessions
             .get(session_id)
-            .cloned()
+            .map(|e| e.summaries.clone())
             .unwrap_or_default())
     }
 
     async fn delete_summary(&self, session_id: &str, summary_id: &str) -> Result<()> {
-        if let Some(list) = self.state.borrow_mut().summaries.get_mut(session_id) {
-            list.retain(|s| s.id != summary_id);
+        if let Some(entry) = self.state.borrow_mut().sessions.get_mut(session_id) {
+            entry.summaries.retain(|s| s.id != summary_id);
         }
         Ok(())
     }
