@@ -4,7 +4,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::Promise;
-use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
@@ -25,6 +24,7 @@ use crate::core::model::{NewMessage, Session as SessionRecord};
 use crate::core::preview::{
     messages_for_llm, preview_context, MessagesForLlmOptions, PreviewAgent, PreviewOptions,
 };
+use crate::core::record_read::{Fields, FromValue, ReadResult};
 
 #[cfg(feature = "llm")]
 /// The agent a handle was obtained through: its context settings and provider, so that
@@ -77,24 +77,44 @@ impl Session {
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Default)]
 struct HistoryOptionsJs {
     limit: Option<f64>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+impl FromValue for HistoryOptionsJs {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "an options object")?;
+        f.only(&["limit"], &[])?;
+        Ok(HistoryOptionsJs {
+            limit: f.opt_number("limit")?,
+        })
+    }
+}
+
+#[derive(Default)]
 struct UpdateOptionsJs {
-    #[serde(default, deserialize_with = "present")]
+    /// `Some(None)` for `{ title: null }` (clear), `None` for no `title` at all (keep).
     title: Option<Option<String>>,
     metadata: Option<Value>,
 }
 
-/// Tells `{ title: null }` (clear) from no `title` at all (keep).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+impl FromValue for UpdateOptionsJs {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "an options object")?;
+        f.only(&["title", "metadata"], &[])?;
+        let title = match value.get("title") {
+            Some(_) => Some(f.opt_string("title")?),
+            None => None,
+        };
+        Ok(UpdateOptionsJs {
+            title,
+            metadata: f.opt_value("metadata"),
+        })
+    }
 }
+
+crate::deserialize_via_value!(HistoryOptionsJs, UpdateOptionsJs);
 
 #[wasm_bindgen]
 impl Session {

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::Promise;
-use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
@@ -21,7 +20,7 @@ use crate::core::manager::{
     CreateOptions, ImportOptions, QueryOptions, SessionManager, SessionOrder,
 };
 use crate::core::model::NewMessage;
-use crate::core::record_read::{via_value, Fields, FromValue, ReadResult};
+use crate::core::record_read::{Fields, FromValue, ReadResult};
 use crate::core::store::{KvStore, MemoryStore, Store};
 use crate::platform::indexed_db::IndexedDbStore;
 use crate::platform::local_storage::LocalStorageKv;
@@ -153,12 +152,6 @@ impl FromValue for CreateOptionsJs {
     }
 }
 
-impl<'de> Deserialize<'de> for CreateOptionsJs {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        via_value(d)
-    }
-}
-
 impl From<CreateOptionsJs> for CreateOptions {
     fn from(o: CreateOptionsJs) -> Self {
         CreateOptions {
@@ -192,12 +185,6 @@ impl FromValue for ImportOptionsJs {
     }
 }
 
-impl<'de> Deserialize<'de> for ImportOptionsJs {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        via_value(d)
-    }
-}
-
 #[derive(Default)]
 struct QueryOptionsJs {
     limit: Option<f64>,
@@ -219,19 +206,27 @@ impl FromValue for QueryOptionsJs {
     }
 }
 
-impl<'de> Deserialize<'de> for QueryOptionsJs {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        via_value(d)
-    }
-}
+crate::deserialize_via_value!(
+    CreateOptionsJs,
+    ImportOptionsJs,
+    QueryOptionsJs,
+    MemoryEntryJs
+);
 
 /// AG-Kit's memory entry: `{ message: { id?, role, content, timestamp? }, state? }`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct MemoryEntryJs {
     message: NewMessage,
-    #[serde(default)]
     state: Option<Value>,
+}
+
+impl FromValue for MemoryEntryJs {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "a memory entry")?;
+        Ok(MemoryEntryJs {
+            message: f.nested("message")?,
+            state: f.opt_value("state"),
+        })
+    }
 }
 
 fn session_id_option(options: &JsValue) -> JsResult<String> {

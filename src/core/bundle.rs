@@ -5,7 +5,7 @@
 //! each message were added anew (roles, content, ids, metadata), so a hand-edited or hostile file
 //! gets the same typed errors as the API and nothing half-written.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::core::error::{Error, Result};
@@ -14,6 +14,7 @@ use crate::core::io::RandomSource;
 use crate::core::message_validation::build_message;
 use crate::core::metadata::{sanitize_metadata, validate_title};
 use crate::core::model::{Message, Millis, NewMessage, Run, Session, Summary, Usage};
+use crate::core::record_read::{Fields, FromValue, ReadResult};
 
 /// The `format` field of every bundle.
 pub const BUNDLE_FORMAT: &str = "agent-sessions/session";
@@ -21,35 +22,88 @@ pub const BUNDLE_FORMAT: &str = "agent-sessions/session";
 pub const BUNDLE_VERSION: u32 = 1;
 
 /// The session part of a bundle: its public fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BundleSession {
     pub id: String,
-    #[serde(default)]
     pub title: Option<String>,
-    #[serde(default)]
     pub metadata: Map<String, Value>,
     pub created_at: Millis,
     pub updated_at: Millis,
-    #[serde(default)]
     pub usage: Usage,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_messages: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Bundle {
     pub format: String,
     pub version: u32,
     pub exported_at: Millis,
     pub session: BundleSession,
     pub messages: Vec<Message>,
-    #[serde(default)]
     pub runs: Vec<Run>,
-    #[serde(default)]
     pub summaries: Vec<Summary>,
 }
+
+// Read by hand (core/record_read.rs), with serde's `deny_unknown_fields` and its messages: a
+// bundle is a person's file, and a misspelt field is an error, not something dropped.
+impl FromValue for BundleSession {
+    fn from_value(value: &Value) -> ReadResult<BundleSession> {
+        let f = Fields::of(value, "a bundle's session")?;
+        f.only(
+            &[
+                "id",
+                "title",
+                "metadata",
+                "createdAt",
+                "updatedAt",
+                "usage",
+                "maxMessages",
+            ],
+            &[],
+        )?;
+        Ok(BundleSession {
+            id: f.string("id")?,
+            title: f.opt_string("title")?,
+            metadata: f.object_or_empty("metadata")?,
+            created_at: f.number("createdAt")?,
+            updated_at: f.number("updatedAt")?,
+            usage: f.opt("usage")?.unwrap_or_default(),
+            max_messages: f.opt_count32("maxMessages")?,
+        })
+    }
+}
+
+impl FromValue for Bundle {
+    fn from_value(value: &Value) -> ReadResult<Bundle> {
+        let f = Fields::of(value, "a session bundle")?;
+        f.only(
+            &[
+                "format",
+                "version",
+                "exportedAt",
+                "session",
+                "messages",
+                "runs",
+                "summaries",
+            ],
+            &[],
+        )?;
+        Ok(Bundle {
+            format: f.string("format")?,
+            version: f.count32("version")?,
+            exported_at: f.number("exportedAt")?,
+            session: f.nested("session")?,
+            messages: f.list("messages")?,
+            runs: f.list_or_empty("runs")?,
+            summaries: f.list_or_empty("summaries")?,
+        })
+    }
+}
+
+crate::deserialize_via_value!(BundleSession, Bundle);
 
 impl Bundle {
     pub fn new(

@@ -12,7 +12,7 @@ pub type Millis = f64;
 /// Version of the persisted record layout, written into every session record.
 pub const RECORD_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     System,
@@ -44,7 +44,7 @@ impl Role {
 
 /// Whether a message is whole. A stream that was aborted or failed leaves its partial text stored
 /// as `Interrupted` or `Error`, never passed off as `Complete`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageStatus {
     #[default]
@@ -54,12 +54,11 @@ pub enum MessageStatus {
 }
 
 /// A tool call requested by the model. `arguments` is the JSON text the model produced.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolCall {
     pub id: String,
     pub name: String,
-    #[serde(default)]
     pub arguments: String,
 }
 
@@ -81,7 +80,7 @@ impl Usage {
 }
 
 /// One message of a session's history. Stored as one record, keyed by session and `seq`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     pub id: String,
@@ -91,82 +90,60 @@ pub struct Message {
     pub role: Role,
     pub content: String,
     /// Author: the agent's name for assistant messages, optional for others.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCall>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
-    #[serde(default)]
     pub status: MessageStatus,
     pub created_at: Millis,
     /// Estimated tokens, computed once when the message is stored.
-    #[serde(default)]
     pub tokens: u32,
     /// The run that produced this message, for assistant messages written by an agent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
     /// Free-form plain-JSON data attached by the caller (AG-Kit's `state`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Map<String, Value>>,
 }
 
 /// What a caller supplies to add a message; everything else is filled in by the manager.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewMessage {
-    #[serde(default)]
     pub id: Option<String>,
     pub role: String,
-    #[serde(default)]
     pub content: Option<Value>,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub tool_calls: Vec<ToolCall>,
-    #[serde(default)]
     pub tool_call_id: Option<String>,
-    #[serde(default)]
     pub status: Option<MessageStatus>,
-    #[serde(default)]
     pub created_at: Option<Millis>,
-    #[serde(default)]
     pub run_id: Option<String>,
-    #[serde(default)]
     pub metadata: Option<Value>,
 }
 
 /// A session as persisted. `next_seq` and `v` are internal; JavaScript sees [`SessionInfo`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
-    #[serde(default = "record_version")]
     pub v: u32,
     pub id: String,
-    #[serde(default)]
     pub title: Option<String>,
-    #[serde(default)]
     pub metadata: Map<String, Value>,
     pub created_at: Millis,
     pub updated_at: Millis,
-    #[serde(default)]
     pub message_count: u64,
     /// The `seq` the next message gets.
-    #[serde(default)]
     pub next_seq: u64,
     /// Totals over the session's runs.
-    #[serde(default)]
     pub usage: Usage,
     /// PraisonAI's `maxMessages`: a cap on the messages any context of this session holds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_messages: Option<u32>,
     /// How the provider's token counts compare with the estimates (from this session's runs).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub calibration: Option<crate::core::context::Calibration>,
-}
-
-fn record_version() -> u32 {
-    RECORD_VERSION
 }
 
 impl Session {
@@ -232,30 +209,25 @@ pub enum RunStatus {
 pub struct Run {
     pub id: String,
     pub session_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     pub status: RunStatus,
     pub created_at: Millis,
-    #[serde(default)]
     pub started_at: Option<Millis>,
-    #[serde(default)]
     pub ended_at: Option<Millis>,
-    #[serde(default)]
     pub duration_ms: Option<f64>,
-    #[serde(default)]
     pub attempts: u32,
-    #[serde(default)]
     pub usage: Usage,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
     /// The context's estimated tokens as sent (system, tools, summary, messages), for calibration.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_input_tokens: Option<u64>,
 }
 
@@ -269,18 +241,20 @@ pub struct Summary {
     /// Ids of the messages this summary read directly (those it rolls up are covered too).
     pub covers: Vec<String>,
     /// The earlier summary whose text this one folded in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rolls_up: Option<String>,
     /// The highest `seq` covered.
     pub through_seq: u64,
     pub tokens: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     pub created_at: Millis,
 }
 
 // Read by hand (core/record_read.rs) rather than by serde's derive: one shared JSON parser
-// instead of a visitor per type. The `Serialize` derives above stay the writing half.
+// instead of a visitor per type, with the defaults the fields document (absent or `null`
+// optional fields are `None`, counts 0, a message `complete`). The `Serialize` derives above stay
+// the writing half.
 
 impl RunStatus {
     pub fn parse(s: &str) -> Option<RunStatus> {
@@ -295,13 +269,103 @@ impl RunStatus {
     }
 }
 
-impl<'de> Deserialize<'de> for RunStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        RunStatus::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown variant `{s}`")))
+/// serde's `Deserialize` for a lowercase word enum, through its `parse`.
+macro_rules! deserialize_word {
+    ($($t:ty),*) => {$(
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                <$t>::parse(&s)
+                    .ok_or_else(|| serde::de::Error::custom(format!("unknown variant `{s}`")))
+            }
+        }
+    )*};
+}
+deserialize_word!(RunStatus, Role, MessageStatus);
+
+impl MessageStatus {
+    pub fn parse(s: &str) -> Option<MessageStatus> {
+        Some(match s {
+            "complete" => MessageStatus::Complete,
+            "interrupted" => MessageStatus::Interrupted,
+            "error" => MessageStatus::Error,
+            _ => return None,
+        })
     }
 }
+
+impl FromValue for ToolCall {
+    fn from_value(value: &Value) -> ReadResult<ToolCall> {
+        let f = Fields::of(value, "a tool call")?;
+        Ok(ToolCall {
+            id: f.string("id")?,
+            name: f.string("name")?,
+            arguments: f.opt_string("arguments")?.unwrap_or_default(),
+        })
+    }
+}
+
+impl FromValue for Message {
+    fn from_value(value: &Value) -> ReadResult<Message> {
+        let f = Fields::of(value, "a message record")?;
+        Ok(Message {
+            id: f.string("id")?,
+            session_id: f.string("sessionId")?,
+            seq: f.count("seq")?,
+            role: f.word("role", Role::parse)?,
+            content: f.string("content")?,
+            name: f.opt_string("name")?,
+            tool_calls: f.list_or_empty("toolCalls")?,
+            tool_call_id: f.opt_string("toolCallId")?,
+            status: f
+                .opt_word("status", MessageStatus::parse)?
+                .unwrap_or_default(),
+            created_at: f.number("createdAt")?,
+            tokens: f.opt_count32("tokens")?.unwrap_or(0),
+            run_id: f.opt_string("runId")?,
+            metadata: f.opt_object("metadata")?,
+        })
+    }
+}
+
+impl FromValue for NewMessage {
+    fn from_value(value: &Value) -> ReadResult<NewMessage> {
+        let f = Fields::of(value, "a message")?;
+        Ok(NewMessage {
+            id: f.opt_string("id")?,
+            role: f.string("role")?,
+            content: f.opt_value("content"),
+            name: f.opt_string("name")?,
+            tool_calls: f.list_or_empty("toolCalls")?,
+            tool_call_id: f.opt_string("toolCallId")?,
+            status: f.opt_word("status", MessageStatus::parse)?,
+            created_at: f.opt_number("createdAt")?,
+            run_id: f.opt_string("runId")?,
+            metadata: f.opt_value("metadata"),
+        })
+    }
+}
+
+impl FromValue for Session {
+    fn from_value(value: &Value) -> ReadResult<Session> {
+        let f = Fields::of(value, "a session record")?;
+        Ok(Session {
+            v: f.opt_count32("v")?.unwrap_or(RECORD_VERSION),
+            id: f.string("id")?,
+            title: f.opt_string("title")?,
+            metadata: f.object_or_empty("metadata")?,
+            created_at: f.number("createdAt")?,
+            updated_at: f.number("updatedAt")?,
+            message_count: f.opt_count("messageCount")?.unwrap_or(0),
+            next_seq: f.opt_count("nextSeq")?.unwrap_or(0),
+            usage: f.opt("usage")?.unwrap_or_default(),
+            max_messages: f.opt_count32("maxMessages")?,
+            calibration: f.opt("calibration")?,
+        })
+    }
+}
+
+crate::deserialize_via_value!(ToolCall, Message, NewMessage, Session);
 
 impl FromValue for Usage {
     fn from_value(value: &Value) -> ReadResult<Usage> {

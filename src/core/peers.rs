@@ -6,11 +6,10 @@
 //! session that every context honours (Web Locks), and a way to tell the others about a change
 //! once it is durable (BroadcastChannel). A store over memory has no peers.
 
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::core::events::Event;
+use crate::core::record_read::FromValue;
 
 /// The wire form of an event between contexts.
 pub fn encode(event: &Event) -> Option<String> {
@@ -22,36 +21,23 @@ pub fn encode(event: &Event) -> Option<String> {
 
 /// Reads an event another context sent; anything else (another version, garbage) is `None`.
 ///
-/// The wire form is serde's adjacently tagged `{"t": variant, "d": payload}`. It is read as a tag
-/// plus the payload's raw text, and the payload parsed by the type's own deserializer: a derived
-/// `Deserialize` for the enum would buffer the payload through serde's `Content` and so carry a
-/// second copy of every payload deserializer (~60 KB of wasm).
+/// The wire form is serde's adjacently tagged `{"t": variant, "d": payload}`, read by hand: the
+/// shared `Value` parser, then the payload type's own reader (core/record_read.rs).
 pub fn decode(text: &str) -> Option<Event> {
-    #[derive(Deserialize)]
-    struct Wire<'a> {
-        t: String,
-        #[serde(borrow)]
-        d: &'a RawValue,
+    fn payload<T: FromValue>(d: &Value) -> Option<T> {
+        T::from_value(d).ok()
     }
-    #[derive(Deserialize)]
-    struct Id {
-        id: String,
+    fn id(d: &Value) -> Option<String> {
+        d.get("id")?.as_str().map(str::to_owned)
     }
-    fn payload<T: DeserializeOwned>(d: &RawValue) -> Option<T> {
-        crate::core::json::from_str(d.get()).ok()
-    }
-    let wire: Wire = crate::core::json::from_str(text).ok()?;
-    let d = wire.d;
-    Some(match wire.t.as_str() {
+    let wire: Value = crate::core::json::from_str(text).ok()?;
+    let d = wire.get("d")?;
+    Some(match wire.get("t")?.as_str()? {
         "SessionCreated" => Event::SessionCreated(payload(d)?),
         "SessionUpdated" => Event::SessionUpdated(payload(d)?),
         "SessionReset" => Event::SessionReset(payload(d)?),
-        "SessionDeleted" => Event::SessionDeleted {
-            id: payload::<Id>(d)?.id,
-        },
-        "SessionExpired" => Event::SessionExpired {
-            id: payload::<Id>(d)?.id,
-        },
+        "SessionDeleted" => Event::SessionDeleted { id: id(d)? },
+        "SessionExpired" => Event::SessionExpired { id: id(d)? },
         "MessageAdded" => Event::MessageAdded(payload(d)?),
         "MessageUpdated" => Event::MessageUpdated(payload(d)?),
         "RunUpdated" => Event::RunUpdated(payload(d)?),

@@ -176,12 +176,83 @@ impl<'a> Fields<'a> {
         self.get(key).map(T::from_value).transpose()
     }
 
+    /// A nested [`FromValue`] field that must be there.
+    pub fn nested<T: FromValue>(&self, key: &str) -> ReadResult<T> {
+        T::from_value(self.required(key)?)
+    }
+
+    /// An array of [`FromValue`] items that must be there.
+    pub fn list<T: FromValue>(&self, key: &str) -> ReadResult<Vec<T>> {
+        let v = self.required(key)?;
+        read_list(key, v)
+    }
+
+    /// An array of [`FromValue`] items, empty when absent (serde's `#[serde(default)]`: `null`
+    /// is not an array).
+    pub fn list_or_empty<T: FromValue>(&self, key: &str) -> ReadResult<Vec<T>> {
+        match self.0.get(key) {
+            Some(v) => read_list(key, v),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// An object field (free-form JSON), `None` when absent or `null`.
+    pub fn opt_object(&self, key: &str) -> ReadResult<Option<Map<String, Value>>> {
+        self.get(key)
+            .map(|v| {
+                v.as_object()
+                    .cloned()
+                    .ok_or_else(|| invalid(key, v, "an object"))
+            })
+            .transpose()
+    }
+
+    /// An object field, empty when absent (serde's `#[serde(default)]`: `null` is not a map).
+    pub fn object_or_empty(&self, key: &str) -> ReadResult<Map<String, Value>> {
+        match self.0.get(key) {
+            Some(v) => v
+                .as_object()
+                .cloned()
+                .ok_or_else(|| invalid(key, v, "an object")),
+            None => Ok(Map::new()),
+        }
+    }
+
+    /// A lowercase enum spelled as a string, `None` when absent or `null`.
+    pub fn opt_word<T>(&self, key: &str, parse: fn(&str) -> Option<T>) -> ReadResult<Option<T>> {
+        match self.get(key) {
+            Some(_) => self.word(key, parse).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// A lowercase enum spelled as a string: `parse` maps the known words.
     pub fn word<T>(&self, key: &str, parse: fn(&str) -> Option<T>) -> ReadResult<T> {
         let v = self.required(key)?;
         let s = v.as_str().ok_or_else(|| invalid(key, v, "a string"))?;
         parse(s).ok_or_else(|| format!("unknown variant `{s}` for `{key}`"))
     }
+}
+
+fn read_list<T: FromValue>(key: &str, v: &Value) -> ReadResult<Vec<T>> {
+    v.as_array()
+        .ok_or_else(|| invalid(key, v, "an array"))?
+        .iter()
+        .map(T::from_value)
+        .collect()
+}
+
+/// `Deserialize` for types that implement [`FromValue`]: serde's entry points (and derived types
+/// holding them) reach the hand reader.
+#[macro_export]
+macro_rules! deserialize_via_value {
+    ($($t:ty),* $(,)?) => {$(
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::core::record_read::via_value(d)
+            }
+        }
+    )*};
 }
 
 #[cfg(test)]

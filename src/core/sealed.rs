@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::io::Cipher;
 use crate::core::model::{Message, Run, Session, Summary, ToolCall};
+use crate::core::record_read::{Fields, FromValue, ReadResult};
 use crate::core::store::{MessageQuery, Store};
 
 pub const META_SALT: &str = "enc.salt";
@@ -57,25 +58,47 @@ pub struct SealedStore {
     cipher: Rc<dyn Cipher>,
 }
 
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct MessageSecret {
     content: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     tool_calls: Vec<ToolCall>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<Map<String, Value>>,
 }
 
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Serialize, Default)]
 struct SessionSecret {
-    #[serde(default)]
     title: Option<String>,
-    #[serde(default)]
     metadata: Map<String, Value>,
 }
+
+impl FromValue for MessageSecret {
+    fn from_value(value: &Value) -> ReadResult<MessageSecret> {
+        let f = Fields::of(value, "a sealed message")?;
+        Ok(MessageSecret {
+            content: f.string("content")?,
+            name: f.opt_string("name")?,
+            tool_calls: f.list_or_empty("toolCalls")?,
+            metadata: f.opt_object("metadata")?,
+        })
+    }
+}
+
+impl FromValue for SessionSecret {
+    fn from_value(value: &Value) -> ReadResult<SessionSecret> {
+        let f = Fields::of(value, "a sealed session")?;
+        Ok(SessionSecret {
+            title: f.opt_string("title")?,
+            metadata: f.object_or_empty("metadata")?,
+        })
+    }
+}
+
+crate::deserialize_via_value!(MessageSecret, SessionSecret);
 
 impl SealedStore {
     /// Wraps `inner`, checking the key against the store's check value (writing one if the store

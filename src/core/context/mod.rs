@@ -16,7 +16,7 @@ pub mod window;
 pub use estimate::{estimate_message_tokens, estimate_text_tokens, MESSAGE_OVERHEAD_TOKENS};
 pub use options::ContextOptions;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Hector's strategy names.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -82,12 +82,24 @@ impl ContextConfig {
 
 /// How the provider's token counts compare with the estimates, learnt from the session's runs
 /// (`reported input tokens / estimated request tokens`, averaged over the recent runs).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Calibration {
     pub ratio: f64,
     pub samples: u32,
 }
+
+impl crate::core::record_read::FromValue for Calibration {
+    fn from_value(value: &serde_json::Value) -> crate::core::record_read::ReadResult<Calibration> {
+        let f = crate::core::record_read::Fields::of(value, "a calibration")?;
+        Ok(Calibration {
+            ratio: f.number("ratio")?,
+            samples: f.count32("samples")?,
+        })
+    }
+}
+
+crate::deserialize_via_value!(Calibration);
 
 pub const MIN_RATIO: f64 = 0.25;
 pub const MAX_RATIO: f64 = 4.0;

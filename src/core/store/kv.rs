@@ -225,12 +225,9 @@ impl Store for KvStore {
         // The seq-slot check (atomic within one tab or one Durable Object; best effort across
         // tabs over localStorage, where Web Locks serialise writers).
         if let Some(text) = self.kv.get(&key).await? {
-            #[derive(serde::Deserialize)]
-            struct Holder {
-                id: String,
-            }
-            let holder = crate::core::json::from_str::<Holder>(&text).ok();
-            if holder.is_none_or(|h| h.id != message.id) {
+            let holder = crate::core::json::from_str::<serde_json::Value>(&text).ok();
+            let holder_id = holder.as_ref().and_then(|h| h.get("id")?.as_str());
+            if holder_id != Some(message.id.as_str()) {
                 return Err(Error::seq_taken(&session.id, message.seq));
             }
         }
