@@ -350,4 +350,54 @@ mod tests {
         let e = crate::core::json::from_str::<Summary>(r#"{"id":"x"}"#).unwrap_err();
         assert!(e.to_string().contains("missing field"), "{e}");
     }
+
+    #[test]
+    fn a_message_fills_its_defaults_and_reads_back_what_it_writes() {
+        use crate::core::model::{Message, MessageStatus, Role};
+        let minimal = serde_json::json!({
+            "id": "m", "sessionId": "s", "seq": 4, "role": "tool", "content": "c",
+            "createdAt": 1.5, "extra": [1]
+        });
+        let m: Message = serde_json::from_value(minimal).unwrap();
+        assert_eq!(
+            (m.role, m.status, m.tokens, m.tool_calls.len()),
+            (Role::Tool, MessageStatus::Complete, 0, 0)
+        );
+        let mut full = m.clone();
+        full.status = MessageStatus::Interrupted;
+        full.tool_calls = vec![crate::core::model::ToolCall {
+            id: "c1".into(),
+            name: "f".into(),
+            arguments: "{}".into(),
+        }];
+        full.metadata = Some(serde_json::Map::from_iter([("k".into(), 1.into())]));
+        full.name = Some("n".into());
+        let text = crate::core::record_json::message_json(&full);
+        assert_eq!(crate::core::json::from_str::<Message>(&text).unwrap(), full);
+        let bad = serde_json::json!({ "id": "m", "sessionId": "s", "seq": 1, "role": "robot",
+            "content": "c", "createdAt": 1 });
+        let e = serde_json::from_value::<Message>(bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown variant `robot`"), "{e}");
+        let bad = serde_json::json!({ "id": "m", "sessionId": "s", "seq": -1, "role": "user",
+            "content": "c", "createdAt": 1 });
+        assert!(serde_json::from_value::<Message>(bad).is_err());
+    }
+
+    #[test]
+    fn a_bundle_refuses_unknown_fields_as_serde_did() {
+        let bundle = serde_json::json!({
+            "format": "agent-sessions/session", "version": 1, "exportedAt": 1,
+            "session": { "id": "s", "createdAt": 1, "updatedAt": 1, "titel": "x" },
+            "messages": []
+        });
+        let e = serde_json::from_value::<crate::core::bundle::Bundle>(bundle)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("unknown field `titel`, expected one of `id`, `title`"),
+            "{e}"
+        );
+    }
 }
