@@ -239,8 +239,9 @@ fn session_id_option(options: &JsValue) -> JsResult<String> {
 
 /// AG-Kit's list shape: `{ message: { id, role, content, timestamp: Date, … }, state }`.
 fn memory_entry(message: &crate::core::model::Message) -> JsResult<JsValue> {
-    let mut m = serde_json::to_value(message)
-        .map_err(|e| Error::internal(format!("could not encode a message: {e}")))?;
+    let mut m: Value =
+        crate::core::json::from_str(&crate::core::record_json::message_json(message))
+            .map_err(|e| Error::internal(format!("could not encode a message: {e}")))?;
     let state = m
         .as_object_mut()
         .and_then(|o| o.remove("metadata"))

@@ -81,18 +81,22 @@ impl Event {
             return v;
         }
         let mut v = json!({ "type": self.name(), "sessionId": self.session_id() });
+        // Each payload through its JSON text (the message's by core/record_json.rs): serde_json's
+        // `to_value` would be one more serializer per type in the wasm.
         let extra = match self {
             Event::SessionCreated(s) | Event::SessionUpdated(s) | Event::SessionReset(s) => {
-                Some(("session", serde_json::to_value(s.info())))
+                Some(("session", serde_json::to_string(&s.info())))
             }
             Event::MessageAdded(m) | Event::MessageUpdated(m) => {
-                Some(("message", serde_json::to_value(m)))
+                Some(("message", Ok(crate::core::record_json::message_json(m))))
             }
-            Event::RunUpdated(r) => Some(("run", serde_json::to_value(r))),
+            Event::RunUpdated(r) => Some(("run", serde_json::to_string(r))),
             Event::SessionDeleted { .. } | Event::SessionExpired { .. } | Event::Remote(_) => None,
         };
-        if let (Some((key, Ok(payload))), Some(obj)) = (extra, v.as_object_mut()) {
-            obj.insert(key.to_owned(), payload);
+        if let (Some((key, Ok(text))), Some(obj)) = (extra, v.as_object_mut()) {
+            if let Ok(payload) = crate::core::json::from_str::<Value>(&text) {
+                obj.insert(key.to_owned(), payload);
+            }
         }
         v
     }
