@@ -486,3 +486,52 @@ mod tests {
         }
     }
 }
+#[cfg(test)]
+mod newest_turn_without_user {
+    use super::*;
+    use crate::core::context::window::tests::history;
+    use crate::core::context::window::tests::Step::Tools;
+    use crate::core::model::MessageStatus::{Complete, Interrupted};
+    use crate::core::store::MemoryStore;
+
+    /// Found by a random seed: with no user turn and a window smaller than the newest call and its
+    /// results, the window kept only results, dropped them as orphans and sent nothing.
+    fn sent(steps: &[crate::core::context::window::tests::Step]) -> Vec<u64> {
+        let h = history(steps);
+        let store = MemoryStore::new();
+        let mut session = Session::new("s".into(), 0.0);
+        session.next_seq = h.len() as u64;
+        futures_executor::block_on(async {
+            for m in &h {
+                store.put_message(&session, m).await.unwrap();
+            }
+            let inputs = Inputs {
+                config: ContextConfig {
+                    strategy: Strategy::BufferWindow { window_size: 1 },
+                    max_messages: None,
+                },
+                fixed_tokens: 0,
+                user_first: false,
+                pending: None,
+                summary: SummaryChoice::Stored,
+            };
+            let built = build(&store, &session, &inputs).await.unwrap();
+            built.messages.iter().map(|m| m.seq).collect()
+        })
+    }
+
+    #[test]
+    fn a_call_is_sent_with_its_results_even_past_the_window() {
+        assert_eq!(sent(&[Tools(3, 1, Complete)]), [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn results_of_an_unsent_call_do_not_hide_the_call_before_them() {
+        // [call c1 c2, r1, r2, interrupted call c3, r3]: the interrupted call is not sent and r3
+        // answers nothing sent; the newest turn is the complete call with its results.
+        assert_eq!(
+            sent(&[Tools(2, 1, Complete), Tools(1, 1, Interrupted)]),
+            [0, 1, 2]
+        );
+    }
+}

@@ -88,14 +88,19 @@ pub struct Selection {
 }
 
 /// Index of the first message of the newest turn: the last sendable user message, else the last
-/// sendable message.
+/// sendable message that is not a tool result (a window that kept only trailing results would
+/// drop them as orphans and send nothing), else the last sendable message.
 pub fn newest_turn_start(messages: &[Message]) -> Option<usize> {
     let sendable = |i: &usize| excluded(&messages[*i]).is_none();
-    (0..messages.len())
-        .rev()
-        .filter(sendable)
-        .find(|&i| messages[i].role == Role::User)
-        .or_else(|| (0..messages.len()).rev().find(sendable))
+    let newest = |pick: &dyn Fn(&Message) -> bool| {
+        (0..messages.len())
+            .rev()
+            .filter(sendable)
+            .find(|&i| pick(&messages[i]))
+    };
+    newest(&|m| m.role == Role::User)
+        .or_else(|| newest(&|m| m.role != Role::Tool))
+        .or_else(|| newest(&|_| true))
 }
 
 pub fn too_large(needed: u64, limit: u32) -> Error {
