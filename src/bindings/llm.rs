@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use async_trait::async_trait;
 use js_sys::{Function, Promise};
-use serde::Deserialize;
+use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -22,6 +22,7 @@ use crate::core::llm::{
     openai_chat_messages, ChatRequest, ChatResponse, LlmChoice, LlmOptions, Provider,
 };
 use crate::core::model::{ToolCall, Usage};
+use crate::core::record_read::{Fields, FromValue, ReadResult};
 use crate::platform::fetch::FetchClient;
 use crate::platform::timer::JsTimer;
 
@@ -111,17 +112,29 @@ struct CustomModel {
     model: String,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[derive(Default)]
 struct CustomReplyJs {
-    #[serde(default)]
     content: String,
-    #[serde(default)]
     tool_calls: Vec<ToolCall>,
     usage: Option<Usage>,
     finish_reason: Option<String>,
     model: Option<String>,
 }
+
+impl FromValue for CustomReplyJs {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "a reply object")?;
+        Ok(CustomReplyJs {
+            content: f.opt_string("content")?.unwrap_or_default(),
+            tool_calls: f.list_or_empty("toolCalls")?,
+            usage: f.opt("usage")?,
+            finish_reason: f.opt_string("finishReason")?,
+            model: f.opt_string("model")?,
+        })
+    }
+}
+
+crate::deserialize_via_value!(CustomReplyJs);
 
 fn js_failure(thrown: &JsValue) -> Error {
     if is_our_error(thrown) {

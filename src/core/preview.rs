@@ -3,7 +3,7 @@
 //! `previewContext` (exactly what an agent's next call sends, with the decisions taken). Both go
 //! through [`build`], as a call does, so a preview is never an approximation.
 
-use serde::Deserialize;
+use crate::core::record_read::{Fields, FromValue, ReadResult};
 use serde_json::{json, Value};
 
 use crate::core::agent::AgentSettings;
@@ -16,8 +16,7 @@ use crate::core::model::{Message, MessageStatus, Millis, Role, Session};
 use crate::core::store::Store;
 
 /// `getMessagesForLLM`'s options. Numbers are read as JavaScript sends them and checked here.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessagesForLlmOptions {
     pub max_tokens: Option<f64>,
     pub max_messages: Option<f64>,
@@ -74,11 +73,9 @@ pub async fn messages_for_llm(
 
 /// `previewContext`'s options: the agent's context settings overridden call by call, plus the
 /// instructions and a user message about to be sent.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PreviewOptions {
     pub strategy: Option<String>,
-    #[serde(alias = "window_size")]
     pub window_size: Option<u32>,
     pub budget: Option<u32>,
     pub max_tokens: Option<u32>,
@@ -88,6 +85,51 @@ pub struct PreviewOptions {
     pub instructions: Option<String>,
     pub input: Option<String>,
 }
+
+impl FromValue for MessagesForLlmOptions {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "an options object")?;
+        f.only(&["maxTokens", "maxMessages", "strategy"], &[])?;
+        Ok(MessagesForLlmOptions {
+            max_tokens: f.opt_number("maxTokens")?,
+            max_messages: f.opt_number("maxMessages")?,
+            strategy: f.opt_string("strategy")?,
+        })
+    }
+}
+
+impl FromValue for PreviewOptions {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "an options object")?;
+        f.only(
+            &[
+                "strategy",
+                "windowSize",
+                "budget",
+                "maxTokens",
+                "maxMessages",
+                "threshold",
+                "target",
+                "instructions",
+                "input",
+            ],
+            &["window_size"],
+        )?;
+        Ok(PreviewOptions {
+            strategy: f.opt_string("strategy")?,
+            window_size: f.alias_count32("windowSize", "window_size")?,
+            budget: f.opt_count32("budget")?,
+            max_tokens: f.opt_count32("maxTokens")?,
+            max_messages: f.opt_count32("maxMessages")?,
+            threshold: f.opt_number("threshold")?,
+            target: f.opt_number("target")?,
+            instructions: f.opt_string("instructions")?,
+            input: f.opt_string("input")?,
+        })
+    }
+}
+
+crate::deserialize_via_value!(MessagesForLlmOptions, PreviewOptions);
 
 /// The agent a preview is for: its settings and the provider of its model, if it has one.
 #[derive(Debug, Clone, Copy)]

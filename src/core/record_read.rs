@@ -226,6 +226,33 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An optional `u32` count under its name or an alias (serde's `#[serde(alias)]`).
+    pub fn alias_count32(&self, key: &str, alias: &str) -> ReadResult<Option<u32>> {
+        match self.opt_count32(key)? {
+            Some(n) => Ok(Some(n)),
+            None => self.opt_count32(alias),
+        }
+    }
+
+    /// An object of strings (`headers`), `None` when absent or `null`.
+    pub fn opt_string_map(
+        &self,
+        key: &str,
+    ) -> ReadResult<Option<std::collections::BTreeMap<String, String>>> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let map = v.as_object().ok_or_else(|| invalid(key, v, "an object"))?;
+        map.iter()
+            .map(|(k, item)| {
+                item.as_str()
+                    .map(|s| (k.clone(), s.to_owned()))
+                    .ok_or_else(|| invalid(k, item, "a string"))
+            })
+            .collect::<ReadResult<_>>()
+            .map(Some)
+    }
+
     /// A lowercase enum spelled as a string: `parse` maps the known words.
     pub fn word<T>(&self, key: &str, parse: fn(&str) -> Option<T>) -> ReadResult<T> {
         let v = self.required(key)?;

@@ -1,17 +1,17 @@
 //! An agent's `retry`, `timeoutMs`, `idleTimeoutMs`, `context` and `tools` as callers write them,
 //! checked into [`AgentSettings`].
 
-use serde::Deserialize;
+use serde_json::Value;
 
 use super::{AgentSettings, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_TIMEOUT_MS};
 use crate::core::context::ContextOptions;
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::llm::{RetryPolicy, ToolSpec};
+use crate::core::record_read::{Fields, FromValue, ReadResult};
 
 /// `{ maxRetries, baseDelayMs, maxDelayMs, maxRetryAfterMs, midStream }`; each absent field
 /// keeps the default of [`RetryPolicy`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RetryOptions {
     pub max_retries: Option<u32>,
     pub base_delay_ms: Option<u32>,
@@ -19,6 +19,31 @@ pub struct RetryOptions {
     pub max_retry_after_ms: Option<u32>,
     pub mid_stream: Option<bool>,
 }
+
+impl FromValue for RetryOptions {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "an options object")?;
+        f.only(
+            &[
+                "maxRetries",
+                "baseDelayMs",
+                "maxDelayMs",
+                "maxRetryAfterMs",
+                "midStream",
+            ],
+            &[],
+        )?;
+        Ok(RetryOptions {
+            max_retries: f.opt_count32("maxRetries")?,
+            base_delay_ms: f.opt_count32("baseDelayMs")?,
+            max_delay_ms: f.opt_count32("maxDelayMs")?,
+            max_retry_after_ms: f.opt_count32("maxRetryAfterMs")?,
+            mid_stream: f.opt_bool("midStream")?,
+        })
+    }
+}
+
+crate::deserialize_via_value!(RetryOptions);
 
 impl RetryOptions {
     pub fn policy(self) -> RetryPolicy {

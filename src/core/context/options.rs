@@ -1,7 +1,9 @@
 //! The context options as callers write them (an agent's `context`, `previewContext`'s overrides),
 //! checked into a [`ContextConfig`].
 
-use serde::Deserialize;
+use serde_json::Value;
+
+use crate::core::record_read::{Fields, FromValue, ReadResult};
 
 use super::{
     ContextConfig, Strategy, DEFAULT_BUDGET, DEFAULT_TARGET, DEFAULT_THRESHOLD, DEFAULT_WINDOW_SIZE,
@@ -10,17 +12,42 @@ use crate::core::error::{Error, ErrorCode, Result};
 
 /// `{ strategy, windowSize, budget, maxMessages, threshold, target }`; Hector's `window_size` is
 /// accepted too. Unknown keys are refused, so a misspelt option is not silently ignored.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContextOptions {
     pub strategy: Option<String>,
-    #[serde(alias = "window_size")]
     pub window_size: Option<u32>,
     pub budget: Option<u32>,
     pub max_messages: Option<u32>,
     pub threshold: Option<f64>,
     pub target: Option<f64>,
 }
+
+impl FromValue for ContextOptions {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "an options object")?;
+        f.only(
+            &[
+                "strategy",
+                "windowSize",
+                "budget",
+                "maxMessages",
+                "threshold",
+                "target",
+            ],
+            &["window_size"],
+        )?;
+        Ok(ContextOptions {
+            strategy: f.opt_string("strategy")?,
+            window_size: f.alias_count32("windowSize", "window_size")?,
+            budget: f.opt_count32("budget")?,
+            max_messages: f.opt_count32("maxMessages")?,
+            threshold: f.opt_number("threshold")?,
+            target: f.opt_number("target")?,
+        })
+    }
+}
+
+crate::deserialize_via_value!(ContextOptions);
 
 impl ContextOptions {
     /// The strategy these options describe, checked; a mistake is an error with `code`

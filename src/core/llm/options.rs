@@ -4,16 +4,16 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde_json::Value;
 
 use super::{Provider, ProviderConfig};
 use crate::core::error::{Error, Result};
+use crate::core::record_read::{Fields, FromValue, ReadResult};
 
 /// `{ provider, model, apiKey, baseUrl, headers, maxTokens, temperature, dangerouslyAllowBrowser,
 /// chunkDelayMs }`. Unknown keys are refused. (`handler` and `fetch` are functions, which never
 /// reach this plain-data form: the binding reads them itself.)
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LlmOptions {
     pub provider: String,
     pub model: Option<String>,
@@ -22,10 +22,46 @@ pub struct LlmOptions {
     pub headers: Option<BTreeMap<String, String>>,
     pub max_tokens: Option<u32>,
     pub temperature: Option<f64>,
-    #[serde(alias = "dangerousDirectBrowserAccess")]
     pub dangerously_allow_browser: Option<bool>,
     pub chunk_delay_ms: Option<u32>,
 }
+
+impl FromValue for LlmOptions {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "an options object")?;
+        f.only(
+            &[
+                "provider",
+                "model",
+                "apiKey",
+                "baseUrl",
+                "headers",
+                "maxTokens",
+                "temperature",
+                "dangerouslyAllowBrowser",
+                "chunkDelayMs",
+            ],
+            &["dangerousDirectBrowserAccess"],
+        )?;
+        let dangerously_allow_browser = match f.opt_bool("dangerouslyAllowBrowser")? {
+            Some(b) => Some(b),
+            None => f.opt_bool("dangerousDirectBrowserAccess")?,
+        };
+        Ok(LlmOptions {
+            provider: f.string("provider")?,
+            model: f.opt_string("model")?,
+            api_key: f.opt_string("apiKey")?,
+            base_url: f.opt_string("baseUrl")?,
+            headers: f.opt_string_map("headers")?,
+            max_tokens: f.opt_count32("maxTokens")?,
+            temperature: f.opt_number("temperature")?,
+            dangerously_allow_browser,
+            chunk_delay_ms: f.opt_count32("chunkDelayMs")?,
+        })
+    }
+}
+
+crate::deserialize_via_value!(LlmOptions);
 
 /// What an `llm` configuration asks for.
 #[derive(Debug, Clone, PartialEq)]

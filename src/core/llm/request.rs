@@ -1,19 +1,31 @@
 //! What a call sends: the wire-independent request, and the HTTP request a codec makes of it.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::core::model::Message;
+use crate::core::record_read::{Fields, FromValue, ReadResult};
 
 /// A tool the model may call. `parameters` is a JSON Schema for the arguments object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolSpec {
     pub name: String,
-    #[serde(default)]
     pub description: String,
-    #[serde(default)]
     pub parameters: Value,
 }
+
+impl FromValue for ToolSpec {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "a tool")?;
+        Ok(ToolSpec {
+            name: f.string("name")?,
+            description: f.opt_string("description")?.unwrap_or_default(),
+            parameters: f.opt_value("parameters").unwrap_or_default(),
+        })
+    }
+}
+
+crate::deserialize_via_value!(ToolSpec);
 
 /// The user turn a continued reply ends with, for providers without assistant prefill: sent
 /// after the stored partial reply, never stored.
