@@ -234,11 +234,8 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// An object of strings (`headers`), `None` when absent or `null`.
-    pub fn opt_string_map(
-        &self,
-        key: &str,
-    ) -> ReadResult<Option<std::collections::BTreeMap<String, String>>> {
+    /// An object of strings (`headers`) as pairs in key order, `None` when absent or `null`.
+    pub fn opt_string_pairs(&self, key: &str) -> ReadResult<Option<Vec<(String, String)>>> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };

@@ -2,8 +2,6 @@
 //! over HTTP, the offline mock, or a caller's handler. The host objects that may come with it (a
 //! `handler` or `fetch` function) are the binding's to read; everything else is decided here.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use super::{Provider, ProviderConfig};
@@ -19,7 +17,7 @@ pub struct LlmOptions {
     pub model: Option<String>,
     pub api_key: Option<String>,
     pub base_url: Option<String>,
-    pub headers: Option<BTreeMap<String, String>>,
+    pub headers: Option<Vec<(String, String)>>,
     pub max_tokens: Option<u32>,
     pub temperature: Option<f64>,
     pub dangerously_allow_browser: Option<bool>,
@@ -52,7 +50,7 @@ impl FromValue for LlmOptions {
             model: f.opt_string("model")?,
             api_key: f.opt_string("apiKey")?,
             base_url: f.opt_string("baseUrl")?,
-            headers: f.opt_string_map("headers")?,
+            headers: f.opt_string_pairs("headers")?,
             max_tokens: f.opt_count32("maxTokens")?,
             temperature: f.opt_number("temperature")?,
             dangerously_allow_browser,
@@ -104,7 +102,7 @@ impl LlmOptions {
         // An empty key is no key: the request goes without an auth header.
         cfg.api_key = self.api_key.filter(|k| !k.is_empty());
         cfg.base_url = self.base_url;
-        cfg.headers = self.headers.unwrap_or_default().into_iter().collect();
+        cfg.headers = self.headers.unwrap_or_default();
         cfg.max_tokens = self.max_tokens;
         cfg.temperature = self.temperature;
         cfg.dangerous_direct_browser_access = self.dangerously_allow_browser.unwrap_or(false);

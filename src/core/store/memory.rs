@@ -2,7 +2,6 @@
 //! the other backends are tested against.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
@@ -10,13 +9,58 @@ use super::{MessageQuery, Store};
 use crate::core::error::{Error, Result};
 use crate::core::model::{Message, Run, Session, Summary};
 
-/// One entry per session id: a `BTreeMap` per kind of record (and one per session for its
-/// messages) cost ~30 KB of wasm in map code; a session's messages are a `Vec` in `seq` order,
-/// found by binary search.
+/// One entry per session id, in id order, found by binary search; a session's messages are a
+/// `Vec` in `seq` order, found the same way. (A `BTreeMap` per kind of record, and one per
+/// session for its messages, cost ~40 KB of wasm in map code.)
 #[derive(Default)]
 struct MemoryState {
-    sessions: BTreeMap<String, Entry>,
-    meta: BTreeMap<String, String>,
+    sessions: Sorted<Entry>,
+    meta: Sorted<String>,
+}
+
+/// Values by string key, in key order.
+struct Sorted<T>(Vec<(String, T)>);
+
+impl<T> Default for Sorted<T> {
+    fn default() -> Self {
+        Sorted(Vec::new())
+    }
+}
+
+impl<T: Default> Sorted<T> {
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    fn get(&self, key: &str) -> Option<&T> {
+        self.find(key).ok().map(|i| &self.0[i].1)
+    }
+
+    fn get_mut(&mut self, key: &str) -> Option<&mut T> {
+        self.find(key).ok().map(|i| &mut self.0[i].1)
+    }
+
+    /// The value under `key`, inserted as the default when absent.
+    fn entry(&mut self, key: &str) -> &mut T {
+        let i = match self.find(key) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (key.to_owned(), T::default()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Ok(i) = self.find(key) {
+            self.0.remove(i);
+        }
+    }
+
+    fn values(&self) -> impl Iterator<Item = &T> {
+        self.0.iter().map(|(_, v)| v)
+    }
 }
 
 #[derive(Default)]
@@ -32,7 +76,7 @@ struct Entry {
 
 impl MemoryState {
     fn entry(&mut self, id: &str) -> &mut Entry {
-        self.sessions.entry(id.to_owned()).or_default()
+        self.sessions.entry(id)
     }
 }
 
@@ -166,10 +210,7 @@ impl Store for MemoryStore {
     }
 
     async fn put_meta(&self, key: &str, value: &str) -> Result<()> {
-        self.state
-            .borrow_mut()
-            .meta
-            .insert(key.to_owned(), value.to_owned());
+        *self.state.borrow_mut().meta.entry(key) = value.to_owned();
         Ok(())
     }
 }
