@@ -2,8 +2,10 @@
 //! well-tested path for every DTO; `JSON.parse` creates a `__proto__` key as an own property, so
 //! nothing that comes back out can reach a prototype.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use js_sys::{Array, Promise, Reflect, JSON};
 use serde::de::DeserializeOwned;
@@ -118,14 +120,76 @@ pub fn readable_metadata(options: &JsValue, what: &str) -> JsResult<()> {
     .map(drop)
 }
 
+type BoxedResult = Pin<Box<dyn Future<Output = JsResult<JsValue>>>>;
+
+thread_local! {
+    /// Calls of [`promise`]/[`promise_now`] whose work has not finished: queued, waiting, or
+    /// being polled right now. [`promise_now`] runs a call at once only when this is zero, so no
+    /// call ever overtakes an earlier one (each runs its work in call order, as when every call
+    /// is queued).
+    static UNFINISHED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Counts a call as unfinished until dropped (also when its future is dropped unfinished).
+struct Unfinished;
+
+impl Unfinished {
+    fn new() -> Unfinished {
+        UNFINISHED.with(|n| n.set(n.get() + 1));
+        Unfinished
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        UNFINISHED.with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
+
 /// Runs a Rust future as a JavaScript Promise; errors reject with an `AgentSessionsError`.
 pub fn promise<F>(fut: F) -> Promise
 where
     F: Future<Output = JsResult<JsValue>> + 'static,
 {
     // Boxed as one type, so the promise machinery is built once rather than once per method.
-    let fut: Pin<Box<dyn Future<Output = JsResult<JsValue>>>> = Box::pin(fut);
-    future_to_promise(fut)
+    queued(Box::pin(fut), Unfinished::new())
+}
+
+#[inline(never)]
+fn queued(fut: BoxedResult, unfinished: Unfinished) -> Promise {
+    future_to_promise(async move {
+        let out = fut.await;
+        drop(unfinished);
+        out
+    })
+}
+
+/// As [`promise`], but when no earlier call is unfinished the work starts now, in this call, and
+/// a result that is complete at once (a synchronous store: memory, SQLite in Node or on a Durable
+/// Object) comes back as an already settled promise, without a trip through the task queue.
+/// Otherwise (an earlier call still running, or the work waits on I/O) the rest of it is queued
+/// exactly as [`promise`] queues it. Listeners of the events it emits still run before the
+/// promise settles; what changes is only that the work starts before the call returns.
+pub fn promise_now<F>(fut: F) -> Promise
+where
+    F: Future<Output = JsResult<JsValue>> + 'static,
+{
+    now_or_queued(Box::pin(fut))
+}
+
+#[inline(never)]
+fn now_or_queued(mut fut: BoxedResult) -> Promise {
+    let unfinished = Unfinished::new();
+    if UNFINISHED.with(Cell::get) == 1 {
+        // Calls made by listeners during this poll see this one unfinished, so they queue.
+        match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(Ok(value)) => return Promise::resolve(&value),
+            Poll::Ready(Err(error)) => return Promise::reject(&error),
+            // Every future polled again re-registers its waker (the executor's, now).
+            Poll::Pending => {}
+        }
+    }
+    queued(fut, unfinished)
 }
 
 /// Reads an optional string argument: `undefined`/`null` → `None`, a string → `Some`, anything

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "llm")]
 pub mod agent;
+mod append;
 pub mod config;
 pub mod convert;
 pub mod errors;

@@ -8,7 +8,7 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{
-    from_js, history_to_js, message_to_js, promise, readable_metadata, to_js, JsResult,
+    from_js, history_to_js, message_to_js, promise, promise_now, readable_metadata, to_js, JsResult,
 };
 use super::errors::illegal_constructor;
 use super::run::Run;
@@ -168,8 +168,11 @@ impl Session {
     pub fn add_message(&self, message: JsValue) -> Promise {
         let (manager, id, snapshot) =
             (self.manager.clone(), self.id.clone(), self.snapshot.clone());
-        promise(async move {
-            let new: NewMessage = from_js(&message, "message", ErrorCode::InvalidMessage)?;
+        promise_now(async move {
+            let new: NewMessage = match super::append::plain(&message) {
+                Some(new) => new,
+                None => from_js(&message, "message", ErrorCode::InvalidMessage)?,
+            };
             let stored = manager.add_message(&id, new).await?;
             Session::refresh_snapshot(&snapshot, &manager, &id);
             message_to_js(&stored)

@@ -2,10 +2,10 @@ use std::cell::RefCell;
 
 use crate::core::io::RandomSource;
 
-/// How many bytes one `crypto.getRandomValues` call fetches ahead. An id needs 12 and a call
+/// How many bytes one `crypto.getRandomValues` call fetches ahead (4 KB: 341 ids). An id needs 12 and a call
 /// costs microseconds in Node (argument checks, a typed array, a copy into wasm memory), which
 /// was a fifth of an append over memory storage when each id made its own call.
-const POOL: usize = 1024;
+const POOL: usize = 4096;
 
 /// `crypto.getRandomValues` through getrandom's `wasm_js` backend (browsers, workers, Node ≥ 19,
 /// workerd all expose `globalThis.crypto`), fetched `POOL` bytes at a time; every byte is handed

@@ -71,3 +71,22 @@ export function publicMessages(rows, sessionId, reverse) {
   }
   return out;
 }
+
+// A synchronous SQLite database's write transaction in one call from Rust (node:sqlite,
+// better-sqlite3): BEGIN IMMEDIATE, each prepared statement with its parameters, COMMIT; on a
+// failure after BEGIN, ROLLBACK (which fails too when SQLite already rolled back) and the
+// statement's error thrown. Nothing else in this process runs between BEGIN and COMMIT.
+export function syncTransaction(db, exec, begin, commit, statements, params) {
+  begin.run();
+  try {
+    for (let i = 0; i < statements.length; i++) statements[i].run(...params[i]);
+    commit.run();
+  } catch (e) {
+    try {
+      exec.call(db, "ROLLBACK");
+    } catch {
+      // Already rolled back.
+    }
+    throw e;
+  }
+}

@@ -46,6 +46,19 @@ mod records {
             session_id: &str,
             reverse: bool,
         ) -> Result<JsValue, JsValue>;
+
+        /// A synchronous database's write transaction in one call: `begin`, each statement
+        /// with its parameters, `commit`; `ROLLBACK` (by `exec`) and the error thrown on a
+        /// failure after `begin`.
+        #[wasm_bindgen(catch, js_name = syncTransaction)]
+        pub fn sync_transaction(
+            db: &JsValue,
+            exec: &js_sys::Function,
+            begin: &JsValue,
+            commit: &JsValue,
+            statements: &js_sys::Array,
+            params: &js_sys::Array,
+        ) -> Result<(), JsValue>;
     }
 }
 
@@ -406,6 +419,28 @@ impl HostSql {
         Ok(p)
     }
 
+    /// BEGIN, COMMIT and each statement of a batch, when all are prepared already.
+    #[cfg(feature = "sql")]
+    fn all_cached(
+        &self,
+        cache: &RefCell<Vec<Prepared>>,
+        statements: &[Statement],
+    ) -> Option<(JsValue, JsValue, Array)> {
+        let cache = cache.borrow();
+        let find = |sql: &str| {
+            cache
+                .iter()
+                .find(|p| p.sql == sql)
+                .map(|p| p.statement.clone())
+        };
+        let (begin, commit) = (find("BEGIN IMMEDIATE")?, find("COMMIT")?);
+        let prepared = Array::new();
+        for s in statements {
+            prepared.push(&find(&s.sql)?);
+        }
+        Some((begin, commit, prepared))
+    }
+
     fn missing(&self, name: &str) -> SqlFailure {
         SqlFailure {
             kind: FailureKind::Other,
@@ -586,6 +621,19 @@ impl SqlDriver for HostSql {
             } => {
                 if let [one] = statements {
                     return self.sync_run(db, prepare, cache, one);
+                }
+                // Statements seen before (an append's, after the first) run as one call into
+                // JavaScript for the whole transaction. A first batch is prepared statement by
+                // statement as it runs: a later statement may name a table an earlier creates.
+                #[cfg(feature = "sql")]
+                if let Some(cached) = self.all_cached(cache, statements) {
+                    let (begin, commit, prepared) = cached;
+                    let args = Array::new();
+                    for s in statements {
+                        args.push(&params(&s.params));
+                    }
+                    return records::sync_transaction(db, exec, &begin, &commit, &prepared, &args)
+                        .map_err(|e| self.fail(&e));
                 }
                 // Synchronous from BEGIN to COMMIT: nothing else in this process runs between.
                 // BEGIN and COMMIT are prepared once too (`exec` parses its text every time).

@@ -163,6 +163,7 @@ impl SessionManager {
             let ttl = self.config.cache.session_ttl_ms;
             self.cache.borrow_mut().get(id, now, ttl)
         };
+        let hit = cached.is_some();
         let session = match cached {
             Some(s) => s,
             None => match self.store.get_session(id).await? {
@@ -182,7 +183,10 @@ impl SessionManager {
             self.expire(id).await?;
             return Ok(None);
         }
-        self.remember(&session);
+        // A hit is already cached and was just made most recently used.
+        if !hit {
+            self.remember(&session);
+        }
         Ok(Some(session))
     }
 

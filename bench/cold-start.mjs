@@ -1,0 +1,224 @@
+// Cold start: what a new process, page or Worker pays before its first session.
+//
+//   node bench/cold-start.mjs             (after ./scripts/build; ROUNDS=11 by default)
+//   ROUNDS=1 node bench/cold-start.mjs    (what tests/js/cold-start-smoke.test.mjs runs once)
+//
+// - Node: a fresh process per round and per figure (the package imported by name, as a user
+//   does): `import("agent-sessions")` (read, compile and instantiate the module: the Node entry
+//   does it at import), then `SessionStore.open({ storage: { type: "memory" } })` and the first
+//   `create()`; beside it, in fresh processes too, the parts alone: compiling the module's bytes
+//   (`new WebAssembly.Module`, what the entry does, and `WebAssembly.compile`), and importing the
+//   glue without instantiating anything. Each Node on this machine that the project tests on
+//   (the running one, and Node 24 from .tools when present).
+// - Chromium (playwright-core, the system Chromium, its own temporary profile): a fresh browser
+//   context per round; in the
+//   page, the module's bytes already fetched, `WebAssembly.compile`, then the glue's `init` with
+//   that module (instantiate), then open + first create(); for the browser module and the
+//   storage-only module.
+// - workerd (miniflare): the runtime compiles a Worker's `.wasm` module itself when it loads the
+//   Worker, and a Worker's clocks do not move while it computes, so this is measured from
+//   outside: a new Miniflare with a Worker that imports the package's workerd entry and answers
+//   its first request with a created session, against the same Worker without the package; the
+//   difference is the module's compile + instantiate + first create().
+//
+// Rounds are interleaved (each round runs every figure once); medians are printed as Markdown.
+// bench/cold-start.md records a run.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const ROUNDS = Number(process.env.ROUNDS ?? 11);
+const ONLY = (process.env.ONLY ?? "node,chromium,workerd").split(",");
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (x) => x.toFixed(1);
+
+// --- Node: one fresh process per figure and round --------------------------------------------
+const serverWasm = path.join(root, "pkg/agent_sessions_server_bg.wasm");
+const childScripts = {
+  // The figure of the issue: import + init + first create(), from the process's first line.
+  full: `
+    const t0 = performance.now();
+    const { SessionStore } = await import("agent-sessions");
+    const t1 = performance.now();
+    const store = await SessionStore.open({ storage: { type: "memory" } });
+    const t2 = performance.now();
+    const s = await store.create("first");
+    const t3 = performance.now();
+    if (s.id !== "first") throw new Error("create() returned another session");
+    console.log(JSON.stringify({ boot: t0, import: t1 - t0, open: t2 - t1, create: t3 - t2, total: t3 - t0 }));`,
+  compileSync: `
+    import { readFileSync } from "node:fs";
+    const bytes = readFileSync(${JSON.stringify(serverWasm)});
+    const t0 = performance.now();
+    new WebAssembly.Module(bytes);
+    console.log(JSON.stringify({ compileSync: performance.now() - t0 }));`,
+  compileAsync: `
+    import { readFileSync } from "node:fs";
+    const bytes = readFileSync(${JSON.stringify(serverWasm)});
+    const t0 = performance.now();
+    await WebAssembly.compile(bytes);
+    console.log(JSON.stringify({ compileAsync: performance.now() - t0 }));`,
+  // What any first dynamic import costs in a fresh process (Node's ESM loader), for scale.
+  loader: `
+    const t0 = performance.now();
+    await import("data:text/javascript,export default 1");
+    console.log(JSON.stringify({ loader: performance.now() - t0 }));`,
+  glue: `
+    const t0 = performance.now();
+    await import(${JSON.stringify(new URL("../pkg/agent_sessions_server.js", import.meta.url).href)});
+    console.log(JSON.stringify({ glue: performance.now() - t0 }));`,
+};
+
+function nodes() {
+  const list = [[`Node ${process.version}`, process.execPath]];
+  // Node 24, the release the test suites run on (scripts/setup installs it into .tools/).
+  const bin = path.join(root, ".tools/node_modules/node24/bin/node");
+  if (existsSync(bin)) {
+    const v = execFileSync(bin, ["--version"], { encoding: "utf8" }).trim();
+    if (v !== process.version) list.push([`Node ${v}`, bin]);
+  }
+  return list;
+}
+
+function runChild(node, script) {
+  const out = execFileSync(node, ["--no-warnings", "--input-type=module", "-e", script], {
+    cwd: root, encoding: "utf8",
+  });
+  return JSON.parse(out.trim().split("\n").pop());
+}
+
+async function nodeFigures() {
+  const lines = [
+    "| Node | import + open + first create() | of which import (read, compile, instantiate) | open | create | compile alone: `new WebAssembly.Module` | `WebAssembly.compile` | glue import alone | an empty module's import (the loader) | process boot before the first line |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const [label, bin] of nodes()) {
+    const got = {};
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [name, script] of Object.entries(childScripts)) {
+        for (const [k, v] of Object.entries(runChild(bin, script))) (got[k] ??= []).push(v);
+      }
+    }
+    const m = (k) => ms(median(got[k]));
+    lines.push(`| ${label} | **${m("total")} ms** | ${m("import")} | ${m("open")} | ${m("create")} | ${m("compileSync")} | ${m("compileAsync")} | ${m("glue")} | ${m("loader")} | ${m("boot")} |`);
+  }
+  return lines;
+}
+
+// --- Chromium ----------------------------------------------------------------------------------
+function servePkg() {
+  const types = { ".js": "text/javascript", ".wasm": "application/wasm", ".html": "text/html" };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, "http://x");
+    if (url.pathname === "/") {
+      res.writeHead(200, { "content-type": "text/html" });
+      return res.end("<!doctype html><title>cold start</title>");
+    }
+    const file = path.join(root, "pkg", path.normalize(url.pathname).replace(/^[/\\]+/, ""));
+    if (!file.startsWith(path.join(root, "pkg")) || !existsSync(file)) {
+      res.writeHead(404);
+      return res.end();
+    }
+    res.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
+    res.end(readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+async function chromiumFigures() {
+  const { chromium } = await import("playwright-core");
+  const server = await servePkg();
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--no-first-run"],
+  });
+  const modules = [["browser module (`agent-sessions`)", "agent_sessions"], ["storage-only module (`agent-sessions/store`)", "agent_sessions_store"]];
+  const got = Object.fromEntries(modules.map(([, m]) => [m, { compile: [], instantiate: [], first: [], total: [] }]));
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [, name] of modules) {
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        await page.goto(`${origin}/`);
+        const out = await page.evaluate(async (name) => {
+          const bytes = await (await fetch(`/${name}_bg.wasm`)).arrayBuffer();
+          const glue = await import(`/${name}.js`);
+          const t0 = performance.now();
+          const module = await WebAssembly.compile(bytes);
+          const t1 = performance.now();
+          await glue.default({ module_or_path: module });
+          const t2 = performance.now();
+          const store = await glue.SessionStore.open({ storage: { type: "memory" } });
+          await store.create("first");
+          const t3 = performance.now();
+          return { compile: t1 - t0, instantiate: t2 - t1, first: t3 - t2, total: t3 - t0 };
+        }, name);
+        for (const k of Object.keys(out)) got[name][k].push(out[k]);
+        await context.close();
+      }
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  const lines = [
+    "| Chromium module | compile (`WebAssembly.compile`, bytes in hand) | instantiate (the glue's `init`) | open + first create() | total |",
+    "|---|---|---|---|---|",
+  ];
+  for (const [label, name] of modules) {
+    const g = got[name];
+    lines.push(`| ${label} | ${ms(median(g.compile))} ms | ${ms(median(g.instantiate))} | ${ms(median(g.first))} | **${ms(median(g.total))} ms** |`);
+  }
+  return lines;
+}
+
+// --- workerd -------------------------------------------------------------------------------
+async function workerdFigures() {
+  const { Miniflare } = await import("miniflare");
+  const { moduleWorkerOptions } = await import("../tests/support/workerd.mjs");
+  const pkg = JSON.parse(readFileSync(path.join(root, "pkg/package.json"), "utf8"));
+  const dir = path.join(root, "test-output", "cold-start");
+  mkdirSync(dir, { recursive: true });
+  const scripts = {
+    library: `import { SessionStore } from "../../${path.posix.join("pkg", pkg.exports["."].workerd)}";
+export default { async fetch() {
+  const store = await SessionStore.open({ storage: { type: "memory" } });
+  return new Response((await store.create("first")).id);
+} };`,
+    baseline: `export default { async fetch() { return new Response("first"); } };`,
+  };
+  const got = { library: [], baseline: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, script] of Object.entries(scripts)) {
+      const scriptPath = path.join(dir, `${name}.js`);
+      writeFileSync(scriptPath, script);
+      const t0 = performance.now();
+      const mf = new Miniflare({ scriptPath, ...moduleWorkerOptions(root) });
+      try {
+        await mf.ready;
+        const res = await mf.dispatchFetch("http://w/");
+        if ((await res.text()) !== "first") throw new Error(`${name}: unexpected answer`);
+        got[name].push(performance.now() - t0);
+      } finally {
+        await mf.dispose();
+      }
+    }
+  }
+  const [lib, base] = [median(got.library), median(got.baseline)];
+  return [
+    "| workerd (miniflare) | new Miniflare → first response, with the package | the same Worker without it | difference: load (compile + instantiate) + first create() |",
+    "|---|---|---|---|",
+    `| server module (\`agent-sessions\` workerd entry) | ${ms(lib)} ms | ${ms(base)} ms | **${ms(lib - base)} ms** |`,
+  ];
+}
+
+const out = [`Cold start, median of ${ROUNDS} rounds; ${new Date().toISOString().slice(0, 10)}; bench/cold-start.mjs`, ""];
+if (ONLY.includes("node")) out.push(...(await nodeFigures()), "");
+if (ONLY.includes("chromium")) out.push(...(await chromiumFigures()), "");
+if (ONLY.includes("workerd")) out.push(...(await workerdFigures()), "");
+console.log(out.join("\n"));
