@@ -209,13 +209,16 @@ pub(super) fn decode(v: &Value) -> Result<ChatResponse> {
 /// syntax error) goes through the plain parse, so other payloads, and every error, come out
 /// exactly as before.
 fn parse_chunk(data: &str, model_known: bool) -> Result<Value> {
-    use serde::Deserializer as _;
+    use serde::de::DeserializeSeed as _;
     // Over bytes, as `parse_body` reads: the same deserializer type, so no second copy of it.
     let mut de = serde_json::Deserializer::from_slice(data.as_bytes());
-    let pruned = (&mut de)
-        .deserialize_map(ChunkVisitor {
-            skip_model: model_known,
-        })
+    let level = if model_known {
+        Pruned::TopModelKnown
+    } else {
+        Pruned::Top
+    };
+    let pruned = level
+        .deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v));
     match pruned {
         Ok(v) => Ok(v),
@@ -223,74 +226,71 @@ fn parse_chunk(data: &str, model_known: bool) -> Result<Value> {
     }
 }
 
-/// Reads a JSON object into a `Value` map without the keys `skip` names; `choices` (at the top
-/// level) is read by [`ChoicesSeed`].
-fn read_pruned<'de, A: serde::de::MapAccess<'de>>(
-    mut map: A,
-    skip: &dyn Fn(&str) -> bool,
-    top: bool,
-) -> std::result::Result<Value, A::Error> {
-    let mut out = Map::new();
-    while let Some(key) = map.next_key::<&'de str>()? {
-        if skip(key) {
-            map.next_value::<serde::de::IgnoredAny>()?;
-            continue;
+/// One level of [`parse_chunk`]'s reading: the chunk object, its `choices` array, or a choice.
+/// One type for the three, so serde's reader is instantiated once for maps and once for arrays.
+#[derive(Clone, Copy, PartialEq)]
+enum Pruned {
+    Top,
+    TopModelKnown,
+    Choices,
+    Choice,
+}
+
+impl Pruned {
+    fn skips(self, key: &str) -> bool {
+        match self {
+            Pruned::Top | Pruned::TopModelKnown => {
+                matches!(
+                    key,
+                    "id" | "created" | "system_fingerprint" | "service_tier" | "obfuscation"
+                ) || (self == Pruned::TopModelKnown && key == "model")
+            }
+            Pruned::Choice => key == "logprobs",
+            Pruned::Choices => false,
         }
-        let value = if top && key == "choices" {
-            map.next_value_seed(ChoicesSeed)?
-        } else {
-            map.next_value::<Value>()?
-        };
-        out.insert(key.to_owned(), value);
-    }
-    Ok(Value::Object(out))
-}
-
-struct ChunkVisitor {
-    skip_model: bool,
-}
-
-impl<'de> serde::de::Visitor<'de> for ChunkVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a chunk object")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(
-        self,
-        map: A,
-    ) -> std::result::Result<Value, A::Error> {
-        let skip_model = self.skip_model;
-        let skip = move |k: &str| {
-            matches!(
-                k,
-                "id" | "created" | "system_fingerprint" | "service_tier" | "obfuscation"
-            ) || (skip_model && k == "model")
-        };
-        read_pruned(map, &skip, true)
     }
 }
 
-/// `choices`: an array of objects, each without its `logprobs`.
-struct ChoicesSeed;
-
-impl<'de> serde::de::DeserializeSeed<'de> for ChoicesSeed {
+impl<'de> serde::de::DeserializeSeed<'de> for Pruned {
     type Value = Value;
 
     fn deserialize<D: serde::Deserializer<'de>>(
         self,
         d: D,
     ) -> std::result::Result<Value, D::Error> {
-        d.deserialize_seq(self)
+        if self == Pruned::Choices {
+            d.deserialize_seq(self)
+        } else {
+            d.deserialize_map(self)
+        }
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for ChoicesSeed {
+impl<'de> serde::de::Visitor<'de> for Pruned {
     type Value = Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array of choices")
+        f.write_str("a chunk")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<&'de str>()? {
+            if self.skips(key) {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
+            let value = if self != Pruned::Choice && key == "choices" {
+                map.next_value_seed(Pruned::Choices)?
+            } else {
+                map.next_value::<Value>()?
+            };
+            out.insert(key.to_owned(), value);
+        }
+        Ok(Value::Object(out))
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(
@@ -298,38 +298,10 @@ impl<'de> serde::de::Visitor<'de> for ChoicesSeed {
         mut seq: A,
     ) -> std::result::Result<Value, A::Error> {
         let mut out = Vec::new();
-        while let Some(choice) = seq.next_element_seed(ChoiceSeed)? {
+        while let Some(choice) = seq.next_element_seed(Pruned::Choice)? {
             out.push(choice);
         }
         Ok(Value::Array(out))
-    }
-}
-
-struct ChoiceSeed;
-
-impl<'de> serde::de::DeserializeSeed<'de> for ChoiceSeed {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(
-        self,
-        d: D,
-    ) -> std::result::Result<Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for ChoiceSeed {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a choice object")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(
-        self,
-        map: A,
-    ) -> std::result::Result<Value, A::Error> {
-        read_pruned(map, &|k| k == "logprobs", false)
     }
 }
 
