@@ -1,19 +1,19 @@
 //! `Agent`: Dexto-shaped sessions API (and, bound to one session, PraisonAI-shaped).
 
+use std::cell::RefCell;
 use std::rc::Rc;
+use std::task::{Poll, Waker};
 
-use futures_channel::mpsc;
 use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
-use futures_util::lock::Mutex;
-use futures_util::StreamExt;
-use js_sys::{Object, Promise, Reflect};
+use js_sys::{Array, Object, Promise, Reflect, JSON};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::config::{self, is_absent};
 use super::convert::{field, history_to_js, opt_string, promise, string_arg, to_js, JsResult};
 use super::session::{AgentView, Session};
 use super::store::{create_options, SessionStore};
-use crate::core::agent::{AgentEvent, AgentSettings, StreamItem, Turn};
+use crate::core::agent::{AgentEvent, AgentSettings, RunResult, StreamItem, Turn};
 use crate::core::cancel::{AnyCancel, CancelToken};
 use crate::core::error::{Error, ErrorCode};
 use crate::core::events::EventBus;
@@ -59,6 +59,15 @@ impl Call {
         extra_cancel: Option<CancelToken>,
         on_item: &dyn Fn(StreamItem),
     ) -> JsResult<JsValue> {
+        to_js(&self.turn(stream, extra_cancel, on_item).await?)
+    }
+
+    async fn turn(
+        self,
+        stream: bool,
+        extra_cancel: Option<CancelToken>,
+        on_item: &dyn Fn(StreamItem),
+    ) -> JsResult<RunResult> {
         let manager = self.opening.await?;
         if self.create_if_missing {
             manager
@@ -85,52 +94,194 @@ impl Call {
             on_event: &on_event,
             on_item,
         };
-        let result = if self.resume {
+        Ok(if self.resume {
             turn.resume(&self.session_id).await?
         } else {
             turn.run(&self.session_id, self.input).await?
-        };
-        to_js(&result)
+        })
     }
 
-    /// The call as an async iterable of its stream items; leaving the loop early aborts it.
+    /// The call as an async iterable of its stream items; leaving the loop early (`return()`,
+    /// `throw()`) aborts it. Items cross into JavaScript in batches: the run writes each item's
+    /// iterator result as JSON text into a [`Feed`], and a `next()` that finds the text
+    /// parses all of it at once (one `JSON.parse` per batch, one promise per `next()`, no
+    /// channel or task per item); the `next()` calls after it take the parsed results in turn.
     fn into_stream(self) -> JsResult<JsValue> {
-        let (tx, rx) = mpsc::unbounded::<Result<JsValue, JsValue>>();
+        let feed = Rc::new(RefCell::new(Feed::default()));
         let stop = CancelToken::new();
         let run_stop = stop.clone();
+        let producer = feed.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let items = tx.clone();
-            let on_item = move |item: StreamItem| {
-                let _ = items.unbounded_send(to_js(&item.to_json()));
-            };
-            if let Err(e) = self.run(true, Some(run_stop), &on_item).await {
-                let _ = tx.unbounded_send(Err(e));
-            }
+            let items = producer.clone();
+            let on_item = move |item: StreamItem| items.borrow_mut().push(&item);
+            let outcome = self.turn(true, Some(run_stop), &on_item).await;
+            producer.borrow_mut().end(outcome.map(|_| ()));
         });
-        let rx = Rc::new(Mutex::new(rx));
+        let next_feed = feed.clone();
         let next = Closure::<dyn FnMut() -> Promise>::new(move || {
-            let rx = rx.clone();
-            promise(async move {
-                match rx.lock().await.next().await {
-                    Some(Ok(v)) => iter_result(&v, false),
-                    Some(Err(e)) => Err(e),
-                    None => iter_result(&JsValue::UNDEFINED, true),
+            let feed = next_feed.clone();
+            let ticket = {
+                let mut f = feed.borrow_mut();
+                // Nobody waiting ahead of this call: what is there is this call's.
+                if f.served == f.issued {
+                    if let Some(result) = f.take() {
+                        return settled(result);
+                    }
                 }
-            })
+                f.issued += 1;
+                f.issued - 1
+            };
+            promise(futures_util::future::poll_fn(move |cx| {
+                let mut f = feed.borrow_mut();
+                if f.served == ticket {
+                    if let Some(result) = f.take() {
+                        f.served += 1;
+                        f.wake();
+                        return Poll::Ready(result);
+                    }
+                }
+                f.wakers.push(cx.waker().clone());
+                Poll::Pending
+            }))
         });
+        let return_feed = feed.clone();
+        let return_stop = stop.clone();
         let finish = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_v: JsValue| {
+            return_feed.borrow_mut().close();
+            return_stop.cancel();
+            settled(iter_result(&JsValue::UNDEFINED, true))
+        });
+        let throw = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |e: JsValue| {
+            feed.borrow_mut().close();
             stop.cancel();
-            promise(async { iter_result(&JsValue::UNDEFINED, true) })
+            Promise::reject(&e)
         });
         let iterator = Object::new();
         Reflect::set(&iterator, &"next".into(), &next.into_js_value())?;
         Reflect::set(&iterator, &"return".into(), &finish.into_js_value())?;
+        Reflect::set(&iterator, &"throw".into(), &throw.into_js_value())?;
         // `[Symbol.asyncIterator]() { return this }` without `new Function`, which a page's
         // Content-Security-Policy forbids unless it allows 'unsafe-eval': for an object,
         // `Object.prototype.valueOf` returns `this` itself.
         let this = Reflect::get(&Object::new(), &"valueOf".into())?;
         Reflect::set(&iterator, &js_sys::Symbol::async_iterator(), &this)?;
         Ok(iterator.into())
+    }
+}
+
+/// A settled promise of `result`.
+fn settled(result: JsResult<JsValue>) -> Promise {
+    match result {
+        Ok(v) => Promise::resolve(&v),
+        Err(e) => Promise::reject(&e),
+    }
+}
+
+/// What a stream's run has produced and its iterator not yet handed out.
+struct Feed {
+    /// Iterator results not yet parsed, as the text of a JSON array without its closing
+    /// bracket: `[{"done":false,"value":…},…`.
+    text: String,
+    /// The last batch parsed, and how many of its results were handed out.
+    batch: Option<Array>,
+    batch_len: u32,
+    taken: u32,
+    /// The run ended: `Ok` when done, `Err` with the error for the `next()` after the items.
+    end: Option<Result<(), JsValue>>,
+    /// `return()` or `throw()` was called: every later `next()` is done.
+    closed: bool,
+    /// `next()` calls that had to wait, by ticket, answered in the order they were made.
+    issued: u64,
+    served: u64,
+    wakers: Vec<Waker>,
+}
+
+impl Default for Feed {
+    fn default() -> Self {
+        Feed {
+            text: "[".to_owned(),
+            batch: None,
+            batch_len: 0,
+            taken: 0,
+            end: None,
+            closed: false,
+            issued: 0,
+            served: 0,
+            wakers: Vec::new(),
+        }
+    }
+}
+
+impl Feed {
+    fn push(&mut self, item: &StreamItem) {
+        if self.closed {
+            return;
+        }
+        if self.text.len() > 1 {
+            self.text.push(',');
+        }
+        self.text.push_str(r#"{"done":false,"value":"#);
+        item.write_json(&mut self.text);
+        self.text.push('}');
+        self.wake();
+    }
+
+    fn end(&mut self, outcome: Result<(), JsValue>) {
+        self.end = Some(outcome);
+        self.wake();
+    }
+
+    fn close(&mut self) {
+        self.closed = true;
+        self.text.truncate(1);
+        self.batch = None;
+        self.wake();
+    }
+
+    fn wake(&mut self) {
+        for w in self.wakers.drain(..) {
+            w.wake();
+        }
+    }
+
+    /// The next iterator result (or the run's error, once, after every item), `None` while
+    /// there is nothing yet.
+    fn take(&mut self) -> Option<JsResult<JsValue>> {
+        if self.closed {
+            return Some(iter_result(&JsValue::UNDEFINED, true));
+        }
+        if self.taken >= self.batch_len && self.text.len() > 1 {
+            self.text.push(']');
+            let parsed = JSON::parse(&self.text);
+            self.text.truncate(1);
+            match parsed {
+                Ok(batch) => {
+                    let batch: Array = batch.unchecked_into();
+                    self.batch_len = batch.length();
+                    self.batch = Some(batch);
+                    self.taken = 0;
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        if let Some(batch) = &self.batch {
+            if self.taken < self.batch_len {
+                let v = batch.get(self.taken);
+                self.taken += 1;
+                return Some(Ok(v));
+            }
+            self.batch = None;
+        }
+        match self.end.take()? {
+            Err(e) => {
+                self.end = Some(Ok(()));
+                Some(Err(e))
+            }
+            Ok(()) => {
+                self.end = Some(Ok(()));
+                Some(iter_result(&JsValue::UNDEFINED, true))
+            }
+        }
     }
 }
 

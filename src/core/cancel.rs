@@ -47,7 +47,10 @@ impl CancelSignal for CancelToken {
             if s.cancelled {
                 std::task::Poll::Ready(())
             } else {
-                s.wakers.push(cx.waker().clone());
+                // A future polled again (once per chunk of a stream) registers its task once.
+                if !s.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    s.wakers.push(cx.waker().clone());
+                }
                 std::task::Poll::Pending
             }
         }))

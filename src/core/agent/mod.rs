@@ -18,7 +18,7 @@
 pub mod options;
 mod summarize;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use futures_util::future::{self, Either, LocalBoxFuture};
 use serde::Serialize;
@@ -148,6 +148,57 @@ impl StreamItem {
             StreamItem::Done(result) => json!({ "type": "done", "result": result }),
         }
     }
+
+    /// Appends the item's JSON (the same as [`StreamItem::to_json`]'s) to `out`: written
+    /// directly for the items a stream is made of, deltas, without building a `Value`.
+    pub fn write_json(&self, out: &mut String) {
+        match self {
+            StreamItem::Delta(text) => {
+                out.push_str(r#"{"type":"delta","text":"#);
+                push_json_string(out, text);
+                out.push('}');
+            }
+            StreamItem::Start { run_id } => {
+                out.push_str(r#"{"type":"start","runId":"#);
+                push_json_string(out, run_id);
+                out.push('}');
+            }
+            StreamItem::ToolCall(_) | StreamItem::Restart { .. } | StreamItem::Done(_) => {
+                out.push_str(&self.to_json().to_string());
+            }
+        }
+    }
+}
+
+/// Appends `s` as a JSON string literal (quotes and escapes added).
+pub fn push_json_string(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape: &str = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // `i` is at an ASCII byte, so at a character boundary.
+        out.push_str(s.get(start..i).unwrap_or_default());
+        if escape.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(s.get(start..).unwrap_or_default());
+    out.push('"');
 }
 
 /// Agent-level events (`agent.on(...)`).
@@ -263,6 +314,9 @@ pub struct Turn<'a> {
     pub on_item: &'a dyn Fn(StreamItem),
 }
 
+/// The stops of a wait (see [`Turn::stops`]).
+type Stops<'s> = LocalBoxFuture<'s, Stop>;
+
 enum Stop {
     Cancelled,
     Deadline,
@@ -329,18 +383,38 @@ impl<'a> Turn<'a> {
         deadline: f64,
         idle: bool,
     ) -> Result<T> {
+        let since = Cell::new(self.manager.now());
+        let mut stops = self.stops(deadline, idle.then_some(&since));
+        self.race(fut, &mut stops).await
+    }
+
+    /// What may end a wait, armed once for any number of waits: the caller's cancellation, the
+    /// whole-call deadline, and with `idle` the idle timeout counted from the instant in it (the
+    /// start of the current wait, which the caller moves before each one). The idle timer is
+    /// not re-armed per wait: when it fires it sleeps again for what is left of the timeout
+    /// since that instant, and ends only once a whole timeout has passed in one wait.
+    fn stops<'s>(&'s self, deadline: f64, idle: Option<&'s Cell<f64>>) -> Stops<'s> {
         let remaining = (deadline - self.manager.now()).max(0.0) as u64;
-        let mut stops: Vec<LocalBoxFuture<'static, Stop>> = Vec::new();
+        let mut stops: Vec<LocalBoxFuture<'s, Stop>> = Vec::with_capacity(3);
         let deadline_sleep = self.timer.sleep(remaining);
         stops.push(Box::pin(async move {
             deadline_sleep.await;
             Stop::Deadline
         }));
-        if idle {
-            let idle_sleep = self.timer.sleep(self.settings.idle_timeout_ms);
+        if let Some(since) = idle {
+            let idle_ms = self.settings.idle_timeout_ms;
+            let first = self.timer.sleep(idle_ms);
             stops.push(Box::pin(async move {
-                idle_sleep.await;
-                Stop::Idle
+                first.await;
+                loop {
+                    let waited = self.manager.now() - since.get();
+                    if waited >= idle_ms as f64 {
+                        return Stop::Idle;
+                    }
+                    self.timer
+                        .sleep((idle_ms as f64 - waited).ceil() as u64)
+                        .await;
+                }
             }));
         }
         if let Some(c) = self.cancel {
@@ -350,10 +424,19 @@ impl<'a> Turn<'a> {
                 Stop::Cancelled
             }));
         }
-        let stop = future::select_all(stops);
-        match future::select(Box::pin(fut), stop).await {
+        Box::pin(async move { future::select_all(stops).await.0 })
+    }
+
+    /// Waits for `fut` unless one of `stops` ends first. `fut` is polled first, so what is
+    /// ready wins over a stop that fired meanwhile.
+    async fn race<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T>>,
+        stops: &mut Stops<'_>,
+    ) -> Result<T> {
+        match future::select(std::pin::pin!(fut), stops).await {
             Either::Left((out, _)) => out,
-            Either::Right(((stop, _, _), _)) => Err(stop.error(self.settings)),
+            Either::Right((stop, _)) => Err(stop.error(self.settings)),
         }
     }
 
@@ -625,11 +708,13 @@ impl<'a> Turn<'a> {
         seen: &mut bool,
     ) -> Result<()> {
         reply.borrow_mut().response = ChatResponse::default();
-        let mut source = self
-            .guarded(self.model.open(request), deadline, true)
-            .await?;
+        // Armed once for the attempt, not per chunk: `waiting` is where the current wait began.
+        let waiting = Cell::new(self.manager.now());
+        let mut stops = self.stops(deadline, Some(&waiting));
+        let mut source = self.race(self.model.open(request), &mut stops).await?;
         loop {
-            let next = self.guarded(source.next_event(), deadline, true).await;
+            waiting.set(self.manager.now());
+            let next = self.race(source.next_event(), &mut stops).await;
             let Some(event) = next? else { return Ok(()) };
             if self.stream && matches!(event, StreamEvent::TextDelta(_) | StreamEvent::ToolCall(_))
             {

@@ -1338,3 +1338,49 @@ fn the_mock_provider_continues_a_cut_reply_with_the_rest_of_it() {
         assert_eq!(w.history("s").await.len(), 4);
     });
 }
+
+#[test]
+fn stream_items_write_the_json_to_json_builds() {
+    let result = RunResult {
+        content: "a\"b".into(),
+        session_id: "s".into(),
+        message_id: "m".into(),
+        run_id: "r".into(),
+        usage: Usage::default(),
+        finish_reason: Some("stop".into()),
+        model: None,
+        tool_calls: vec![],
+    };
+    let texts = [
+        "",
+        "plain",
+        "quote \" backslash \\ slash / nl \n cr \r tab \t",
+        "controls \u{0} \u{1} \u{1f} \u{7f} del",
+        "unicode é 🙂 \u{2028} \u{2029} end",
+        "\"",
+        "\\",
+    ];
+    let mut items: Vec<StreamItem> = texts
+        .iter()
+        .map(|t| StreamItem::Delta((*t).into()))
+        .collect();
+    items.push(StreamItem::Start {
+        run_id: "run_\n1".into(),
+    });
+    items.push(StreamItem::ToolCall(ToolCall {
+        id: "c".into(),
+        name: "n".into(),
+        arguments: "{\"x\":1}".into(),
+    }));
+    items.push(StreamItem::Restart {
+        attempt: 1,
+        reason: "LLM_NETWORK".into(),
+    });
+    items.push(StreamItem::Done(result));
+    for item in items {
+        let mut out = String::new();
+        item.write_json(&mut out);
+        let parsed: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+        assert_eq!(parsed, item.to_json(), "{out}");
+    }
+}

@@ -201,6 +201,110 @@ pub(super) fn decode(v: &Value) -> Result<ChatResponse> {
     })
 }
 
+/// Parses a stream chunk as [`parse_payload`] does, leaving out of the `Value` the fields the
+/// decoder never reads, which are most of a typical chunk: `id`, `created`,
+/// `system_fingerprint`, `service_tier`, `obfuscation`, each choice's `logprobs`, and `model`
+/// once it is known (skipped fields are still checked to be well-formed JSON). Anything this
+/// does not take (not an object, `choices` not an array of objects, a key with escapes, any
+/// syntax error) goes through the plain parse, so other payloads, and every error, come out
+/// exactly as before.
+fn parse_chunk(data: &str, model_known: bool) -> Result<Value> {
+    use serde::de::DeserializeSeed as _;
+    // Over bytes, as `parse_body` reads: the same deserializer type, so no second copy of it.
+    let mut de = serde_json::Deserializer::from_slice(data.as_bytes());
+    let level = if model_known {
+        Pruned::TopModelKnown
+    } else {
+        Pruned::Top
+    };
+    let pruned = level
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v));
+    match pruned {
+        Ok(v) => Ok(v),
+        Err(_) => parse_payload(P, data),
+    }
+}
+
+/// One level of [`parse_chunk`]'s reading: the chunk object, its `choices` array, or a choice.
+/// One type for the three, so serde's reader is instantiated once for maps and once for arrays.
+#[derive(Clone, Copy, PartialEq)]
+enum Pruned {
+    Top,
+    TopModelKnown,
+    Choices,
+    Choice,
+}
+
+impl Pruned {
+    fn skips(self, key: &str) -> bool {
+        match self {
+            Pruned::Top | Pruned::TopModelKnown => {
+                matches!(
+                    key,
+                    "id" | "created" | "system_fingerprint" | "service_tier" | "obfuscation"
+                ) || (self == Pruned::TopModelKnown && key == "model")
+            }
+            Pruned::Choice => key == "logprobs",
+            Pruned::Choices => false,
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Pruned {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Value, D::Error> {
+        if self == Pruned::Choices {
+            d.deserialize_seq(self)
+        } else {
+            d.deserialize_map(self)
+        }
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Pruned {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a chunk")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<&'de str>()? {
+            if self.skips(key) {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
+            let value = if self != Pruned::Choice && key == "choices" {
+                map.next_value_seed(Pruned::Choices)?
+            } else {
+                map.next_value::<Value>()?
+            };
+            out.insert(key.to_owned(), value);
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(choice) = seq.next_element_seed(Pruned::Choice)? {
+            out.push(choice);
+        }
+        Ok(Value::Array(out))
+    }
+}
+
 fn first_choice(v: &Value) -> Option<&Value> {
     let choices = v.get("choices")?.as_array()?;
     choices
@@ -289,7 +393,7 @@ impl StreamState {
         if data.is_empty() {
             return Ok(());
         }
-        let v = parse_payload(P, data)?;
+        let v = parse_chunk(data, self.model_sent)?;
         if let Some(e) = error_in_body(P, &v) {
             return Err(e);
         }
@@ -910,5 +1014,59 @@ mod tests {
         assert_eq!(r.tool_calls.len(), 2);
         assert_eq!(r.tool_calls[0].arguments, r#"{"x":1}"#);
         assert_eq!(r.tool_calls[1].name, "g");
+    }
+
+    #[test]
+    fn chunks_parse_as_the_plain_parse_without_the_unread_fields() {
+        let full = r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","system_fingerprint":"fp","service_tier":"default","obfuscation":"x","choices":[{"index":0,"delta":{"content":"a\"b","tool_calls":[{"index":0,"id":"call_1","function":{"name":"f","arguments":{"id":1,"created":2}}}]},"logprobs":null,"finish_reason":null}],"usage":null}"#;
+        for skip_model in [false, true] {
+            let mut want = super::parse_payload(super::P, full).unwrap();
+            let top = want.as_object_mut().unwrap();
+            for k in [
+                "id",
+                "created",
+                "system_fingerprint",
+                "service_tier",
+                "obfuscation",
+            ] {
+                top.remove(k);
+            }
+            if skip_model {
+                top.remove("model");
+            }
+            top["choices"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("logprobs");
+            assert_eq!(super::parse_chunk(full, skip_model).unwrap(), want);
+        }
+        // What the pruned parse does not take comes out of the plain parse, errors included.
+        for other in [
+            r#"[{"error":{"message":"x"}}]"#,
+            r#""text""#,
+            r#"{"choices":[null,{"index":0}]}"#,
+            r#"{"choices":{"index":0}}"#,
+            r#"{"ch\u006fices":[],"id":"x"}"#,
+            r#"{"error":{"message":"overloaded","type":"server_error"}}"#,
+        ] {
+            assert_eq!(
+                super::parse_chunk(other, false).unwrap(),
+                super::parse_payload(super::P, other).unwrap(),
+                "{other}"
+            );
+        }
+        for bad in [
+            r#"{"id":"x","choices":[{"delta":{"content":"a"}}]"#,
+            r#"{"id":tru}"#,
+            "{} x",
+            "{\"created\":1e}",
+        ] {
+            let got = super::parse_chunk(bad, false).unwrap_err();
+            let want = super::parse_payload(super::P, bad).unwrap_err();
+            assert_eq!(
+                (got.code, got.message, got.retryable),
+                (want.code, want.message, want.retryable)
+            );
+        }
     }
 }
