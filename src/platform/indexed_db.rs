@@ -132,7 +132,8 @@ fn upgrade(db: &IdbDatabase, _old: u32, new: u32) -> std::result::Result<(), JsV
 extern "C" {
     /// `records` itself when every one is exactly its public form, else `null`.
     #[wasm_bindgen(catch, js_name = publicRecords)]
-    fn public_records(records: &JsValue, session_id: &str) -> std::result::Result<JsValue, JsValue>;
+    fn public_records(records: &JsValue, session_id: &str)
+        -> std::result::Result<JsValue, JsValue>;
 }
 
 /// Resolves with the request's result; rejects with its error (a `DOMException`).
@@ -602,6 +603,7 @@ impl Store for IndexedDbStore {
     async fn append_message(
         &self,
         id: &str,
+        known: Option<Session>,
         build: AppendBuild<'_>,
     ) -> Result<Option<(Session, Message)>> {
         // One transaction: the session record is read, the message placed after it, and both
@@ -609,8 +611,13 @@ impl Store for IndexedDbStore {
         // too), so nothing can land between the read and the writes.
         let tx = self.tx(&[MESSAGES, SESSIONS], true)?;
         let sessions = self.store(&tx, SESSIONS)?;
-        let stored = self.read(sessions.get(&id.into())).await?;
-        let decided = session_record(&stored, id)
+        let stored = match known {
+            // The caller holds the session's cross-context lock and knows the record: a read
+            // here would be a round trip to the database for what it already has.
+            Some(session) => Ok(Some(session)),
+            None => session_record(&self.read(sessions.get(&id.into())).await?, id),
+        };
+        let decided = stored
             .and_then(&mut *build)
             .and_then(|(s, m)| Ok((to_js(&m)?, to_js(&s)?, s, m)));
         let (m_js, s_js, session, message) = match decided {

@@ -125,7 +125,13 @@ impl SessionManager {
         let peer = match self.peers() {
             Some(p) => {
                 let lock = p.lock(id).await;
-                self.cache.borrow_mut().remove(id);
+                // Kept only when nobody else can have written the session since it was cached.
+                if !lock.as_ref().is_some_and(|l| l.unbroken) {
+                    self.cache.borrow_mut().remove(id);
+                }
+                if lock.is_some() {
+                    self.locks.set_exclusive(id);
+                }
                 lock
             }
             None => None,
@@ -406,7 +412,13 @@ impl SessionManager {
                 session.updated_at = now.max(session.updated_at);
                 Ok((session, message))
             };
-            let written = match self.store.append_message(id, &mut build).await {
+            // Under the other contexts' lock the cached record is current (see `lock`): the
+            // store need not read it again. Otherwise the store reads it inside the write.
+            let known = match &floor {
+                None if self.locks.is_exclusive(id) => self.cache.borrow().peek(id).cloned(),
+                _ => None,
+            };
+            let written = match self.store.append_message(id, known, &mut build).await {
                 Ok(Some(done)) => Ok(done),
                 Ok(None) => match build(Some(self.require(id).await?)) {
                     Ok((session, message)) => self

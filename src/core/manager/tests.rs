@@ -412,7 +412,11 @@ fn a_store_append_that_fails_writes_nothing() {
         };
         let e = f.manager.add_message("s", bad).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidMessage);
-        let e = f.manager.add_message("missing", user("x")).await.unwrap_err();
+        let e = f
+            .manager
+            .add_message("missing", user("x"))
+            .await
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::SessionNotFound);
         assert!(f.store.get_session("missing").await.unwrap().is_none());
         let stored = f.store.get_session("s").await.unwrap().unwrap();
@@ -741,6 +745,7 @@ mod peers {
     struct Hub {
         locks: RefCell<HashMap<String, Arc<Mutex<()>>>>,
         managers: RefCell<Vec<std::rc::Weak<SessionManager>>>,
+        last_holder: RefCell<HashMap<String, usize>>,
     }
 
     struct Tab {
@@ -762,7 +767,18 @@ mod peers {
                 .entry(session_id.to_owned())
                 .or_default()
                 .clone();
-            Some(PeerLock(Box::new(m.lock_owned().await)))
+            let held = m.lock_owned().await;
+            // Unbroken when this tab was the last to hold it, as with a lease kept between
+            // consecutive writes: nobody else can have written the session since.
+            let last = self
+                .hub
+                .last_holder
+                .borrow_mut()
+                .insert(session_id.to_owned(), self.index);
+            Some(PeerLock {
+                held: Box::new(held),
+                unbroken: last == Some(self.index),
+            })
         }
 
         fn publish(&self, event: &Event) {

@@ -99,8 +99,10 @@ impl Store for MemoryStore {
     async fn append_message(
         &self,
         id: &str,
+        _known: Option<Session>,
         build: AppendBuild<'_>,
     ) -> Result<Option<(Session, Message)>> {
+        // Reading the record here costs nothing: `known` is not needed.
         let stored = self.get_session(id).await?;
         let (session, message) = build(stored)?;
         let mut st = self.state.borrow_mut();

@@ -83,16 +83,18 @@ pub trait Store {
     /// writer's append, and the call fails with [`Error::seq_taken`](crate::core::error::Error::seq_taken)
     /// without writing anything.
     async fn put_message(&self, session: &Session, message: &Message) -> Result<()>;
-    /// Appends a new message in one step where the backend can: reads the session record, lets
-    /// `build` decide the message and the new record from it, and writes both, atomically with
-    /// the read (IndexedDB: one `readwrite` transaction, which other tabs' writes cannot
-    /// interleave). The message's `seq` must be free: a taken one fails with
+    /// Appends a new message in one step where the backend can: reads the session record (or
+    /// takes `known`, the record as the caller knows it to be stored: it holds the lock every
+    /// context honours and has written or read the session since taking it), lets `build`
+    /// decide the message and the new record from it, and writes both, atomically with the read
+    /// (IndexedDB: one `readwrite` transaction, which other tabs' writes cannot interleave). The message's `seq` must be free: a taken one fails with
     /// [`Error::seq_taken`](crate::core::error::Error::seq_taken) and nothing is written.
     /// `Ok(None)` (the default) means "not offered": the caller reads the session itself and
     /// calls [`put_message`](Store::put_message).
     async fn append_message(
         &self,
         _id: &str,
+        _known: Option<Session>,
         _build: AppendBuild<'_>,
     ) -> Result<Option<(Session, Message)>> {
         Ok(None)
