@@ -7,9 +7,9 @@
 //   BROWSERS=chromium node bench/idb.mjs     (one browser; default "chromium,firefox")
 //   PKG=/some/other/pkg node bench/idb.mjs   (another build of the package, e.g. a baseline)
 //
-// The page (bench/idb-page.mjs) runs ROUNDS rounds, each in alternating order: N `addMessage`
-// calls (one durable append each: a Web Lock, one strict readwrite transaction) against N raw
-// strict `readwrite` transactions putting an equivalent message record; then RESTORES alternating
+// The page (bench/idb-page.mjs) runs ROUNDS rounds, each: N `addMessage` calls (one durable
+// append each: a Web Lock, one strict readwrite transaction) against N raw strict `readwrite`
+// transactions putting an equivalent message record, alternating in chunks of CHUNK (100); then RESTORES alternating
 // pairs of `getHistory()` of the N messages (a freshly opened store) against a raw `getAll` on
 // the session's key range. Prints medians and ratios as Markdown; bench/idb.md records a run.
 import { createServer } from "node:http";
@@ -26,6 +26,7 @@ const PKG = process.env.PKG ? path.resolve(process.env.PKG) : path.join(root, "p
 const N = Number(process.env.N ?? 2000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const RESTORES = Number(process.env.RESTORES ?? 7);
+const CHUNK = Number(process.env.CHUNK ?? 100);
 const BROWSERS = (process.env.BROWSERS ?? "chromium,firefox").split(",").filter(Boolean);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const FIREFOX = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
@@ -57,7 +58,7 @@ function serve() {
   return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
 }
 
-const options = { n: N, rounds: ROUNDS, restores: RESTORES };
+const options = { n: N, rounds: ROUNDS, restores: RESTORES, chunk: CHUNK };
 
 async function inChromium(origin) {
   const dir = mkdtempSync(path.join(tmpdir(), "bench-idb-chromium-"));
@@ -134,7 +135,7 @@ try {
 }
 
 const ms = (x) => `${x.toFixed(x < 100 ? 1 : 0)} ms`;
-console.log(`IndexedDB, ${N} messages, ${ROUNDS} rounds (${RESTORES} restores each), medians; package ${path.relative(root, PKG) || PKG}\n`);
+console.log(`IndexedDB, ${N} messages, ${ROUNDS} rounds (appends in alternating chunks of ${CHUNK}, ${RESTORES} restores each), medians; package ${path.relative(root, PKG) || PKG}\n`);
 console.log("| browser | appends: ours | raw strict puts | speed vs raw (≥ 0.8) | restore: ours | raw getAll | time vs raw (≤ 1.3) |");
 console.log("|---|---|---|---|---|---|---|");
 for (const [b, r] of Object.entries(results)) {

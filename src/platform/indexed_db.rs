@@ -12,9 +12,15 @@
 //! Records are the JSON objects of `core::model`, so they are readable in the browser's devtools.
 //! Every write is one `readwrite` transaction with durability `"strict"` (flushed to disk before
 //! it completes): an append puts the message and the session record in the same transaction, so a
-//! crash keeps both or neither. Reads touch only what they return: a session is one `get`, the
-//! newest N messages one backwards cursor over the session's key range, listing sessions one
-//! `getAll` on the `updatedAt` index. Inside a transaction only IndexedDB requests are awaited.
+//! crash keeps both or neither. An append ([`Store::append_message`]) is that one transaction and
+//! nothing else: it reads the session record inside it (or, when the manager holds the session's
+//! Web Lock and has the record, not at all) and `add`s the message, which fails on a taken
+//! position (the check against a writer that went around the record) and aborts the whole.
+//! Reads touch only what they return: a session is one `get`, the newest N messages one
+//! backwards cursor over the session's key range, listing sessions one `getAll` on the
+//! `updatedAt` index; `getHistory` hands the stored message objects to JavaScript as they are
+//! when each is exactly its public form (`records.js`), else decodes them here. Inside a
+//! transaction only IndexedDB requests are awaited.
 //!
 //! Another tab opening a newer schema sends `versionchange`: this connection closes at once (so
 //! that tab's upgrade is not blocked) and every later call fails with `STORAGE_UNAVAILABLE`.
