@@ -1,14 +1,15 @@
 //! Other tabs and workers over the same storage: Web Locks for one writer per session,
-//! BroadcastChannel to hear of their changes.
-//!
-//! A released Web Lock is kept for this context until the current task ends (a `MessageChannel`
-//! message, which background tabs do not throttle the way they throttle timers), and at most
-//! [`MAX_REUSES`] writes in a row: consecutive appends from one tab (an `await` loop, several in
-//! flight) then take the lock once instead of once each, while another tab waiting for it waits
-//! at most that many writes longer. A lock kept that way is `unbroken`: nobody else can have
-//! written the session meanwhile. Both are feature-detected on `globalThis`; where
+//! BroadcastChannel to hear of their changes. Both are feature-detected on `globalThis`; where
 //! Web Locks are missing the manager falls back on the store's seq-slot check (see
 //! `core::peers`), and where BroadcastChannel is missing other contexts simply are not told.
+//!
+//! A released Web Lock is kept for this context until the current task ends (a `MessageChannel`
+//! message, which background tabs do not throttle the way they throttle timers), for at most
+//! [`MAX_REUSES`] writes in a row: consecutive appends from one tab (an `await` loop, several in
+//! flight) take the lock once instead of once each, while another tab waiting for it waits at
+//! most that many writes longer. A lock kept that way is `unbroken`: nobody else can have written
+//! the session meanwhile. The task's change notices go out at its end too, in order: posting them
+//! (the costliest part of an append after the commit) then overlaps the next write's commit.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -40,14 +41,20 @@ pub struct BrowserPeers {
     leases: Rc<Leases>,
 }
 
-/// Web Locks this context keeps for a moment after a write, for its next one.
+/// What waits for the end of the current task: the Web Locks this context keeps for a moment
+/// after a write (for its next one), and the change notices for the other contexts (posted
+/// then, so that their cost overlaps the next write's commit instead of delaying it).
 #[derive(Default)]
 struct Leases {
     idle: RefCell<Vec<Idle>>,
-    /// Numbers the idle leases: the end-of-task message releases those up to its number.
-    next: Cell<u64>,
+    /// Notices not yet posted, in order.
+    notices: RefCell<Vec<String>>,
+    /// The `BroadcastChannel` the notices go to.
+    broadcast: RefCell<Option<JsValue>>,
+    /// An end-of-task message is on its way.
+    posted: Cell<bool>,
     /// Posts the end-of-task message: a `MessageChannel`'s port, with the listener on the other
-    /// port. `None`: no channel here, a lock is released at once (no reuse).
+    /// port. `None`: no channel here; a lock is released and a notice posted at once.
     wake: RefCell<Option<Wake>>,
 }
 
@@ -58,25 +65,19 @@ struct Idle {
     session: String,
     release: Release,
     uses: u32,
-    number: u64,
 }
 
 impl Leases {
     fn new() -> Rc<Self> {
         let leases = Rc::new(Leases::default());
         let weak = Rc::downgrade(&leases);
-        let listener = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
-            let upto = Reflect::get(&ev, &JsValue::from_str("data"))
-                .ok()
-                .and_then(|d| d.as_f64());
-            if let (Some(upto), Some(leases)) = (upto, weak.upgrade()) {
-                // Dropping an `Idle` releases its lock.
-                let expired: Vec<Idle> = {
-                    let mut idle = leases.idle.borrow_mut();
-                    let (gone, kept) = idle.drain(..).partition(|i| i.number as f64 <= upto);
-                    *idle = kept;
-                    gone
-                };
+        let listener = Closure::<dyn FnMut(JsValue)>::new(move |_ev: JsValue| {
+            if let Some(leases) = weak.upgrade() {
+                leases.posted.set(false);
+                leases.flush();
+                // Every idle lease was kept during a task that has ended. Dropping an `Idle`
+                // releases its lock.
+                let expired = std::mem::take(&mut *leases.idle.borrow_mut());
                 drop(expired);
             }
         });
@@ -101,6 +102,43 @@ impl Leases {
         leases
     }
 
+    /// Asks for the end-of-task message (once per task); `false` when it cannot come.
+    fn wake_later(&self) -> bool {
+        if self.posted.get() {
+            return true;
+        }
+        let wake = self.wake.borrow();
+        let Some((_, port, _)) = wake.as_ref() else {
+            return false;
+        };
+        let posted = function_property(port, "postMessage")
+            .is_some_and(|post| post.call1(port, &JsValue::NULL).is_ok());
+        self.posted.set(posted);
+        posted
+    }
+
+    /// Posts the notices waiting, in order.
+    fn flush(&self) {
+        let notices = std::mem::take(&mut *self.notices.borrow_mut());
+        let broadcast = self.broadcast.borrow();
+        let Some(channel) = broadcast.as_ref() else {
+            return;
+        };
+        if let Some(post) = function_property(channel, "postMessage") {
+            for text in notices {
+                let _ = post.call1(channel, &JsValue::from_str(&text));
+            }
+        }
+    }
+
+    /// Tells the other contexts at the end of this task (at once when that cannot be arranged).
+    fn notify(&self, text: String) {
+        self.notices.borrow_mut().push(text);
+        if !self.wake_later() {
+            self.flush();
+        }
+    }
+
     /// Takes this context's idle lease on `session`, if it keeps one.
     fn take(&self, session: &str) -> Option<Idle> {
         let mut idle = self.idle.borrow_mut();
@@ -116,23 +154,13 @@ impl Leases {
         release: Release,
         uses: u32,
     ) -> std::result::Result<(), Release> {
-        let wake = self.wake.borrow();
-        let Some((_, port, _)) = wake.as_ref() else {
-            return Err(release);
-        };
-        let Some(post) = function_property(port, "postMessage") else {
-            return Err(release);
-        };
-        let number = self.next.get();
-        self.next.set(number + 1);
-        if post.call1(port, &JsValue::from_f64(number as f64)).is_err() {
+        if !self.wake_later() {
             return Err(release);
         }
         self.idle.borrow_mut().push(Idle {
             session,
             release,
             uses,
-            number,
         });
         Ok(())
     }
@@ -140,7 +168,8 @@ impl Leases {
 
 impl Drop for BrowserPeers {
     fn drop(&mut self) {
-        // Idle leases are released with it.
+        // Notices still waiting go now; idle leases are released with it.
+        self.leases.flush();
         self.leases.idle.borrow_mut().clear();
         if let Some((port, other, _)) = self.leases.wake.borrow_mut().take() {
             for p in [&port, &other] {
@@ -200,11 +229,8 @@ pub fn connect(manager: &Rc<SessionManager>, scope: &str) {
     if locks.is_none() && channel.is_none() {
         return;
     }
-    let leases = if locks.is_some() {
-        Leases::new()
-    } else {
-        Rc::default()
-    };
+    let leases = Leases::new();
+    *leases.broadcast.borrow_mut() = channel.as_ref().map(|(c, _)| c.clone());
     manager.set_peers(Rc::new(BrowserPeers {
         scope,
         locks,
@@ -302,11 +328,11 @@ impl Peers for BrowserPeers {
     }
 
     fn publish(&self, event: &Event) {
-        let (Some((channel, _)), Some(text)) = (&self.channel, peers::encode(event)) else {
+        if self.channel.is_none() {
             return;
-        };
-        if let Some(post) = function_property(channel, "postMessage") {
-            let _ = post.call1(channel, &JsValue::from_str(&text));
+        }
+        if let Some(text) = peers::encode(event) {
+            self.leases.notify(text);
         }
     }
 }
