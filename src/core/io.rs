@@ -126,8 +126,15 @@ pub trait KvBackend {
     }
 }
 
-/// Held while this context writes a session; dropping it releases the lock for every context.
-pub struct PeerLock(pub Box<dyn Any>);
+/// Held while this context writes a session; dropping it releases the lock for every context
+/// (or keeps it a moment for this context's next write: see `unbroken`).
+pub struct PeerLock {
+    pub held: Box<dyn Any>,
+    /// This context has held the lock without a break since it last wrote the session (a lease
+    /// kept for consecutive writes): no other context can have written it in between, so what
+    /// this context holds of the session is still current.
+    pub unbroken: bool,
+}
 
 #[async_trait(?Send)]
 pub trait Peers {

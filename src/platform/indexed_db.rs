@@ -12,9 +12,15 @@
 //! Records are the JSON objects of `core::model`, so they are readable in the browser's devtools.
 //! Every write is one `readwrite` transaction with durability `"strict"` (flushed to disk before
 //! it completes): an append puts the message and the session record in the same transaction, so a
-//! crash keeps both or neither. Reads touch only what they return: a session is one `get`, the
-//! newest N messages one backwards cursor over the session's key range, listing sessions one
-//! `getAll` on the `updatedAt` index. Inside a transaction only IndexedDB requests are awaited.
+//! crash keeps both or neither. An append ([`Store::append_message`]) is that one transaction and
+//! nothing else: it reads the session record inside it (or, when the manager holds the session's
+//! Web Lock and has the record, not at all) and `add`s the message, which fails on a taken
+//! position (the check against a writer that went around the record) and aborts the whole.
+//! Reads touch only what they return: a session is one `get`, the newest N messages one
+//! backwards cursor over the session's key range, listing sessions one `getAll` on the
+//! `updatedAt` index; `getHistory` hands the stored message objects to JavaScript as they are
+//! when each is exactly its public form (`records.js`), else decodes them here. Inside a
+//! transaction only IndexedDB requests are awaited.
 //!
 //! Another tab opening a newer schema sends `versionchange`: this connection closes at once (so
 //! that tab's upgrade is not blocked) and every later call fails with `STORAGE_UNAVAILABLE`.
@@ -43,7 +49,7 @@ use web_sys::{
 use super::storage_error::{storage_error, unavailable};
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::model::{Message, Run, Session, Summary};
-use crate::core::store::{MessageQuery, Store};
+use crate::core::store::{AppendBuild, HostMessages, MessageQuery, Store};
 
 /// The database name when the configuration names none.
 pub const DEFAULT_NAME: &str = "agent-sessions";
@@ -126,6 +132,16 @@ fn upgrade(db: &IdbDatabase, _old: u32, new: u32) -> std::result::Result<(), JsV
     Ok(())
 }
 
+/// Stored message records handed to JavaScript as they are (`records.js`): a check that each is
+/// exactly its public form instead of a crossing into Rust, a decode and a re-encode.
+#[wasm_bindgen(module = "/src/platform/records.js")]
+extern "C" {
+    /// `records` itself when every one is exactly its public form, else `null`.
+    #[wasm_bindgen(catch, js_name = publicRecords)]
+    fn public_records(records: &JsValue, session_id: &str)
+        -> std::result::Result<JsValue, JsValue>;
+}
+
 /// Resolves with the request's result; rejects with its error (a `DOMException`).
 async fn wait(request: &IdbRequest) -> std::result::Result<JsValue, JsValue> {
     let promise = Promise::new(&mut |resolve, reject| {
@@ -170,6 +186,21 @@ fn from_js<T: DeserializeOwned>(value: &JsValue, session_id: &str, what: &str) -
         .ok_or_else(|| Error::corrupt(Some(session_id), format!("{what} is not JSON")))?;
     crate::core::json::from_str(&text)
         .map_err(|e| Error::corrupt(Some(session_id), format!("{what}: {e}")))
+}
+
+/// A stored session record (`undefined`: absent), checked to be the session `id`'s.
+fn session_record(value: &JsValue, id: &str) -> Result<Option<Session>> {
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    let session: Session = from_js(value, id, "session record")?;
+    if session.id != id {
+        return Err(Error::corrupt(
+            Some(id),
+            "record holds another session's id",
+        ));
+    }
+    Ok(Some(session))
 }
 
 fn key(session_id: &str, seq: f64) -> JsValue {
@@ -448,6 +479,40 @@ impl IndexedDbStore {
         Ok(())
     }
 
+    /// The stored records of a query's messages, oldest first, undecoded.
+    async fn message_values(&self, session_id: &str, query: MessageQuery) -> Result<Array> {
+        let lo = query.from_seq.unwrap_or(0) as f64;
+        let hi = query.before_seq.map_or(f64::INFINITY, |b| b as f64);
+        if lo >= hi || query.limit == Some(0) {
+            return Ok(Array::new());
+        }
+        let range = seq_range(session_id, lo, hi).map_err(|e| self.fail(e))?;
+        let tx = self.tx(&[MESSAGES], false)?;
+        let store = self.store(&tx, MESSAGES)?;
+        Ok(match query.limit {
+            None => Array::from(&self.read(store.get_all_with_key(&range)).await?),
+            Some(limit) => {
+                // Newest first along the key range, stopping after `limit`: O(limit).
+                let request = store
+                    .open_cursor_with_range_and_direction(&range, IdbCursorDirection::Prev)
+                    .map_err(|e| self.fail(e))?;
+                let newest = Array::new();
+                loop {
+                    let cursor = wait(&request).await.map_err(|e| self.fail(e))?;
+                    let Some(cursor) = cursor.dyn_ref::<IdbCursorWithValue>() else {
+                        break;
+                    };
+                    newest.push(&cursor.value().map_err(|e| self.fail(e))?);
+                    if newest.length() as usize >= limit {
+                        break;
+                    }
+                    cursor.continue_().map_err(|e| self.fail(e))?;
+                }
+                newest.reverse()
+            }
+        })
+    }
+
     fn all_messages(&self, session_id: &str) -> Result<IdbKeyRange> {
         seq_range(session_id, 0.0, f64::INFINITY).map_err(|e| self.fail(e))
     }
@@ -477,17 +542,7 @@ impl Store for IndexedDbStore {
         let value = self
             .read(self.store(&tx, SESSIONS)?.get(&id.into()))
             .await?;
-        if value.is_undefined() {
-            return Ok(None);
-        }
-        let session: Session = from_js(&value, id, "session record")?;
-        if session.id != id {
-            return Err(Error::corrupt(
-                Some(id),
-                "record holds another session's id",
-            ));
-        }
-        Ok(Some(session))
+        session_record(&value, id)
     }
 
     async fn put_session(&self, session: &Session) -> Result<()> {
@@ -551,44 +606,64 @@ impl Store for IndexedDbStore {
         self.done(&tx).await
     }
 
-    async fn get_messages(&self, session_id: &str, query: MessageQuery) -> Result<Vec<Message>> {
-        let lo = query.from_seq.unwrap_or(0) as f64;
-        let hi = query.before_seq.map_or(f64::INFINITY, |b| b as f64);
-        if lo >= hi || query.limit == Some(0) {
-            return Ok(Vec::new());
-        }
-        let range = seq_range(session_id, lo, hi).map_err(|e| self.fail(e))?;
-        let tx = self.tx(&[MESSAGES], false)?;
-        let store = self.store(&tx, MESSAGES)?;
-        let values: Vec<JsValue> = match query.limit {
-            None => Array::from(&self.read(store.get_all_with_key(&range)).await?)
-                .iter()
-                .collect(),
-            Some(limit) => {
-                // Newest first along the key range, stopping after `limit`: O(limit).
-                let request = store
-                    .open_cursor_with_range_and_direction(&range, IdbCursorDirection::Prev)
-                    .map_err(|e| self.fail(e))?;
-                let mut newest = Vec::with_capacity(limit.min(1024));
-                loop {
-                    let cursor = wait(&request).await.map_err(|e| self.fail(e))?;
-                    let Some(cursor) = cursor.dyn_ref::<IdbCursorWithValue>() else {
-                        break;
-                    };
-                    newest.push(cursor.value().map_err(|e| self.fail(e))?);
-                    if newest.len() >= limit {
-                        break;
-                    }
-                    cursor.continue_().map_err(|e| self.fail(e))?;
-                }
-                newest.reverse();
-                newest
+    async fn append_message(
+        &self,
+        id: &str,
+        known: Option<Session>,
+        build: AppendBuild<'_>,
+    ) -> Result<Option<(Session, Message)>> {
+        // One transaction: the session record is read, the message placed after it, and both
+        // written; IndexedDB runs overlapping readwrite transactions one at a time (across tabs
+        // too), so nothing can land between the read and the writes.
+        let tx = self.tx(&[MESSAGES, SESSIONS], true)?;
+        let sessions = self.store(&tx, SESSIONS)?;
+        let stored = match known {
+            // The caller holds the session's cross-context lock and knows the record: a read
+            // here would be a round trip to the database for what it already has.
+            Some(session) => Ok(Some(session)),
+            None => session_record(&self.read(sessions.get(&id.into())).await?, id),
+        };
+        let decided = stored
+            .and_then(&mut *build)
+            .and_then(|(s, m)| Ok((to_js(&m)?, to_js(&s)?, s, m)));
+        let (m_js, s_js, session, message) = match decided {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = tx.abort();
+                return Err(e);
             }
         };
-        values
+        // `add`, not `put`: the position check. A message already at this seq (a writer that did
+        // not go through this session record) fails the request with a ConstraintError, which
+        // aborts the transaction: nothing is written.
+        let added = self
+            .store(&tx, MESSAGES)?
+            .add(&m_js)
+            .map_err(|e| self.fail(e))?;
+        sessions.put(&s_js).map_err(|e| self.fail(e))?;
+        match commit(&tx).await {
+            Ok(()) => Ok(Some((session, message))),
+            Err(e) => {
+                let constraint = added
+                    .error()
+                    .ok()
+                    .flatten()
+                    .is_some_and(|d| d.name() == "ConstraintError");
+                if constraint && !self.closed.get() {
+                    Err(Error::seq_taken(id, message.seq))
+                } else {
+                    Err(self.fail(e))
+                }
+            }
+        }
+    }
+
+    async fn get_messages(&self, session_id: &str, query: MessageQuery) -> Result<Vec<Message>> {
+        self.message_values(session_id, query)
+            .await?
             .iter()
             .map(|v| {
-                let m: Message = from_js(v, session_id, "message")?;
+                let m: Message = from_js(&v, session_id, "message")?;
                 if m.session_id != session_id {
                     return Err(Error::corrupt(
                         Some(session_id),
@@ -598,6 +673,20 @@ impl Store for IndexedDbStore {
                 Ok(m)
             })
             .collect()
+    }
+
+    async fn get_host_messages(
+        &self,
+        session_id: &str,
+        query: MessageQuery,
+    ) -> Result<Option<HostMessages>> {
+        let values = self.message_values(session_id, query).await?;
+        // Anything not exactly its public form (an older record, a damaged one) goes the
+        // decoding way, which fills defaults and reports damage.
+        match public_records(&values, session_id) {
+            Ok(v) if !v.is_null() => Ok(Some(Box::new(v))),
+            _ => Ok(None),
+        }
     }
 
     async fn clear_messages(&self, session: &Session) -> Result<()> {

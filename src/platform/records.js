@@ -1,4 +1,5 @@
-// Stored message records handed to JavaScript as they are, for `getHistory()` over SQL storage.
+// Stored message records handed to JavaScript as they are, for `getHistory()` over SQL storage
+// (`publicMessages`: rows of JSON text) and IndexedDB (`publicRecords`: the stored objects).
 //
 // Each row's `data` is the message record as JSON text. When every record is exactly its public
 // form — what this version writes and `getHistory()` returns, unsealed — `JSON.parse` of it is
@@ -89,4 +90,12 @@ export function syncTransaction(db, exec, begin, commit, statements, params) {
     }
     throw e;
   }
+}
+
+// records: the message objects IndexedDB read (structured clones: this call's own copies), oldest
+// first. Returns the same array when every one is exactly its public form, or null.
+export function publicRecords(records, sessionId) {
+  if (!Array.isArray(records)) return null;
+  for (let i = 0; i < records.length; i++) if (!isPublicMessage(records[i], sessionId)) return null;
+  return records;
 }

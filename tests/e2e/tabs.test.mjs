@@ -86,3 +86,80 @@ test("without Web Locks the seq-slot check still keeps every message exactly onc
     await context.close();
   }
 });
+
+test("a tab appending in a loop keeps its Web Lock only a few writes: another tab's append gets in", async () => {
+  // Consecutive appends from one tab reuse one Web Lock (a lease of at most 8 reuses), so a tab
+  // looping on appends must not hold the session for the whole loop.
+  const { context } = await launch();
+  try {
+    const pages = await tabs(context, 2);
+    const LOOP = 300;
+    await pages[0].evaluate((id) => window.store.getOrCreate(id), "lease");
+    const looping = pages[0].evaluate(async ({ id, LOOP }) => {
+      const s = await window.store.get(id);
+      for (let i = 0; i < LOOP; i++) await s.addMessage({ role: "user", content: `a${i}` });
+    }, { id: "lease", LOOP });
+    // B appends once, as soon as it has heard A's first append.
+    const b = await pages[1].evaluate(async (id) => {
+      await new Promise((ok) => {
+        const seen = () => window.heard.some((e) => e.remote && e.type === "message:added" && e.sessionId === id);
+        if (seen()) return ok();
+        const off = window.store.on("message:added", () => { if (seen()) { off(); ok(); } });
+      });
+      const m = await (await window.store.get(id)).addMessage({ role: "user", content: "b" });
+      return m.seq;
+    }, "lease");
+    await looping;
+    const history = await pages[0].evaluate(async (id) => (await (await window.store.get(id)).getHistory()).map((m) => m.content), "lease");
+    assert.equal(history.length, LOOP + 1, "every message once");
+    assert.equal(history.filter((c) => c === "b").length, 1);
+    assert.deepEqual(history.filter((c) => c !== "b"), Array.from({ length: LOOP }, (_, i) => `a${i}`), "A's in order");
+    assert.ok(b < LOOP, `B's append waited for A's whole loop (seq ${b})`);
+  } finally {
+    await context.close();
+  }
+});
+
+for (const noWebLocks of [false, true]) {
+  test(`an append is refused a position another writer took, and lands after it (${noWebLocks ? "no Web Locks: the record read in the write" : "Web Locks: the cached record under a kept lock"})`, async () => {
+    const { context } = await launch();
+    try {
+      const [page] = await tabs(context, 1, { noWebLocks });
+      const out = await page.evaluate(async () => {
+        const id = "conflict";
+        const db = await new Promise((ok, fail) => {
+          const r = indexedDB.open("tabs");
+          r.onsuccess = () => ok(r.result);
+          r.onerror = () => fail(r.error);
+        });
+        const raw = (seq, extra = {}) => {
+          const tx = db.transaction(["messages"], "readwrite");
+          tx.objectStore("messages").put({ id: `msg_raw${seq}`, sessionId: id, seq, role: "user", content: `raw${seq}`, status: "complete", createdAt: Date.now(), tokens: 1, ...extra });
+          return new Promise((ok) => { tx.oncomplete = ok; });
+        };
+        const s = await window.store.create(id);
+        const a = await s.addMessage({ role: "user", content: "a" });
+        // A writer that does not go through the session record puts a message at the next
+        // position; its transaction is queued before the append's, so it commits first.
+        const written = raw(1);
+        const b = await s.addMessage({ role: "user", content: "b" });
+        await written;
+        // A record not exactly in its public form (an unknown field): getHistory decodes it.
+        await raw(3, { extra: true });
+        const c = await s.addMessage({ role: "user", content: "c" });
+        const history = await s.getHistory();
+        const again = await window.store.get(id);
+        return {
+          seqs: [a.seq, b.seq, c.seq],
+          history: history.map((m) => [m.seq, m.content, "extra" in m]),
+          count: again.messageCount,
+        };
+      });
+      assert.deepEqual(out.seqs, [0, 2, 4]);
+      assert.deepEqual(out.history, [[0, "a", false], [1, "raw1", false], [2, "b", false], [3, "raw3", false], [4, "c", false]]);
+      assert.equal(out.count, 5);
+    } finally {
+      await context.close();
+    }
+  });
+}

@@ -14,6 +14,9 @@ use crate::core::io::PeerLock;
 #[derive(Default)]
 pub(super) struct KeyedLocks {
     locks: RefCell<HashMap<String, Arc<Mutex<()>>>>,
+    /// Ids whose holder here also holds the other contexts' lock: while held, what this context
+    /// caches of the session is what storage holds (nobody else can write it).
+    exclusive: RefCell<Vec<String>>,
 }
 
 impl KeyedLocks {
@@ -25,6 +28,14 @@ impl KeyedLocks {
             .entry(id.to_owned())
             .or_default()
             .clone()
+    }
+
+    pub(super) fn set_exclusive(&self, id: &str) {
+        self.exclusive.borrow_mut().push(id.to_owned());
+    }
+
+    pub(super) fn is_exclusive(&self, id: &str) -> bool {
+        self.exclusive.borrow().iter().any(|x| x == id)
     }
 
     /// Whether no lock is held or awaited (every entry is dropped with its last user).
@@ -53,6 +64,7 @@ impl KeyGuard {
 
 impl Drop for KeyGuard {
     fn drop(&mut self) {
+        self.locks.exclusive.borrow_mut().retain(|x| x != &self.id);
         let mut map = self.locks.locks.borrow_mut();
         // 2 = the map's own handle + the one inside our guard: nobody else waits.
         if map.get(&self.id).is_some_and(|m| Arc::strong_count(m) <= 2) {

@@ -125,7 +125,13 @@ impl SessionManager {
         let peer = match self.peers() {
             Some(p) => {
                 let lock = p.lock(id).await;
-                self.cache.borrow_mut().remove(id);
+                // Kept only when nobody else can have written the session since it was cached.
+                if !lock.as_ref().is_some_and(|l| l.unbroken) {
+                    self.cache.borrow_mut().remove(id);
+                }
+                if lock.is_some() {
+                    self.locks.set_exclusive(id);
+                }
                 lock
             }
             None => None,
@@ -371,31 +377,77 @@ impl SessionManager {
         self.add_message_locked(id, input).await
     }
 
-    /// Appends a message; the caller holds the session's lock. If another context appended to
-    /// the session unseen (no cross-context lock on this platform), the store refuses to
-    /// overwrite its message and the append moves to the next free position.
+    /// Appends a message; the caller holds the session's lock. Where the store offers it
+    /// ([`Store::append_message`]), the session record is read inside the append's own write
+    /// (IndexedDB: the same transaction), so the message is placed after whatever another
+    /// context wrote, without a separate read. If another context appended to the session unseen
+    /// (no cross-context lock on this platform), the store refuses to overwrite its message and
+    /// the append moves to the next free position.
     pub async fn add_message_locked(&self, id: &str, input: NewMessage) -> Result<Message> {
         // Each retry races the other writer afresh (about even odds), so a few dozen tries make
         // a spurious SESSION_BUSY vanishingly unlikely.
         const ATTEMPTS: usize = 24;
         let mut attempt = 1;
+        // After a refused position: where the session really ends (its record may lag its newest
+        // message on stores without transactions).
+        let mut floor: Option<Session> = None;
         loop {
-            let mut session = self.require(id).await?;
             let now = self.now();
-            let message = build_message(&session, input.clone(), now, &*self.rng)?;
-            session.next_seq = message.seq + 1;
-            session.message_count += 1;
-            session.updated_at = now.max(session.updated_at);
-            match self.store.put_message(&session, &message).await {
-                Ok(()) => {
+            let expired = std::cell::Cell::new(false);
+            let mut build = |stored: Option<Session>| -> Result<(Session, Message)> {
+                let mut session = stored.ok_or_else(|| Error::session_not_found(id))?;
+                if session.id != id {
+                    return Err(Error::corrupt(
+                        Some(id),
+                        "record holds another session's id",
+                    ));
+                }
+                if self.is_expired(&session, now) {
+                    expired.set(true);
+                    return Err(Error::session_not_found(id));
+                }
+                if let Some(f) = floor.as_ref().filter(|f| f.next_seq > session.next_seq) {
+                    session.message_count += f.next_seq - session.next_seq;
+                    session.next_seq = f.next_seq;
+                }
+                let message = build_message(&session, input.clone(), now, &*self.rng)?;
+                session.next_seq = message.seq + 1;
+                session.message_count += 1;
+                session.updated_at = now.max(session.updated_at);
+                Ok((session, message))
+            };
+            // Under the other contexts' lock the cached record is current (see `lock`): the
+            // store need not read it again. Otherwise the store reads it inside the write.
+            let known = match &floor {
+                None if self.locks.is_exclusive(id) => self.cache.borrow().peek(id).cloned(),
+                _ => None,
+            };
+            let written = match self.store.append_message(id, known, &mut build).await {
+                Ok(Some(done)) => Ok(done),
+                Ok(None) => match build(Some(self.require(id).await?)) {
+                    Ok((session, message)) => self
+                        .store
+                        .put_message(&session, &message)
+                        .await
+                        .map(|()| (session, message)),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            };
+            match written {
+                Ok((session, message)) => {
                     self.remember(&session);
                     self.emit(Event::MessageAdded(message.clone()));
                     self.emit(Event::SessionUpdated(session));
                     return Ok(message);
                 }
+                Err(_) if expired.get() => {
+                    self.expire(id).await?;
+                    return Err(Error::session_not_found(id));
+                }
                 Err(e) if e.code == ErrorCode::SessionBusy && attempt < ATTEMPTS => {
                     attempt += 1;
-                    self.resync(id).await?;
+                    floor = Some(self.resync(id).await?);
                 }
                 Err(e) => return Err(e),
             }
@@ -404,7 +456,7 @@ impl SessionManager {
 
     /// Re-reads a session written by someone else: the record, corrected by the newest message
     /// actually stored (a record write may lag its message on stores without transactions).
-    async fn resync(&self, id: &str) -> Result<()> {
+    async fn resync(&self, id: &str) -> Result<Session> {
         self.cache.borrow_mut().remove(id);
         let mut session = self.require(id).await?;
         let newest = self.store.get_messages(id, MessageQuery::newest(1)).await?;
@@ -415,7 +467,7 @@ impl SessionManager {
             }
         }
         self.remember(&session);
-        Ok(())
+        Ok(session)
     }
 
     /// Rewrites a message already stored (same `seq`), e.g. a streamed reply as it grows and

@@ -365,6 +365,67 @@ fn session_ttl_evicts_idle_sessions_from_memory_only() {
 }
 
 #[test]
+fn an_append_reads_the_stored_record_in_its_write_and_moves_past_a_taken_position() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        let s = f.create("s").await;
+        f.create("other").await;
+        // Another writer's message at seq 0 with a record that lags it (as on a store without
+        // transactions): the append's position check refuses seq 0, and the retry lands after.
+        let mut ahead = s.clone();
+        ahead.next_seq = 1;
+        ahead.message_count = 1;
+        let theirs = Message {
+            id: "msg_theirs".into(),
+            session_id: "s".into(),
+            seq: 0,
+            ..f.say("other", "x").await.clone()
+        };
+        f.store.put_message(&ahead, &theirs).await.unwrap();
+        f.store.put_session(&s).await.unwrap();
+        let ours = f.say("s", "ours").await;
+        assert_eq!(ours.seq, 1);
+        let h = f.manager.history("s", None).await.unwrap();
+        let ids: Vec<_> = h.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["msg_theirs", ours.id.as_str()]);
+        assert_eq!(f.manager.require("s").await.unwrap().message_count, 2);
+        // The record is read from the store, not the cache: a title another context wrote
+        // survives this context's append.
+        let mut renamed = f.store.get_session("s").await.unwrap().unwrap();
+        renamed.title = Some("theirs".into());
+        f.store.put_session(&renamed).await.unwrap();
+        f.say("s", "again").await;
+        let stored = f.store.get_session("s").await.unwrap().unwrap();
+        assert_eq!(stored.title.as_deref(), Some("theirs"));
+        assert_eq!((stored.next_seq, stored.message_count), (3, 3));
+    });
+}
+
+#[test]
+fn a_store_append_that_fails_writes_nothing() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        f.create("s").await;
+        let bad = NewMessage {
+            role: "nope".into(),
+            ..user("x")
+        };
+        let e = f.manager.add_message("s", bad).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidMessage);
+        let e = f
+            .manager
+            .add_message("missing", user("x"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::SessionNotFound);
+        assert!(f.store.get_session("missing").await.unwrap().is_none());
+        let stored = f.store.get_session("s").await.unwrap().unwrap();
+        assert_eq!((stored.next_seq, stored.message_count), (0, 0));
+        assert!(f.manager.history("s", None).await.unwrap().is_empty());
+    });
+}
+
+#[test]
 fn retention_deletes_expired_sessions_on_access_and_on_sweep() {
     let events = Rc::new(RefCell::new(Vec::new()));
     let f = fixture(ManagerConfig {
@@ -684,6 +745,7 @@ mod peers {
     struct Hub {
         locks: RefCell<HashMap<String, Arc<Mutex<()>>>>,
         managers: RefCell<Vec<std::rc::Weak<SessionManager>>>,
+        last_holder: RefCell<HashMap<String, usize>>,
     }
 
     struct Tab {
@@ -705,7 +767,18 @@ mod peers {
                 .entry(session_id.to_owned())
                 .or_default()
                 .clone();
-            Some(PeerLock(Box::new(m.lock_owned().await)))
+            let held = m.lock_owned().await;
+            // Unbroken when this tab was the last to hold it, as with a lease kept between
+            // consecutive writes: nobody else can have written the session since.
+            let last = self
+                .hub
+                .last_holder
+                .borrow_mut()
+                .insert(session_id.to_owned(), self.index);
+            Some(PeerLock {
+                held: Box::new(held),
+                unbroken: last == Some(self.index),
+            })
         }
 
         fn publish(&self, event: &Event) {

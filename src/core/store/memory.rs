@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use async_trait::async_trait;
 
-use super::{MessageQuery, Store};
+use super::{AppendBuild, MessageQuery, Store};
 use crate::core::error::{Error, Result};
 use crate::core::model::{Message, Run, Session, Summary};
 
@@ -138,6 +138,25 @@ impl Store for MemoryStore {
         }
         entry.session = Some(session.clone());
         Ok(())
+    }
+
+    async fn append_message(
+        &self,
+        id: &str,
+        _known: Option<Session>,
+        build: AppendBuild<'_>,
+    ) -> Result<Option<(Session, Message)>> {
+        // Reading the record here costs nothing: `known` is not needed.
+        let stored = self.get_session(id).await?;
+        let (session, message) = build(stored)?;
+        let mut st = self.state.borrow_mut();
+        let entry = st.entry(&session.id);
+        match entry.messages.binary_search_by_key(&message.seq, |m| m.seq) {
+            Ok(_) => return Err(Error::seq_taken(&session.id, message.seq)),
+            Err(i) => entry.messages.insert(i, message.clone()),
+        }
+        entry.session = Some(session.clone());
+        Ok(Some((session, message)))
     }
 
     async fn get_messages(&self, session_id: &str, query: MessageQuery) -> Result<Vec<Message>> {

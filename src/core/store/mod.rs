@@ -57,6 +57,10 @@ impl MessageQuery {
 /// The core never looks inside; the bindings downcast it.
 pub type HostMessages = Box<dyn Any>;
 
+/// What an append writes, decided from the session record as stored (`None`: absent): the new
+/// session record and the message. An error writes nothing and is the append's error.
+pub type AppendBuild<'a> = &'a mut dyn FnMut(Option<Session>) -> Result<(Session, Message)>;
+
 /// A storage backend. Futures are not `Send`: wasm is single-threaded, and so is each store.
 ///
 /// Every method that writes several records writes them atomically where the backend can
@@ -79,6 +83,22 @@ pub trait Store {
     /// writer's append, and the call fails with [`Error::seq_taken`](crate::core::error::Error::seq_taken)
     /// without writing anything.
     async fn put_message(&self, session: &Session, message: &Message) -> Result<()>;
+    /// Appends a new message in one step where the backend can: reads the session record (or
+    /// takes `known`, the record as the caller knows it to be stored: it holds the lock every
+    /// context honours and has written or read the session since taking it), lets `build`
+    /// decide the message and the new record from it, and writes both, atomically with the read
+    /// (IndexedDB: one `readwrite` transaction, which other tabs' writes cannot interleave). The message's `seq` must be free: a taken one fails with
+    /// [`Error::seq_taken`](crate::core::error::Error::seq_taken) and nothing is written.
+    /// `Ok(None)` (the default) means "not offered": the caller reads the session itself and
+    /// calls [`put_message`](Store::put_message).
+    async fn append_message(
+        &self,
+        _id: &str,
+        _known: Option<Session>,
+        _build: AppendBuild<'_>,
+    ) -> Result<Option<(Session, Message)>> {
+        Ok(None)
+    }
     async fn get_messages(&self, session_id: &str, query: MessageQuery) -> Result<Vec<Message>>;
     /// What [`get_messages`](Store::get_messages) would return, as the host's values, when the
     /// backend can hand its stored records over as they are: each one already exactly its public
