@@ -22,6 +22,8 @@ import {
 
 const TENANT_HEADER = "x-agent-sessions-tenant";
 const encoder = new TextEncoder();
+/** How much of a refused (too large) body is read and dropped before the 413 is sent. */
+const DRAIN_BYTES = 8 * 1024 * 1024;
 
 /** Checks a Hector-shaped config (YAML/JSON already parsed) and returns its normalised form;
  * throws an AgentSessionsError `INVALID_CONFIG` whose message starts with the key. */
@@ -173,29 +175,46 @@ export function createHandler(config, options = {}) {
     return tenantOfHash.get(await sha256Hex(m[1])) ?? null;
   }
 
-  /** The body as text, or a 413 once it passes `max_body_bytes` (read no further). */
+  /**
+   * The body as text, or a 413 once it passes `max_body_bytes`. A refused body is still read (and
+   * dropped) up to `DRAIN_BYTES` before the 413 goes out: answering while the client is still
+   * sending makes the connection close under it, and the client sees a reset instead of the
+   * 413 (or sees it only some of the time). Past that, the rest is cancelled.
+   */
   async function readBody(request) {
     const max = srv.max_body_bytes;
     const declared = Number(request.headers.get("content-length"));
-    if (declared > max) return { tooLarge: true };
-    if (!request.body) return { text: "" };
+    if (!request.body) return declared > max ? { tooLarge: true } : { text: "" };
     const reader = request.body.getReader();
+    if (declared > max) return drained(reader, 0);
     const parts = [];
     let size = 0;
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
       size += value.byteLength;
-      if (size > max) {
-        reader.cancel().catch(() => {});
-        return { tooLarge: true };
-      }
+      if (size > max) return drained(reader, size);
       parts.push(value);
     }
     const all = new Uint8Array(size);
     let at = 0;
     for (const p of parts) all.set(p, (at += p.byteLength) - p.byteLength);
     return { text: new TextDecoder().decode(all) };
+  }
+
+  /** Reads a refused body to its end (at most `DRAIN_BYTES` in all), then answers 413. */
+  async function drained(reader, size) {
+    try {
+      while (size <= DRAIN_BYTES) {
+        const { value, done } = await reader.read();
+        if (done) return { tooLarge: true };
+        size += value.byteLength;
+      }
+    } catch {
+      return { tooLarge: true };
+    }
+    reader.cancel().catch(() => {});
+    return { tooLarge: true };
   }
 
   // ---- runs -------------------------------------------------------------------------------
