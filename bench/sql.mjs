@@ -26,6 +26,9 @@ const now = () => performance.now();
 // fsync latency moves by 2× from one second to the next, which a side-after-side run of 2,000
 // appends each measured as much as the code.
 const BLOCK = Math.min(N, Number(process.env.BLOCK ?? 100));
+// Each run's restore is timed this many times per side (interleaved); the figure is the median of
+// them all.
+const RESTORES = Number(process.env.RESTORES ?? 5);
 
 async function library(storage, reopen) {
   const store = await SessionStore.open({ storage });
@@ -121,15 +124,23 @@ async function compare(label, makeLib, makeHand) {
         x.append += now() - t;
       }
     }
-    for (const x of r % 2 ? [...sides].reverse() : sides) {
-      const t = now();
-      await x.side.restore();
-      x.out.push({ append: x.append, restore: now() - t });
+    // Restores: a few milliseconds each, so several per run, the sides alternating.
+    for (const x of sides) x.restores = [];
+    for (let k = 0; k < RESTORES; k++) {
+      for (const x of (r + k) % 2 ? [...sides].reverse() : sides) {
+        const t = now();
+        await x.side.restore();
+        x.restores.push(now() - t);
+      }
+    }
+    for (const x of sides) {
+      x.out.push({ append: x.append, restores: x.restores });
       await x.side.close?.();
     }
   }
   const m = (xs, k) => median(xs.map((x) => x[k]));
-  const [la, ha, lr, hr] = [m(l, "append"), m(h, "append"), m(l, "restore"), m(h, "restore")];
+  const mr = (xs) => median(xs.flatMap((x) => x.restores));
+  const [la, ha, lr, hr] = [m(l, "append"), m(h, "append"), mr(l), mr(h)];
   return `| ${label} | ${(N / ha * 1000).toFixed(0)} | ${(N / la * 1000).toFixed(0)} | **${(ha / la).toFixed(2)}×** | ${hr.toFixed(1)} | ${lr.toFixed(1)} | **${(lr / hr).toFixed(2)}×** |`;
 }
 

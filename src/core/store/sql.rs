@@ -321,9 +321,12 @@ impl Sql {
             };
         let table_exists = match dialect {
             Dialect::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+            // The catalog itself: `information_schema.tables` (a view with privilege checks)
+            // was most of a store's opening time on PostgreSQL.
             Dialect::Postgres => {
-                "SELECT table_name FROM information_schema.tables \
-                 WHERE table_schema = current_schema() AND table_name = ?"
+                "SELECT c.relname FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relname = ? AND c.relkind IN ('r', 'p')"
             }
         };
         let clear_lock = match dialect {
