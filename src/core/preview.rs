@@ -115,14 +115,15 @@ impl FromValue for PreviewOptions {
             ],
             &["window_size"],
         )?;
+        let c = ContextOptions::read(&f)?;
         Ok(PreviewOptions {
-            strategy: f.opt_string("strategy")?,
-            window_size: f.alias_count32("windowSize", "window_size")?,
-            budget: f.opt_count32("budget")?,
+            strategy: c.strategy,
+            window_size: c.window_size,
+            budget: c.budget,
             max_tokens: f.opt_count32("maxTokens")?,
-            max_messages: f.opt_count32("maxMessages")?,
-            threshold: f.opt_number("threshold")?,
-            target: f.opt_number("target")?,
+            max_messages: c.max_messages,
+            threshold: c.threshold,
+            target: c.target,
             instructions: f.opt_string("instructions")?,
             input: f.opt_string("input")?,
         })

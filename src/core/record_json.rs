@@ -157,7 +157,7 @@ fn needs_escape(w: u64) -> bool {
 
 /// A JSON string literal, escaped as serde_json escapes (`\"`, `\\`, `\b\f\n\r\t`, other control
 /// characters as `\u00xx`; everything else as is).
-fn string(out: &mut String, s: &str) {
+pub fn string(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     let bytes = s.as_bytes();

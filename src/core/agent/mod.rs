@@ -39,6 +39,7 @@ use crate::core::manager::SessionManager;
 use crate::core::model::{
     Message, MessageStatus, NewMessage, Run, RunStatus, Session, Summary, ToolCall, Usage,
 };
+use crate::core::record_json;
 
 pub const DEFAULT_TIMEOUT_MS: u64 = 600_000;
 pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 60_000;
@@ -155,12 +156,12 @@ impl StreamItem {
         match self {
             StreamItem::Delta(text) => {
                 out.push_str(r#"{"type":"delta","text":"#);
-                push_json_string(out, text);
+                record_json::string(out, text);
                 out.push('}');
             }
             StreamItem::Start { run_id } => {
                 out.push_str(r#"{"type":"start","runId":"#);
-                push_json_string(out, run_id);
+                record_json::string(out, run_id);
                 out.push('}');
             }
             StreamItem::ToolCall(_) | StreamItem::Restart { .. } | StreamItem::Done(_) => {
@@ -168,37 +169,6 @@ impl StreamItem {
             }
         }
     }
-}
-
-/// Appends `s` as a JSON string literal (quotes and escapes added).
-pub fn push_json_string(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(s.len() + 2);
-    out.push('"');
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape: &str = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        // `i` is at an ASCII byte, so at a character boundary.
-        out.push_str(s.get(start..i).unwrap_or_default());
-        if escape.is_empty() {
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        } else {
-            out.push_str(escape);
-        }
-        start = i + 1;
-    }
-    out.push_str(s.get(start..).unwrap_or_default());
-    out.push('"');
 }
 
 /// Agent-level events (`agent.on(...)`).

@@ -36,6 +36,14 @@ impl FromValue for ContextOptions {
             ],
             &["window_size"],
         )?;
+        ContextOptions::read(&f)
+    }
+}
+
+impl ContextOptions {
+    /// The context fields of an options object whose other keys the caller has checked
+    /// (`previewContext`'s options are these and more).
+    pub fn read(f: &Fields) -> ReadResult<ContextOptions> {
         Ok(ContextOptions {
             strategy: f.opt_string("strategy")?,
             window_size: f.alias_count32("windowSize", "window_size")?,
