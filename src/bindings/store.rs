@@ -363,7 +363,10 @@ impl SessionStore {
                 })
                 .await?;
             let sessions: Vec<_> = page.sessions.iter().map(|s| s.info()).collect();
-            to_js(&serde_json::json!({ "sessions": sessions, "nextCursor": page.next_cursor }))
+            to_js(&serde_json::json!({
+                "sessions": crate::core::json::value_of(&sessions),
+                "nextCursor": page.next_cursor
+            }))
         })
     }
 

@@ -1,11 +1,22 @@
 //! One JSON reader for the whole crate. serde_json builds every deserializer once per kind of
 //! input (`&str`, `&[u8]`); reading text as its bytes too keeps a single copy of each in the wasm.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// `serde_json::from_str`, through the byte reader. Same results: the text is valid UTF-8.
 pub fn from_str<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::Result<T> {
     serde_json::from_slice(text.as_bytes())
+}
+
+/// `x` as a JSON value, through its text: `serde_json::to_value` (and `json!` with a typed
+/// value inside) builds one more serializer per type in the wasm, while the text writer and the
+/// `Value` parser are there anyway. A value serde cannot write is `null`, as `json!` makes it.
+pub fn value_of<T: Serialize + ?Sized>(x: &T) -> Value {
+    serde_json::to_string(x)
+        .ok()
+        .and_then(|text| from_str(&text).ok())
+        .unwrap_or(Value::Null)
 }
 
 /// A JavaScript number that must be a whole count (`limit`, `maxTokens`, ...): `None` stays

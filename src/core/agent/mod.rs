@@ -31,6 +31,7 @@ use crate::core::context::{
 };
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::io::{CancelSignal, Timer};
+use crate::core::json::value_of;
 use crate::core::llm::chat::ChatModel;
 use crate::core::llm::{
     ChatRequest, ChatResponse, Provider, RetryPolicy, StreamEvent, ToolSpec, CONTINUE_INSTRUCTION,
@@ -142,11 +143,13 @@ impl StreamItem {
         match self {
             StreamItem::Start { run_id } => json!({ "type": "start", "runId": run_id }),
             StreamItem::Delta(text) => json!({ "type": "delta", "text": text }),
-            StreamItem::ToolCall(call) => json!({ "type": "tool_call", "toolCall": call }),
+            StreamItem::ToolCall(call) => {
+                json!({ "type": "tool_call", "toolCall": value_of(call) })
+            }
             StreamItem::Restart { attempt, reason } => {
                 json!({ "type": "restart", "attempt": attempt, "reason": reason })
             }
-            StreamItem::Done(result) => json!({ "type": "done", "result": result }),
+            StreamItem::Done(result) => json!({ "type": "done", "result": value_of(result) }),
         }
     }
 
@@ -235,12 +238,12 @@ impl crate::core::events::BusEvent for AgentEvent {
     fn to_json(&self) -> serde_json::Value {
         let err = |e: &Error| json!({ "code": e.code.as_str(), "message": e.message, "status": e.status, "retryable": e.retryable });
         match self {
-            AgentEvent::RunStart(run) => json!({ "type": self.name(), "run": run }),
+            AgentEvent::RunStart(run) => json!({ "type": self.name(), "run": value_of(run) }),
             AgentEvent::RunComplete(run, result) => {
-                json!({ "type": self.name(), "run": run, "result": result })
+                json!({ "type": self.name(), "run": value_of(run), "result": value_of(result) })
             }
             AgentEvent::RunError(run, e) => {
-                json!({ "type": self.name(), "run": run, "error": err(e) })
+                json!({ "type": self.name(), "run": value_of(run), "error": err(e) })
             }
             AgentEvent::Retry {
                 run,
@@ -259,7 +262,7 @@ impl crate::core::events::BusEvent for AgentEvent {
                 json!({ "type": self.name(), "runId": run_id, "sessionId": session_id, "text": text })
             }
             AgentEvent::Summarized { run_id, summary } => json!({
-                "type": self.name(), "runId": run_id, "sessionId": summary.session_id, "summary": summary
+                "type": self.name(), "runId": run_id, "sessionId": summary.session_id, "summary": value_of(summary)
             }),
             AgentEvent::SummaryFailed {
                 run_id,
