@@ -186,6 +186,11 @@ export function createHandler(config, options = {}) {
     const declared = Number(request.headers.get("content-length"));
     if (!request.body) return declared > max ? { tooLarge: true } : { text: "" };
     const reader = request.body.getReader();
+    if (declared > DRAIN_BYTES) {
+      // Too large to be worth reading: refused at once (the client may see the connection reset).
+      reader.cancel().catch(() => {});
+      return { tooLarge: true };
+    }
     if (declared > max) return drained(reader, 0);
     const parts = [];
     let size = 0;

@@ -74,12 +74,6 @@ struct Entry {
     summaries: Vec<Summary>,
 }
 
-impl MemoryState {
-    fn entry(&mut self, id: &str) -> &mut Entry {
-        self.sessions.entry(id)
-    }
-}
-
 /// Keeps everything in this instance's memory. Gone when the instance is.
 #[derive(Default)]
 pub struct MemoryStore {
@@ -108,7 +102,7 @@ impl Store for MemoryStore {
     }
 
     async fn put_session(&self, session: &Session) -> Result<()> {
-        self.state.borrow_mut().entry(&session.id).session = Some(session.clone());
+        self.state.borrow_mut().sessions.entry(&session.id).session = Some(session.clone());
         Ok(())
     }
 
@@ -128,7 +122,7 @@ impl Store for MemoryStore {
 
     async fn put_message(&self, session: &Session, message: &Message) -> Result<()> {
         let mut st = self.state.borrow_mut();
-        let entry = st.entry(&session.id);
+        let entry = st.sessions.entry(&session.id);
         match entry.messages.binary_search_by_key(&message.seq, |m| m.seq) {
             Ok(i) if entry.messages[i].id != message.id => {
                 return Err(Error::seq_taken(&session.id, message.seq));
@@ -150,7 +144,7 @@ impl Store for MemoryStore {
         let stored = self.get_session(id).await?;
         let (session, message) = build(stored)?;
         let mut st = self.state.borrow_mut();
-        let entry = st.entry(&session.id);
+        let entry = st.sessions.entry(&session.id);
         match entry.messages.binary_search_by_key(&message.seq, |m| m.seq) {
             Ok(_) => return Err(Error::seq_taken(&session.id, message.seq)),
             Err(i) => entry.messages.insert(i, message.clone()),
@@ -179,7 +173,7 @@ impl Store for MemoryStore {
 
     async fn clear_messages(&self, session: &Session) -> Result<()> {
         let mut st = self.state.borrow_mut();
-        let entry = st.entry(&session.id);
+        let entry = st.sessions.entry(&session.id);
         entry.messages.clear();
         entry.summaries.clear();
         entry.session = Some(session.clone());
@@ -188,7 +182,9 @@ impl Store for MemoryStore {
 
     async fn put_run(&self, run: &Run) -> Result<()> {
         let mut st = self.state.borrow_mut();
-        upsert(&mut st.entry(&run.session_id).runs, run, |r| r.id == run.id);
+        upsert(&mut st.sessions.entry(&run.session_id).runs, run, |r| {
+            r.id == run.id
+        });
         Ok(())
     }
 
@@ -203,7 +199,7 @@ impl Store for MemoryStore {
 
     async fn put_summary(&self, summary: &Summary) -> Result<()> {
         let mut st = self.state.borrow_mut();
-        let list = &mut st.entry(&summary.session_id).summaries;
+        let list = &mut st.sessions.entry(&summary.session_id).summaries;
         upsert(list, summary, |s| s.id == summary.id);
         Ok(())
     }
