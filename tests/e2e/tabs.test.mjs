@@ -39,10 +39,17 @@ async function appendConcurrently(pages, id, perTab) {
     // Several appends in flight at once from each tab, interleaving with the other tab's.
     await Promise.all(Array.from({ length: perTab }, (_, i) => s.addMessage({ role: "user", content: `tab${t}-${i}` })));
   }, { id, t, perTab })));
-  return Promise.all(pages.map((p) => p.evaluate(async (id) => {
+  // Each tab's session record is its cached copy, brought up to date by the other tab's broadcast
+  // (sent at the end of that tab's task): wait for the count to settle before reading it (a
+  // record that never reaches the total still fails below).
+  const total = pages.length * perTab;
+  return Promise.all(pages.map((p) => p.evaluate(async ({ id, total }) => {
+    for (let i = 0; i < 400 && (await window.store.get(id)).messageCount !== total; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const s = await window.store.get(id);
     return { count: s.messageCount, history: (await s.getHistory()).map((m) => ({ seq: m.seq, content: m.content })) };
-  }, id)));
+  }, { id, total })));
 }
 
 function assertOnceEachInOneOrder(views, tabsCount, perTab) {
