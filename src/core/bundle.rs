@@ -13,13 +13,16 @@ use crate::core::ids;
 use crate::core::io::RandomSource;
 use crate::core::message_validation::build_message;
 use crate::core::metadata::{sanitize_metadata, validate_title};
-use crate::core::model::{Message, Millis, NewMessage, Run, Session, Summary, Usage};
+use crate::core::model::{Message, Millis, NewMessage, Parent, Run, Session, Summary, Usage};
 use crate::core::record_read::{Fields, FromValue, ReadResult};
+use crate::core::tree::Tree;
 
 /// The `format` field of every bundle.
 pub const BUNDLE_FORMAT: &str = "agent-sessions/session";
-/// The newest bundle version this build reads and the one it writes.
-pub const BUNDLE_VERSION: u32 = 1;
+/// The newest bundle version this build reads and the one it writes. Version 2 carries the
+/// message tree (`parentSeq` on a message, the session's `headSeq`); version 1 is the same
+/// without them, a linear history, and still reads as it always did.
+pub const BUNDLE_VERSION: u32 = 2;
 
 /// The session part of a bundle: its public fields.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,6 +36,9 @@ pub struct BundleSession {
     pub usage: Usage,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_messages: Option<u32>,
+    /// The active leaf of a history with branches (version 2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_seq: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -61,6 +67,7 @@ impl FromValue for BundleSession {
                 "updatedAt",
                 "usage",
                 "maxMessages",
+                "headSeq",
             ],
             &[],
         )?;
@@ -72,6 +79,7 @@ impl FromValue for BundleSession {
             updated_at: f.number("updatedAt")?,
             usage: f.opt("usage")?.unwrap_or_default(),
             max_messages: f.opt_count32("maxMessages")?,
+            head_seq: f.opt_count("headSeq")?,
         })
     }
 }
@@ -125,6 +133,7 @@ impl Bundle {
                 updated_at: session.updated_at,
                 usage: session.usage,
                 max_messages: session.max_messages,
+                head_seq: session.head_seq,
             },
             messages,
             runs,
@@ -207,7 +216,23 @@ pub fn prepare_import(
         if !seen_ids.insert(m.id.clone()) {
             return Err(bad(format!("message id {} appears twice", m.id)));
         }
-        // Validate as if added anew, at its own position.
+        // Validate as if added anew, at its own position, under its own parent.
+        let parent = match m.parent {
+            Parent::Seq(p)
+                if messages
+                    .binary_search_by_key(&p, |x: &Message| x.seq)
+                    .is_err() =>
+            {
+                return Err(bad(format!(
+                    "message {} names a parent ({p}) that is not an earlier message",
+                    m.id
+                )))
+            }
+            other => other,
+        };
+        if bundle.version < 2 && parent != Parent::Previous {
+            return Err(bad("parentSeq needs a version 2 bundle"));
+        }
         let mut at = session.clone();
         at.next_seq = m.seq;
         let input = NewMessage {
@@ -222,10 +247,23 @@ pub fn prepare_import(
             run_id: m.run_id,
             metadata: m.metadata.map(Value::Object),
         };
-        messages.push(build_message(&at, input, created_at, rng)?);
+        let mut message = build_message(&at, input, created_at, rng)?;
+        message.parent = parent;
+        messages.push(message);
     }
     session.message_count = messages.len() as u64;
     session.next_seq = messages.last().map_or(0, |m| m.seq + 1);
+    if let Some(head) = bundle.session.head_seq {
+        let tree = Tree::new(&messages);
+        let leaf = tree.by_seq(head).ok_or_else(|| {
+            bad(format!(
+                "session.headSeq {head} is not a message of the export"
+            ))
+        })?;
+        session.head_seq = Some(head);
+        session.first_seq = Some(messages.first().map_or(0, |m| m.seq));
+        session.message_count = tree.path_to(leaf).len() as u64;
+    }
 
     let mut runs = Vec::with_capacity(bundle.runs.len());
     for mut r in bundle.runs {

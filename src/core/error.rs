@@ -31,6 +31,7 @@ error_codes! {
     SessionNotFound => "SESSION_NOT_FOUND",
     SessionExists => "SESSION_EXISTS",
     SessionBusy => "SESSION_BUSY",
+    MessageNotFound => "MESSAGE_NOT_FOUND",
     InvalidId => "INVALID_ID",
     InvalidMessage => "INVALID_MESSAGE",
     InvalidMetadata => "INVALID_METADATA",
@@ -114,6 +115,17 @@ impl Error {
             format!("session {id:?} does not exist"),
         )
         .with_session(id)
+    }
+
+    pub fn message_not_found(session_id: &str, id: &str) -> Self {
+        Error::new(
+            ErrorCode::MessageNotFound,
+            format!(
+                "session {session_id:?} has no message {:?}",
+                crate::core::ids::truncate_for_message(id)
+            ),
+        )
+        .with_session(session_id)
     }
 
     pub fn invalid_argument(message: impl Into<String>) -> Self {

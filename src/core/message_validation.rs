@@ -98,6 +98,7 @@ pub(crate) fn build_message(
         id,
         session_id: session.id.clone(),
         seq: session.next_seq,
+        parent: Default::default(),
         role,
         tokens: estimate_message_tokens(&content, &extra),
         content,

@@ -24,3 +24,4 @@ pub mod sealed;
 pub mod server;
 pub mod sort;
 pub mod store;
+pub mod tree;

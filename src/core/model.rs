@@ -79,6 +79,36 @@ impl Usage {
     }
 }
 
+/// Where a message hangs in its session's tree of alternatives (edits, regenerated answers).
+/// A session without edits never writes anything but [`Parent::Previous`], so its records are
+/// exactly what they were before the tree existed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Parent {
+    /// The message stored before it (the next lower `seq`), or none for a session's first.
+    #[default]
+    Previous,
+    /// None: the message starts the conversation (an edit of a first message).
+    Root,
+    /// The message at this `seq`.
+    Seq(u64),
+}
+
+impl Parent {
+    pub fn is_previous(&self) -> bool {
+        *self == Parent::Previous
+    }
+}
+
+/// Written as `parentSeq`: absent for [`Parent::Previous`], `null` for the root, else the `seq`.
+impl Serialize for Parent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Parent::Seq(n) => s.serialize_u64(*n),
+            _ => s.serialize_none(),
+        }
+    }
+}
+
 /// One message of a session's history. Stored as one record, keyed by session and `seq`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -87,6 +117,9 @@ pub struct Message {
     pub session_id: String,
     /// Position in the session, strictly increasing, never reused (not even after a reset).
     pub seq: u64,
+    /// The previous message on this message's branch (see [`Parent`]).
+    #[serde(rename = "parentSeq", skip_serializing_if = "Parent::is_previous")]
+    pub parent: Parent,
     pub role: Role,
     pub content: String,
     /// Author: the agent's name for assistant messages, optional for others.
@@ -144,6 +177,16 @@ pub struct Session {
     /// How the provider's token counts compare with the estimates (from this session's runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calibration: Option<crate::core::context::Calibration>,
+    /// The active leaf of a session whose history has branches (an edit, a regenerated answer, a
+    /// switch, a rewind or a truncation made it one): the history is the path from the root to
+    /// this `seq`, and `message_count` counts that path. `None`: no branches, the history is every
+    /// message in `seq` order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_seq: Option<u64>,
+    /// With `head_seq`: the lowest `seq` the session may hold (key-value stores read
+    /// `first_seq..next_seq`; without branches that range is `next_seq - message_count..`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seq: Option<u64>,
 }
 
 impl Session {
@@ -160,7 +203,14 @@ impl Session {
             usage: Usage::default(),
             max_messages: None,
             calibration: None,
+            head_seq: None,
+            first_seq: None,
         }
+    }
+
+    /// Whether the history has branches (see `head_seq`).
+    pub fn is_tree(&self) -> bool {
+        self.head_seq.is_some()
     }
 
     pub fn info(&self) -> SessionInfo<'_> {
@@ -312,6 +362,10 @@ impl FromValue for Message {
             id: f.string("id")?,
             session_id: f.string("sessionId")?,
             seq: f.count("seq")?,
+            parent: match f.present("parentSeq") {
+                false => Parent::Previous,
+                true => f.opt_count("parentSeq")?.map_or(Parent::Root, Parent::Seq),
+            },
             role: f.word("role", Role::parse)?,
             content: f.string("content")?,
             name: f.opt_string("name")?,
@@ -361,6 +415,8 @@ impl FromValue for Session {
             usage: f.opt("usage")?.unwrap_or_default(),
             max_messages: f.opt_count32("maxMessages")?,
             calibration: f.opt("calibration")?,
+            head_seq: f.opt_count("headSeq")?,
+            first_seq: f.opt_count("firstSeq")?,
         })
     }
 }
@@ -446,6 +502,7 @@ mod tests {
             id: "msg_1".into(),
             session_id: "s".into(),
             seq: 3,
+            parent: Parent::Previous,
             role: Role::User,
             content: "hi".into(),
             name: None,

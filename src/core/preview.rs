@@ -230,6 +230,7 @@ pub async fn preview_context(
         id: "pending".into(),
         session_id: session.id.clone(),
         seq: session.next_seq,
+        parent: Default::default(),
         role: Role::User,
         tokens: estimate_message_tokens(&text, ""),
         content: text,

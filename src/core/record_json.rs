@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 
-use crate::core::model::{Message, MessageStatus, Session, ToolCall};
+use crate::core::model::{Message, MessageStatus, Parent, Session, ToolCall};
 
 /// `serde_json::to_string(messages)`, faster.
 pub fn messages_json(messages: &[Message]) -> String {
@@ -43,12 +43,15 @@ fn message(out: &mut String, m: &Message) {
     string(out, &m.id);
     out.push_str(",\"sessionId\":");
     string(out, &m.session_id);
-    let _ = write!(
-        out,
-        ",\"seq\":{},\"role\":\"{}\",\"content\":",
-        m.seq,
-        m.role.as_str()
-    );
+    let _ = write!(out, ",\"seq\":{}", m.seq);
+    match m.parent {
+        Parent::Previous => {}
+        Parent::Root => out.push_str(",\"parentSeq\":null"),
+        Parent::Seq(p) => {
+            let _ = write!(out, ",\"parentSeq\":{p}");
+        }
+    }
+    let _ = write!(out, ",\"role\":\"{}\",\"content\":", m.role.as_str());
     string(out, &m.content);
     if let Some(name) = &m.name {
         out.push_str(",\"name\":");
@@ -119,6 +122,12 @@ pub fn session_json(s: &Session) -> String {
     if let Some(calibration) = &s.calibration {
         out.push_str(",\"calibration\":");
         out.push_str(&serde_json::to_string(calibration).unwrap_or_else(|_| "null".to_owned()));
+    }
+    if let Some(head) = s.head_seq {
+        let _ = write!(out, ",\"headSeq\":{head}");
+    }
+    if let Some(first) = s.first_seq {
+        let _ = write!(out, ",\"firstSeq\":{first}");
     }
     out.push('}');
     out
@@ -219,6 +228,11 @@ mod tests {
             id: format!("msg_{content}"),
             session_id: "s\"1".into(),
             seq: 7,
+            parent: match content.len() % 3 {
+                0 => Parent::Previous,
+                1 => Parent::Root,
+                _ => Parent::Seq(3),
+            },
             role: if extra { Role::Tool } else { Role::User },
             content: content.clone(),
             name: extra.then(|| "bot\u{1}".into()),
@@ -313,6 +327,11 @@ mod tests {
         s.created_at = -0.0;
         s.max_messages = None;
         assert_eq!(session_json(&s), serde_json::to_string(&s).unwrap());
+        s.head_seq = Some(4);
+        s.first_seq = Some(0);
+        assert_eq!(session_json(&s), serde_json::to_string(&s).unwrap());
+        let back: Session = crate::core::json::from_str(&session_json(&s)).unwrap();
+        assert_eq!(back, s);
     }
 
     proptest! {

@@ -86,6 +86,11 @@ impl<'a> Fields<'a> {
         self.get(key).cloned()
     }
 
+    /// Whether the field is there at all, even as `null`.
+    pub fn present(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+
     /// The field, `None` when absent or `null`.
     pub fn get(&self, key: &str) -> Option<&'a Value> {
         self.0.get(key).filter(|v| !v.is_null())

@@ -258,6 +258,11 @@ impl Store for SealedStore {
         self.inner.clear_messages(&s).await
     }
 
+    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()> {
+        let s = self.seal_session(session).await?;
+        self.inner.delete_messages(&s, seqs).await
+    }
+
     async fn put_run(&self, run: &Run) -> Result<()> {
         self.inner.put_run(run).await
     }
@@ -325,6 +330,7 @@ mod tests {
             id: "m1".into(),
             session_id: "s".into(),
             seq: 0,
+            parent: Default::default(),
             role: Role::Assistant,
             content: content.into(),
             name: Some("Bot".into()),

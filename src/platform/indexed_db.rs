@@ -703,6 +703,25 @@ impl Store for IndexedDbStore {
         self.done(&tx).await
     }
 
+    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()> {
+        let s = to_js(session)?;
+        let tx = self.tx(&[SESSIONS, MESSAGES], true)?;
+        let messages = self.store(&tx, MESSAGES)?;
+        for &seq in seqs {
+            let key: Array = [
+                JsValue::from_str(&session.id),
+                JsValue::from_f64(seq as f64),
+            ]
+            .into_iter()
+            .collect();
+            messages.delete(&key).map_err(|e| self.fail(e))?;
+        }
+        self.store(&tx, SESSIONS)?
+            .put(&s)
+            .map_err(|e| self.fail(e))?;
+        self.done(&tx).await
+    }
+
     async fn put_run(&self, run: &Run) -> Result<()> {
         self.put_ordered(RUNS, &run.session_id, &run.id, to_js(run)?)
             .await

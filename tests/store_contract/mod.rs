@@ -88,6 +88,7 @@ pub fn message(session: &Session, content: &str) -> Message {
         id: format!("msg-{}-{}", session.id, session.next_seq),
         session_id: session.id.clone(),
         seq: session.next_seq,
+        parent: Default::default(),
         role: if session.next_seq % 2 == 0 {
             Role::User
         } else {

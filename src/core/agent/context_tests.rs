@@ -100,6 +100,9 @@ impl Store for CountingStore {
     async fn clear_messages(&self, s: &Session) -> Result<()> {
         self.inner.clear_messages(s).await
     }
+    async fn delete_messages(&self, s: &Session, seqs: &[u64]) -> Result<()> {
+        self.inner.delete_messages(s, seqs).await
+    }
     async fn put_run(&self, r: &Run) -> Result<()> {
         self.inner.put_run(r).await
     }

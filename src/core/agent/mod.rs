@@ -345,6 +345,8 @@ impl Reply {
 enum Begin {
     Input(Option<String>),
     Continue,
+    /// A new answer to a user message (see [`Turn::regenerate`]).
+    Regenerate(Option<String>),
 }
 
 impl<'a> Turn<'a> {
@@ -432,6 +434,17 @@ impl<'a> Turn<'a> {
         self.turn(session_id, Begin::Continue).await
     }
 
+    /// A new answer, an alternative to the old one (which stays on its branch): to the user
+    /// message `message_id` names (or, naming a reply, the user message it answers), by default
+    /// the active history's last user message. Streams and stores like [`run`](Self::run).
+    pub async fn regenerate(
+        &self,
+        session_id: &str,
+        message_id: Option<String>,
+    ) -> Result<RunResult> {
+        self.turn(session_id, Begin::Regenerate(message_id)).await
+    }
+
     async fn turn(&self, session_id: &str, begin: Begin) -> Result<RunResult> {
         if self.cancelled() {
             return Err(Error::aborted());
@@ -460,6 +473,11 @@ impl<'a> Turn<'a> {
                     };
                     self.manager.add_message_locked(session_id, user).await?;
                 }
+            }
+            Begin::Regenerate(message_id) => {
+                self.manager
+                    .regenerate_from_locked(session_id, message_id.as_deref())
+                    .await?;
             }
             Begin::Continue => {
                 let message = self.interrupted_reply(session_id).await?;
@@ -560,6 +578,7 @@ impl<'a> Turn<'a> {
             id: String::new(),
             session_id: session_id.to_owned(),
             seq: u64::MAX,
+            parent: Default::default(),
             role: crate::core::model::Role::User,
             content: CONTINUE_INSTRUCTION.to_owned(),
             name: None,

@@ -82,7 +82,8 @@ impl Turn<'_> {
                 let mut fallback = inputs.clone();
                 fallback.config.strategy = Strategy::TokenWindow { budget };
                 // Summaries stored by earlier chunks of this roll-up count too.
-                let latest = summaries::active(store.get_summaries(session_id).await?);
+                let on_branch = crate::core::tree::History::open(store, &session).await?;
+                let latest = summaries::active(on_branch.summaries().await?);
                 if let Some(s) = latest.or(previous) {
                     fallback.summary = SummaryChoice::Given(s);
                 }

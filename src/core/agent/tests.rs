@@ -1384,3 +1384,70 @@ fn stream_items_write_the_json_to_json_builds() {
         assert_eq!(parsed, item.to_json(), "{out}");
     }
 }
+
+#[test]
+fn regenerate_answers_on_the_active_branch_and_keeps_the_old_answer() {
+    let w = world();
+    let model = mock_model(&w);
+    block_on(async {
+        w.session("s").await;
+        let first = w
+            .turn(&model, "s", "My name is Sarah.", false, None)
+            .await
+            .unwrap();
+        let h = w.manager.history("s", None).await.unwrap();
+        // Edit the question into another branch, then answer it there.
+        let edited = w
+            .manager
+            .edit_message(
+                "s",
+                &h[0].id,
+                crate::core::manager::EditOptions {
+                    content: Some(serde_json::json!("My name is Tom.")),
+                    metadata: None,
+                },
+            )
+            .await
+            .unwrap();
+        let on_event = |_: &AgentEvent| {};
+        let on_item = |_: StreamItem| {};
+        let turn = Turn {
+            manager: &w.manager,
+            model: &model,
+            timer: &*w.timer,
+            settings: &w.settings,
+            cancel: None,
+            stream: true,
+            on_event: &on_event,
+            on_item: &on_item,
+        };
+        let again = turn.regenerate("s", None).await.unwrap();
+        let h = w.manager.history("s", None).await.unwrap();
+        assert_eq!(h.len(), 2);
+        assert_eq!(h[0].id, edited.id);
+        assert_eq!(h[1].id, again.message_id);
+        let r = w
+            .turn(&model, "s", "What is my name?", false, None)
+            .await
+            .unwrap();
+        assert!(r.content.contains("Tom"), "{}", r.content);
+        // A second answer to the same question: a sibling of the first.
+        let third = turn.regenerate("s", None).await.unwrap();
+        let siblings = w.manager.branches("s", &third.message_id).await.unwrap();
+        assert_eq!(siblings.len(), 2);
+        // Back on the first branch the model sees only that branch.
+        w.manager
+            .switch_branch("s", &first.message_id)
+            .await
+            .unwrap();
+        let r = w
+            .turn(&model, "s", "What is my name?", false, None)
+            .await
+            .unwrap();
+        assert!(r.content.contains("Sarah"), "{}", r.content);
+        // Nothing to answer in an empty session.
+        w.session("empty").await;
+        let e = turn.regenerate("empty", None).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidArgument);
+    });
+}

@@ -6,6 +6,7 @@
 use crate::core::error::{Error, Result};
 use crate::core::model::{Message, Role, Session, Summary};
 use crate::core::store::{MessageQuery, Store};
+use crate::core::tree::History;
 
 use super::summary::{self, summary_message, summary_reserve};
 use super::window::{excluded, select, sendable_form, too_large, DropReason, Limits};
@@ -85,7 +86,7 @@ fn room(budget: u32, ratio: f64, used: u32) -> Result<u32> {
 /// Reads messages after `after_seq`, newest first in pages that grow, until `enough` says so or
 /// the start is reached. Returns them oldest first, and whether the start was reached.
 async fn load_newest(
-    store: &dyn Store,
+    history: &History<'_>,
     session_id: &str,
     after_seq: Option<u64>,
     mut enough: impl FnMut(&Message) -> bool,
@@ -99,7 +100,7 @@ async fn load_newest(
             before_seq: before,
             limit: Some(size),
         };
-        let page = checked(session_id, store.get_messages(session_id, query).await?)?;
+        let page = checked(session_id, history.messages(query).await?)?;
         let full = page.len() == size;
         before = page.first().map(|m| m.seq);
         let done = page.iter().rev().any(&mut enough);
@@ -147,6 +148,8 @@ fn past(limits: Limits) -> impl FnMut(&Message) -> bool {
 
 /// What the strategy would send for this session now.
 pub async fn build(store: &dyn Store, session: &Session, inputs: &Inputs<'_>) -> Result<Built> {
+    // The active branch's messages and the summaries that hold on it.
+    let history = History::open(store, session).await?;
     let ratio = calibration(session);
     let config = inputs.config;
     let max_messages = match (config.strategy, config.max_messages) {
@@ -159,9 +162,7 @@ pub async fn build(store: &dyn Store, session: &Session, inputs: &Inputs<'_>) ->
         || matches!(config.strategy, Strategy::SummaryBuffer { .. });
     let summary = match &inputs.summary {
         SummaryChoice::Given(s) => Some(s.clone()),
-        SummaryChoice::Stored if uses_summary => {
-            summary::active(store.get_summaries(&session.id).await?)
-        }
+        SummaryChoice::Stored if uses_summary => summary::active(history.summaries().await?),
         SummaryChoice::Stored => None,
     };
     let summary_tokens = summary.as_ref().map_or(0, |s| s.tokens);
@@ -191,7 +192,7 @@ pub async fn build(store: &dyn Store, session: &Session, inputs: &Inputs<'_>) ->
     let (mut messages, mut reached) = if pending_enough {
         (Vec::new(), false)
     } else {
-        load_newest(store, &session.id, after, stop).await?
+        load_newest(&history, &session.id, after, stop).await?
     };
 
     let mut job = None;
@@ -204,7 +205,7 @@ pub async fn build(store: &dyn Store, session: &Session, inputs: &Inputs<'_>) ->
                 before_seq: before,
                 limit: None,
             };
-            let mut older = checked(&session.id, store.get_messages(&session.id, query).await?)?;
+            let mut older = checked(&session.id, history.messages(query).await?)?;
             older.append(&mut messages);
             messages = older;
             reached = true;

@@ -109,6 +109,7 @@ pub fn summary_message(summary: &Summary) -> Message {
         id: summary.id.clone(),
         session_id: summary.session_id.clone(),
         seq: summary.through_seq,
+        parent: Default::default(),
         role: Role::System,
         content: format!("{SUMMARY_HEADING}\n{}", summary.content),
         name: None,

@@ -8,6 +8,7 @@ pub(crate) fn msg(seq: u64, role: Role, tokens: u32) -> Message {
         id: format!("m{seq}"),
         session_id: "s".into(),
         seq,
+        parent: Default::default(),
         role,
         content: "x".into(),
         name: None,

@@ -31,6 +31,7 @@ pub(crate) fn msg(role: Role, content: &str) -> Message {
         id: format!("msg_{role:?}_{}", content.len()),
         session_id: "s".into(),
         seq: 0,
+        parent: Default::default(),
         role,
         content: content.into(),
         name: None,

@@ -7,10 +7,12 @@
 //! - `locks`: one writer per session at a time;
 //! - message validation is [`crate::core::message_validation`], shared with bundle import.
 
+mod branches;
 mod cache;
 mod locks;
 pub mod options;
 
+pub use branches::{EditOptions, ForkOptions};
 pub use locks::SessionGuard;
 pub use options::{
     CacheConfig, CreateOptions, ImportOptions, ManagerConfig, QueryOptions, RetentionConfig,
@@ -29,9 +31,10 @@ use crate::core::ids;
 use crate::core::io::{Clock, Peers, RandomSource};
 use crate::core::message_validation::build_message;
 use crate::core::metadata::{sanitize_metadata, validate_title};
-use crate::core::model::{Message, Millis, NewMessage, Run, RunStatus, Session, Summary};
+use crate::core::model::{Message, Millis, NewMessage, Parent, Run, RunStatus, Session, Summary};
 use crate::core::sort;
 use crate::core::store::{HostMessages, MessageQuery, Store};
+use crate::core::tree;
 
 use cache::Cache;
 use locks::{KeyGuard, KeyedLocks};
@@ -346,6 +349,8 @@ impl SessionManager {
         let _guard = self.lock(id).await;
         let mut session = self.require(id).await?;
         session.message_count = 0;
+        session.head_seq = None;
+        session.first_seq = None;
         session.updated_at = self.now().max(session.updated_at);
         self.store.clear_messages(&session).await?;
         self.remember(&session);
@@ -410,7 +415,12 @@ impl SessionManager {
                     session.message_count += f.next_seq - session.next_seq;
                     session.next_seq = f.next_seq;
                 }
-                let message = build_message(&session, input.clone(), now, &*self.rng)?;
+                let mut message = build_message(&session, input.clone(), now, &*self.rng)?;
+                // With branches, the message continues the active one.
+                if let Some(head) = session.head_seq {
+                    message.parent = Parent::Seq(head);
+                    session.head_seq = Some(message.seq);
+                }
                 session.next_seq = message.seq + 1;
                 session.message_count += 1;
                 session.updated_at = now.max(session.updated_at);
@@ -488,6 +498,10 @@ impl SessionManager {
             limit,
             ..MessageQuery::default()
         };
+        if session.is_tree() {
+            let path = tree::active_messages(&*self.store, &session).await?;
+            return Ok(tree::apply_query(path, query));
+        }
         let messages = self.store.get_messages(&session.id, query).await?;
         if let Some(bad) = messages.iter().find(|m| m.session_id != session.id) {
             return Err(Error::corrupt(
@@ -506,6 +520,10 @@ impl SessionManager {
         limit: Option<usize>,
     ) -> Result<Option<HostMessages>> {
         let session = self.require(id).await?;
+        if session.is_tree() {
+            // The active path is chosen here, from decoded records.
+            return Ok(None);
+        }
         let query = MessageQuery {
             limit,
             ..MessageQuery::default()
@@ -597,7 +615,8 @@ impl SessionManager {
     /// The whole session as a versioned bundle: record, every message, runs and summaries.
     pub async fn export(&self, id: &str) -> Result<Bundle> {
         let session = self.require(id).await?;
-        let messages = self.history(id, None).await?;
+        // Every message: with branches, the whole tree (the session names its active leaf).
+        let messages = tree::all_messages(&*self.store, id).await?;
         let runs = self.store.get_runs(id).await?;
         let summaries = self.store.get_summaries(id).await?;
         Ok(Bundle::new(&session, messages, runs, summaries, self.now()))
@@ -628,13 +647,24 @@ impl SessionManager {
         }
         // Messages first, each with a record that counts exactly what is written so far: a crash
         // part-way leaves a shorter but consistent session.
+        // With branches, each of these records names the message just written as the active
+        // leaf: a shorter but readable tree.
         let mut progress = import.session.clone();
         progress.message_count = 0;
         progress.next_seq = 0;
         self.store.put_session(&progress).await?;
-        for m in &import.messages {
-            progress.message_count += 1;
+        let depths = tree::Tree::new(&import.messages).depths();
+        if import.session.is_tree() {
+            progress.first_seq = import.session.first_seq;
+        }
+        for (m, depth) in import.messages.iter().zip(depths) {
             progress.next_seq = m.seq + 1;
+            if import.session.is_tree() {
+                progress.head_seq = Some(m.seq);
+                progress.message_count = depth;
+            } else {
+                progress.message_count += 1;
+            }
             self.store.put_message(&progress, m).await?;
         }
         for r in &import.runs {

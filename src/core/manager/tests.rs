@@ -379,6 +379,7 @@ fn an_append_reads_the_stored_record_in_its_write_and_moves_past_a_taken_positio
             id: "msg_theirs".into(),
             session_id: "s".into(),
             seq: 0,
+            parent: Default::default(),
             ..f.say("other", "x").await.clone()
         };
         f.store.put_message(&ahead, &theirs).await.unwrap();

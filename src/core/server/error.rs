@@ -60,7 +60,7 @@ impl From<Error> for ApiError {
 pub fn status_for_code(code: &str) -> u16 {
     match code {
         "UNAUTHENTICATED" => 401,
-        "NOT_FOUND" | "SESSION_NOT_FOUND" | "AGENT_NOT_FOUND" => 404,
+        "NOT_FOUND" | "SESSION_NOT_FOUND" | "MESSAGE_NOT_FOUND" | "AGENT_NOT_FOUND" => 404,
         "METHOD_NOT_ALLOWED" => 405,
         "SESSION_EXISTS" | "SESSION_BUSY" => 409,
         "BODY_TOO_LARGE" => 413,
@@ -117,7 +117,7 @@ mod tests {
     fn every_library_code_has_a_decided_status() {
         for &code in ErrorCode::ALL {
             let want = match code {
-                ErrorCode::SessionNotFound => 404,
+                ErrorCode::SessionNotFound | ErrorCode::MessageNotFound => 404,
                 ErrorCode::SessionExists | ErrorCode::SessionBusy => 409,
                 ErrorCode::InvalidId
                 | ErrorCode::InvalidMessage

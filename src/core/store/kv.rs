@@ -22,7 +22,9 @@
 //!   leaves a session that can be deleted again, never orphans.
 //! - Messages are read by direct gets, never by listing: the session record says which `seq`s
 //!   exist (`nextSeq - messageCount .. nextSeq`, contiguous because seqs are handed out in order
-//!   and only a reset removes messages), so the newest `N` cost `N + 1` gets however long the
+//!   and only a reset removes messages; a session with branches, where a truncation can leave
+//!   gaps and the count is the active path's, records `firstSeq` and reads `firstSeq .. nextSeq`,
+//!   skipping the gaps), so the newest `N` cost `N + 1` gets however long the
 //!   history is. Listing is also eventually consistent on Workers KV; gets of known keys are not
 //!   affected by a list's lag.
 //! - An append writes the message, then the session record (atomically where the backend offers
@@ -246,7 +248,10 @@ impl Store for KvStore {
         let Some(session) = self.get_session(session_id).await? else {
             return Ok(Vec::new());
         };
-        let mut lo = session.next_seq.saturating_sub(session.message_count);
+        // With branches the record says where the range starts (the count is the active path's).
+        let mut lo = session
+            .first_seq
+            .unwrap_or_else(|| session.next_seq.saturating_sub(session.message_count));
         let mut hi = session.next_seq;
         lo = lo.max(query.from_seq.unwrap_or(0));
         hi = hi.min(query.before_seq.unwrap_or(u64::MAX));
@@ -287,6 +292,15 @@ impl Store for KvStore {
                 let rest = &k[data.len().min(k.len())..];
                 rest.starts_with("m/") || rest.starts_with("u/") || rest == "sums"
             })
+            .collect();
+        self.kv.delete_many(&doomed).await
+    }
+
+    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()> {
+        self.put_session(session).await?;
+        let doomed: Vec<String> = seqs
+            .iter()
+            .map(|&seq| keys::message(&self.prefix, &session.id, seq))
             .collect();
         self.kv.delete_many(&doomed).await
     }
@@ -377,6 +391,15 @@ impl MemoryKv {
 
     pub fn len(&self) -> usize {
         self.map.borrow().len()
+    }
+
+    /// Every key and value, in key order (tests read the raw records).
+    pub fn entries(&self) -> Vec<(String, String)> {
+        self.map
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -180,6 +180,14 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()> {
+        let mut st = self.state.borrow_mut();
+        let entry = st.sessions.entry(&session.id);
+        entry.messages.retain(|m| !seqs.contains(&m.seq));
+        entry.session = Some(session.clone());
+        Ok(())
+    }
+
     async fn put_run(&self, run: &Run) -> Result<()> {
         let mut st = self.state.borrow_mut();
         upsert(&mut st.sessions.entry(&run.session_id).runs, run, |r| {

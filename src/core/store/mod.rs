@@ -115,6 +115,11 @@ pub trait Store {
     }
     /// Removes every message and summary of a session and writes its record (a reset).
     async fn clear_messages(&self, session: &Session) -> Result<()>;
+    /// Writes the session record, then removes the messages at these `seq`s (a truncation of a
+    /// branch): atomically where the backend can; elsewhere in that order, so an interruption
+    /// leaves messages the record no longer leads to, never a record leading to a message that
+    /// is gone. Absent `seq`s are not an error.
+    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()>;
 
     async fn put_run(&self, run: &Run) -> Result<()>;
     async fn get_runs(&self, session_id: &str) -> Result<Vec<Run>>;

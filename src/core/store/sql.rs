@@ -278,6 +278,7 @@ struct Sql {
     messages_range: String,
     messages_newest: String,
     clear: [String; 2],
+    delete_message: String,
     put_run: String,
     get_runs: String,
     put_summary: String,
@@ -361,6 +362,7 @@ impl Sql {
                 r(clear_lock),
                 r("DELETE FROM {P}messages WHERE session_id = ?"),
             ],
+            delete_message: r("DELETE FROM {P}messages WHERE session_id = ? AND seq = ?"),
             put_run: r(
                 "INSERT INTO {P}runs (session_id, id, ord, data) VALUES (?, ?, \
                         (SELECT COALESCE(MAX(ord), 0) + 1 FROM {P}runs WHERE session_id = ?), ?) \
@@ -692,6 +694,17 @@ impl Store for SqlStore {
             stmt(&self.sql.clear[1], vec![sid]),
             stmt(&self.sql.put_session, session_params(session)?),
         ];
+        self.db.batch(&batch).await.map_err(storage_error)
+    }
+
+    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()> {
+        let mut batch = vec![stmt(&self.sql.put_session, session_params(session)?)];
+        for &seq in seqs {
+            batch.push(stmt(
+                &self.sql.delete_message,
+                vec![text(&session.id), seq_value(seq)],
+            ));
+        }
         self.db.batch(&batch).await.map_err(storage_error)
     }
 
