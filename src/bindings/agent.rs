@@ -48,8 +48,16 @@ struct Call {
     create_if_missing: bool,
     input: Option<String>,
     signal: Option<abort::JsAbortSignal>,
+    kind: CallKind,
+}
+
+enum CallKind {
+    /// A turn: `input` (or none) and the reply.
+    Turn,
     /// `continue`: carry on the session's interrupted reply instead of starting a turn.
-    resume: bool,
+    Resume,
+    /// `regenerate`: a new answer to a user message (the id, or the last user message).
+    Regenerate(Option<String>),
 }
 
 impl Call {
@@ -94,10 +102,12 @@ impl Call {
             on_event: &on_event,
             on_item,
         };
-        Ok(if self.resume {
-            turn.resume(&self.session_id).await?
-        } else {
-            turn.run(&self.session_id, self.input).await?
+        Ok(match self.kind {
+            CallKind::Resume => turn.resume(&self.session_id).await?,
+            CallKind::Regenerate(message_id) => {
+                turn.regenerate(&self.session_id, message_id).await?
+            }
+            CallKind::Turn => turn.run(&self.session_id, self.input).await?,
         })
     }
 
@@ -337,14 +347,14 @@ impl Agent {
             create_if_missing,
             input,
             signal,
-            resume: false,
+            kind: CallKind::Turn,
         })
     }
 
     /// `continue`'s call: `(sessionId)` or `({ sessionId, signal })`, or the bound session.
     fn resume_call(&self, options: &JsValue) -> JsResult<Call> {
         let mut call = self.call(&JsValue::UNDEFINED, options)?;
-        call.resume = true;
+        call.kind = CallKind::Resume;
         call.create_if_missing = false;
         Ok(call)
     }
@@ -568,6 +578,17 @@ impl Agent {
     #[wasm_bindgen(js_name = continueStream)]
     pub fn continue_stream(&self, options: JsValue) -> JsResult<JsValue> {
         self.resume_call(&options)?.into_stream()
+    }
+
+    /// A new answer to a user message, streamed like `stream`: `messageId` names the user
+    /// message (or a reply to it; absent or `null`: the last user message of the active history).
+    /// The old answer stays as an alternative (`session.getBranches(id)`).
+    pub fn regenerate(&self, message_id: JsValue, options: JsValue) -> JsResult<JsValue> {
+        let id = opt_string(&message_id, "messageId", ErrorCode::InvalidArgument)?;
+        let mut call = self.call(&JsValue::UNDEFINED, &options)?;
+        call.kind = CallKind::Regenerate(id);
+        call.create_if_missing = false;
+        call.into_stream()
     }
 
     /// Subscribes to `run:start`, `run:complete`, `run:error`, `llm:retry`, `llm:chunk`, or to

@@ -18,7 +18,7 @@ use crate::core::error::ErrorCode;
 use crate::core::json::whole_number;
 #[cfg(feature = "llm")]
 use crate::core::llm::Provider;
-use crate::core::manager::{SessionManager, UpdateOptions};
+use crate::core::manager::{EditOptions, ForkOptions, SessionManager, UpdateOptions};
 use crate::core::model::{NewMessage, Session as SessionRecord};
 #[cfg(feature = "llm")]
 use crate::core::preview::{
@@ -80,14 +80,17 @@ impl Session {
 #[derive(Default)]
 struct HistoryOptionsJs {
     limit: Option<f64>,
+    /// A message id: the branch through it instead of the active one.
+    branch: Option<String>,
 }
 
 impl FromValue for HistoryOptionsJs {
     fn from_value(value: &Value) -> ReadResult<Self> {
         let f = Fields::of(value, "an options object")?;
-        f.only(&["limit"], &[])?;
+        f.only(&["limit", "branch"], &[])?;
         Ok(HistoryOptionsJs {
             limit: f.opt_number("limit")?,
+            branch: f.opt_string("branch")?,
         })
     }
 }
@@ -115,6 +118,10 @@ impl FromValue for UpdateOptionsJs {
 }
 
 crate::deserialize_via_value!(HistoryOptionsJs, UpdateOptionsJs);
+
+fn message_id_arg(value: &JsValue) -> JsResult<String> {
+    super::convert::string_arg(value, "messageId", ErrorCode::InvalidArgument)
+}
 
 #[wasm_bindgen]
 impl Session {
@@ -186,7 +193,16 @@ impl Session {
         promise(async move {
             let o: Option<HistoryOptionsJs> =
                 from_js(&options, "options", ErrorCode::InvalidArgument)?;
-            let limit = whole_number(o.unwrap_or_default().limit, "limit")?;
+            let o = o.unwrap_or_default();
+            let limit = whole_number(o.limit, "limit")?;
+            if let Some(branch) = o.branch {
+                let path = manager.branch_history(&id, &branch).await?;
+                let query = crate::core::store::MessageQuery {
+                    limit,
+                    ..Default::default()
+                };
+                return history_to_js(&crate::core::tree::apply_query(path, query));
+            }
             if let Some(host) = manager.host_history(&id, limit).await? {
                 if let Ok(messages) = host.downcast::<JsValue>() {
                     return Ok(*messages);
@@ -325,6 +341,105 @@ impl Session {
     pub fn get_runs(&self) -> Promise {
         let (manager, id) = (self.manager.clone(), self.id.clone());
         promise(async move { to_js(&manager.runs(&id).await?) })
+    }
+
+    /// A new alternative to a message (`{ content, metadata? }`), made the active leaf; what
+    /// followed the original stays on its branch. Resolves to the new message.
+    #[wasm_bindgen(js_name = editMessage)]
+    pub fn edit_message(&self, message_id: JsValue, options: JsValue) -> Promise {
+        let (manager, id, snapshot) =
+            (self.manager.clone(), self.id.clone(), self.snapshot.clone());
+        promise(async move {
+            let mid = message_id_arg(&message_id)?;
+            readable_metadata(&options, "options")?;
+            let edit: Option<EditOptions> =
+                from_js(&options, "options", ErrorCode::InvalidMessage)?;
+            let message = manager
+                .edit_message(&id, &mid, edit.unwrap_or_default())
+                .await?;
+            Session::refresh_snapshot(&snapshot, &manager, &id);
+            message_to_js(&message)
+        })
+    }
+
+    /// The alternatives at a message's place, it among them, oldest first (the "2 / 3" of a UI).
+    #[wasm_bindgen(js_name = getBranches)]
+    pub fn get_branches(&self, message_id: JsValue) -> Promise {
+        let (manager, id) = (self.manager.clone(), self.id.clone());
+        promise(async move {
+            let mid = message_id_arg(&message_id)?;
+            history_to_js(&manager.branches(&id, &mid).await?)
+        })
+    }
+
+    /// Makes the branch through a message active (down to its newest message). Resolves to the
+    /// active history.
+    #[wasm_bindgen(js_name = switchBranch)]
+    pub fn switch_branch(&self, message_id: JsValue) -> Promise {
+        let (manager, id, snapshot) =
+            (self.manager.clone(), self.id.clone(), self.snapshot.clone());
+        promise(async move {
+            let mid = message_id_arg(&message_id)?;
+            *snapshot.borrow_mut() = manager.switch_branch(&id, &mid).await?;
+            history_to_js(&manager.history(&id, None).await?)
+        })
+    }
+
+    /// Moves the active leaf back to a message (ADK's rewind); what followed stays reachable as a
+    /// branch. Resolves to the active history.
+    pub fn rewind(&self, message_id: JsValue) -> Promise {
+        let (manager, id, snapshot) =
+            (self.manager.clone(), self.id.clone(), self.snapshot.clone());
+        promise(async move {
+            let mid = message_id_arg(&message_id)?;
+            *snapshot.borrow_mut() = manager.rewind(&id, &mid).await?;
+            history_to_js(&manager.history(&id, None).await?)
+        })
+    }
+
+    /// Deletes everything after a message, on every branch below it, and makes it the active
+    /// leaf. Resolves to how many messages were deleted.
+    #[wasm_bindgen(js_name = truncateAfter)]
+    pub fn truncate_after(&self, message_id: JsValue) -> Promise {
+        let (manager, id, snapshot) =
+            (self.manager.clone(), self.id.clone(), self.snapshot.clone());
+        promise(async move {
+            let mid = message_id_arg(&message_id)?;
+            let removed = manager.truncate_after(&id, &mid).await?;
+            Session::refresh_snapshot(&snapshot, &manager, &id);
+            Ok(JsValue::from_f64(removed as f64))
+        })
+    }
+
+    /// Writes a message by its own `id`: replaced in place when the session holds it, appended
+    /// to the active branch otherwise. Resolves to the stored message.
+    #[wasm_bindgen(js_name = upsertMessage)]
+    pub fn upsert_message(&self, message: JsValue) -> Promise {
+        let (manager, id, snapshot) =
+            (self.manager.clone(), self.id.clone(), self.snapshot.clone());
+        promise(async move {
+            let new: NewMessage = from_js(&message, "message", ErrorCode::InvalidMessage)?;
+            let (stored, _) = manager.upsert_message(&id, new).await?;
+            Session::refresh_snapshot(&snapshot, &manager, &id);
+            message_to_js(&stored)
+        })
+    }
+
+    /// A new session holding this one's active history (or the path to `atMessageId`), sharing
+    /// nothing with it (Dexto's `forkSession`): `{ atMessageId?, id?, title? }`, title
+    /// "Fork: …" by default. Resolves to the new session.
+    pub fn fork(&self, options: JsValue) -> Promise {
+        let (manager, id) = (self.manager.clone(), self.id.clone());
+        #[cfg(feature = "llm")]
+        let agent = self.agent.clone();
+        promise(async move {
+            let o: Option<ForkOptions> = from_js(&options, "options", ErrorCode::InvalidArgument)?;
+            let record = manager.fork(&id, o.unwrap_or_default()).await?;
+            let session = Session::new(manager, record);
+            #[cfg(feature = "llm")]
+            let session = session.with_agent(agent);
+            Ok(session.into())
+        })
     }
 
     /// The whole session as a versioned JSON bundle (`store.importSession` reads it back).

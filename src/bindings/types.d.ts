@@ -167,6 +167,9 @@ export interface Message {
   sessionId: string;
   /** Position in the session; increases, never reused. */
   seq: number;
+  /** The previous message on this message's branch, when it is not the one stored just before it
+   * (`null`: it starts the conversation). Only messages written by an edit or after a switch have it. */
+  parentSeq?: number | null;
   role: Role;
   content: string;
   /** Author: the agent's name on assistant messages. */
@@ -224,9 +227,10 @@ export interface SummaryRecord {
 /** A session as `session.export()` writes it and `store.importSession()` reads it. */
 export interface SessionBundle {
   format: "agent-sessions/session";
-  version: 1;
+  /** 2 carries the message tree (`parentSeq`, `session.headSeq`); 1 (linear) still imports. */
+  version: 1 | 2;
   exportedAt: number;
-  session: { id: string; title: string | null; metadata: Metadata; createdAt: number; updatedAt: number; usage: Usage; maxMessages?: number };
+  session: { id: string; title: string | null; metadata: Metadata; createdAt: number; updatedAt: number; usage: Usage; maxMessages?: number; headSeq?: number };
   messages: Message[];
   runs: RunRecord[];
   summaries: SummaryRecord[];
@@ -256,6 +260,23 @@ export interface UpdateSessionOptions {
 export interface HistoryOptions {
   /** Only the newest `limit` messages. */
   limit?: number;
+  /** A message id: the branch through that message (down to its newest message), not the active one. */
+  branch?: string;
+}
+
+export interface EditMessageOptions {
+  content: string | { type?: string; text: string }[];
+  /** Replaces the original's metadata; kept when absent. */
+  metadata?: Metadata | null;
+}
+
+export interface ForkOptions {
+  /** Fork the path up to this message (default: the whole active history). */
+  atMessageId?: string;
+  /** The new session's id (default: generated). */
+  id?: string;
+  /** Default "Fork: " and the source's title (or id). */
+  title?: string;
 }
 
 export interface MessagesForLlmOptions {
@@ -430,6 +451,20 @@ export class Session {
   readonly usage: Usage;
   addMessage(message: NewMessage): Promise<Message>;
   getHistory(options?: HistoryOptions): Promise<Message[]>;
+  /** A new alternative to a message, made active; what followed the original stays on its branch. */
+  editMessage(messageId: string, options: EditMessageOptions): Promise<Message>;
+  /** The alternatives at a message's place (it among them), oldest first. */
+  getBranches(messageId: string): Promise<Message[]>;
+  /** Makes the branch through a message active, down to its newest message; resolves to the history. */
+  switchBranch(messageId: string): Promise<Message[]>;
+  /** Moves the active leaf back to a message, keeping what followed as a branch; resolves to the history. */
+  rewind(messageId: string): Promise<Message[]>;
+  /** Deletes everything after a message (every branch below it) and makes it active; resolves to the count deleted. */
+  truncateAfter(messageId: string): Promise<number>;
+  /** Replaces the message with this `id` in place, or appends it to the active branch. */
+  upsertMessage(message: NewMessage & { id: string }): Promise<Message>;
+  /** A new session with this one's active history (or the path to `atMessageId`), sharing nothing. */
+  fork(options?: ForkOptions): Promise<Session>;
   // llm-only:begin (not in agent-sessions/store: scripts/build strips these regions for store.d.ts)
   getMessagesForLLM(options?: MessagesForLlmOptions): Promise<LlmMessage[]>;
   /** What a call would send now (the agent's settings on handles from an agent). */
@@ -633,6 +668,9 @@ export class Agent {
   continue(sessionIdOrOptions?: string | GenerateOptions): Promise<GenerateResult>;
   /** `continue`, streamed: the deltas carry only the new text. */
   continueStream(sessionIdOrOptions?: string | GenerateOptions): AsyncIterableIterator<StreamEvent>;
+  /** A new answer to a user message (or to the one a reply answers; default the last user message),
+   * streamed like `stream`; the old answer stays as an alternative (`session.getBranches`). */
+  regenerate(messageId?: string | null, sessionIdOrOptions?: string | GenerateOptions): AsyncIterableIterator<StreamEvent>;
   on<E extends AgentEventName>(event: E, listener: (event: Extract<AgentEvent, { type: E }>) => void): Unsubscribe;
   on(event: StoreEventName, listener: (event: StoreEvent) => void): Unsubscribe;
 }

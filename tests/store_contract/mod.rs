@@ -52,6 +52,7 @@ macro_rules! store_contract {
                 ten_thousand_messages_read_newest_cheaply,
                 listing_and_windows_never_read_other_records,
                 a_damaged_session_is_reported_isolated_and_deletable,
+                a_tree_round_trips_and_truncation_deletes_only_what_it_names,
             );
         }
     };
@@ -572,4 +573,84 @@ pub async fn a_damaged_session_is_reported_isolated_and_deletable(b: &Backend) {
     assert_eq!(store.get_session("bad").await.unwrap(), None);
     assert!(store.get_runs("bad").await.unwrap().is_empty());
     assert_eq!(store.get_runs("good").await.unwrap().len(), 1);
+}
+
+/// The message tree's fields (a message's `parentSeq`, a session's `headSeq` and `firstSeq`)
+/// come back as written, from a new instance too; `delete_messages` writes the record and removes
+/// exactly the named `seq`s, leaving a gap the reads skip.
+pub async fn a_tree_round_trips_and_truncation_deletes_only_what_it_names(b: &Backend) {
+    use agent_sessions::core::model::Parent;
+    let store = (b.open)().await;
+    let mut s = session("tree");
+    store.put_session(&s).await.unwrap();
+    for i in 0..3 {
+        append(&*store, &mut s, &format!("m{i}")).await;
+    }
+    // An alternative to m1 (parent m0), then a new root: written as an edit writes them.
+    s.head_seq = Some(3);
+    s.first_seq = Some(0);
+    let mut alt = message(&s, "m3");
+    alt.parent = Parent::Seq(0);
+    s.next_seq = 4;
+    s.message_count = 2;
+    store.put_message(&s, &alt).await.unwrap();
+    let mut root = message(&s, "m4");
+    root.parent = Parent::Root;
+    s.next_seq = 5;
+    s.head_seq = Some(4);
+    s.message_count = 1;
+    store.put_message(&s, &root).await.unwrap();
+    let again = (b.open)().await;
+    let all = again
+        .get_messages("tree", MessageQuery::all())
+        .await
+        .unwrap();
+    let parents: Vec<Parent> = all.iter().map(|m| m.parent).collect();
+    assert_eq!(
+        parents,
+        [
+            Parent::Previous,
+            Parent::Previous,
+            Parent::Previous,
+            Parent::Seq(0),
+            Parent::Root
+        ],
+        "{}",
+        b.name
+    );
+    let record = again.get_session("tree").await.unwrap().unwrap();
+    assert_eq!(
+        (record.head_seq, record.first_seq),
+        (Some(4), Some(0)),
+        "{}",
+        b.name
+    );
+    assert_eq!(record, s, "{}", b.name);
+    // Truncate after m0 on its branches: m1, m2 and m3 go (9 was never there).
+    s.head_seq = Some(0);
+    s.message_count = 1;
+    store.delete_messages(&s, &[1, 2, 3, 9]).await.unwrap();
+    let again = (b.open)().await;
+    let left = again
+        .get_messages("tree", MessageQuery::all())
+        .await
+        .unwrap();
+    assert_eq!(seqs(&left), [0, 4], "{}", b.name);
+    assert_eq!(
+        seqs(
+            &again
+                .get_messages("tree", MessageQuery::newest(1))
+                .await
+                .unwrap()
+        ),
+        [4],
+        "{}",
+        b.name
+    );
+    assert_eq!(
+        again.get_session("tree").await.unwrap().unwrap(),
+        s,
+        "{}",
+        b.name
+    );
 }
