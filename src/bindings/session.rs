@@ -18,7 +18,9 @@ use crate::core::error::ErrorCode;
 use crate::core::json::whole_number;
 #[cfg(feature = "llm")]
 use crate::core::llm::Provider;
-use crate::core::manager::{EditOptions, ForkOptions, SessionManager, UpdateOptions};
+use crate::core::manager::{
+    EditOptions, ForkOptions, SessionManager, TreeOp, TreeOut, UpdateOptions,
+};
 use crate::core::model::{NewMessage, Session as SessionRecord};
 #[cfg(feature = "llm")]
 use crate::core::preview::{
@@ -68,6 +70,29 @@ impl Session {
             Some(r) => r,
             None => f(&self.snapshot.borrow()),
         }
+    }
+
+    /// Every tree operation through one promise (one async state machine in the module).
+    fn tree(&self, op: JsResult<TreeOp>) -> Promise {
+        let (manager, id, snapshot) =
+            (self.manager.clone(), self.id.clone(), self.snapshot.clone());
+        #[cfg(feature = "llm")]
+        let agent = self.agent.clone();
+        promise(async move {
+            let out = manager.tree_op(&id, op?).await?;
+            Session::refresh_snapshot(&snapshot, &manager, &id);
+            match out {
+                TreeOut::Message(m) => message_to_js(&m),
+                TreeOut::Messages(m) => history_to_js(&m),
+                TreeOut::Removed(n) => Ok(JsValue::from_f64(n as f64)),
+                TreeOut::Session(record) => {
+                    let session = Session::new(manager, record);
+                    #[cfg(feature = "llm")]
+                    let session = session.with_agent(agent);
+                    Ok(session.into())
+                }
+            }
+        })
     }
 
     fn refresh_snapshot(snapshot: &RefCell<SessionRecord>, manager: &SessionManager, id: &str) {
@@ -196,7 +221,10 @@ impl Session {
             let o = o.unwrap_or_default();
             let limit = whole_number(o.limit, "limit")?;
             if let Some(branch) = o.branch {
-                let path = manager.branch_history(&id, &branch).await?;
+                let path = match manager.tree_op(&id, TreeOp::BranchHistory(branch)).await? {
+                    TreeOut::Messages(m) => m,
+                    _ => Vec::new(),
+                };
                 let query = crate::core::store::MessageQuery {
                     limit,
                     ..Default::default()
@@ -347,99 +375,55 @@ impl Session {
     /// followed the original stays on its branch. Resolves to the new message.
     #[wasm_bindgen(js_name = editMessage)]
     pub fn edit_message(&self, message_id: JsValue, options: JsValue) -> Promise {
-        let (manager, id, snapshot) =
-            (self.manager.clone(), self.id.clone(), self.snapshot.clone());
-        promise(async move {
-            let mid = message_id_arg(&message_id)?;
+        self.tree(message_id_arg(&message_id).and_then(|mid| {
             readable_metadata(&options, "options")?;
             let edit: Option<EditOptions> =
                 from_js(&options, "options", ErrorCode::InvalidMessage)?;
-            let message = manager
-                .edit_message(&id, &mid, edit.unwrap_or_default())
-                .await?;
-            Session::refresh_snapshot(&snapshot, &manager, &id);
-            message_to_js(&message)
-        })
+            Ok(TreeOp::Edit(mid, edit.unwrap_or_default()))
+        }))
     }
 
     /// The alternatives at a message's place, it among them, oldest first (the "2 / 3" of a UI).
     #[wasm_bindgen(js_name = getBranches)]
     pub fn get_branches(&self, message_id: JsValue) -> Promise {
-        let (manager, id) = (self.manager.clone(), self.id.clone());
-        promise(async move {
-            let mid = message_id_arg(&message_id)?;
-            history_to_js(&manager.branches(&id, &mid).await?)
-        })
+        self.tree(message_id_arg(&message_id).map(TreeOp::Branches))
     }
 
     /// Makes the branch through a message active (down to its newest message). Resolves to the
     /// active history.
     #[wasm_bindgen(js_name = switchBranch)]
     pub fn switch_branch(&self, message_id: JsValue) -> Promise {
-        let (manager, id, snapshot) =
-            (self.manager.clone(), self.id.clone(), self.snapshot.clone());
-        promise(async move {
-            let mid = message_id_arg(&message_id)?;
-            *snapshot.borrow_mut() = manager.switch_branch(&id, &mid).await?;
-            history_to_js(&manager.history(&id, None).await?)
-        })
+        self.tree(message_id_arg(&message_id).map(TreeOp::Switch))
     }
 
     /// Moves the active leaf back to a message (ADK's rewind); what followed stays reachable as a
     /// branch. Resolves to the active history.
     pub fn rewind(&self, message_id: JsValue) -> Promise {
-        let (manager, id, snapshot) =
-            (self.manager.clone(), self.id.clone(), self.snapshot.clone());
-        promise(async move {
-            let mid = message_id_arg(&message_id)?;
-            *snapshot.borrow_mut() = manager.rewind(&id, &mid).await?;
-            history_to_js(&manager.history(&id, None).await?)
-        })
+        self.tree(message_id_arg(&message_id).map(TreeOp::Rewind))
     }
 
     /// Deletes everything after a message, on every branch below it, and makes it the active
     /// leaf. Resolves to how many messages were deleted.
     #[wasm_bindgen(js_name = truncateAfter)]
     pub fn truncate_after(&self, message_id: JsValue) -> Promise {
-        let (manager, id, snapshot) =
-            (self.manager.clone(), self.id.clone(), self.snapshot.clone());
-        promise(async move {
-            let mid = message_id_arg(&message_id)?;
-            let removed = manager.truncate_after(&id, &mid).await?;
-            Session::refresh_snapshot(&snapshot, &manager, &id);
-            Ok(JsValue::from_f64(removed as f64))
-        })
+        self.tree(message_id_arg(&message_id).map(TreeOp::Truncate))
     }
 
     /// Writes a message by its own `id`: replaced in place when the session holds it, appended
     /// to the active branch otherwise. Resolves to the stored message.
     #[wasm_bindgen(js_name = upsertMessage)]
     pub fn upsert_message(&self, message: JsValue) -> Promise {
-        let (manager, id, snapshot) =
-            (self.manager.clone(), self.id.clone(), self.snapshot.clone());
-        promise(async move {
-            let new: NewMessage = from_js(&message, "message", ErrorCode::InvalidMessage)?;
-            let (stored, _) = manager.upsert_message(&id, new).await?;
-            Session::refresh_snapshot(&snapshot, &manager, &id);
-            message_to_js(&stored)
-        })
+        self.tree(from_js(&message, "message", ErrorCode::InvalidMessage).map(TreeOp::Upsert))
     }
 
     /// A new session holding this one's active history (or the path to `atMessageId`), sharing
     /// nothing with it (Dexto's `forkSession`): `{ atMessageId?, id?, title? }`, title
     /// "Fork: …" by default. Resolves to the new session.
     pub fn fork(&self, options: JsValue) -> Promise {
-        let (manager, id) = (self.manager.clone(), self.id.clone());
-        #[cfg(feature = "llm")]
-        let agent = self.agent.clone();
-        promise(async move {
-            let o: Option<ForkOptions> = from_js(&options, "options", ErrorCode::InvalidArgument)?;
-            let record = manager.fork(&id, o.unwrap_or_default()).await?;
-            let session = Session::new(manager, record);
-            #[cfg(feature = "llm")]
-            let session = session.with_agent(agent);
-            Ok(session.into())
-        })
+        self.tree(
+            from_js::<Option<ForkOptions>>(&options, "options", ErrorCode::InvalidArgument)
+                .map(|o| TreeOp::Fork(o.unwrap_or_default())),
+        )
     }
 
     /// The whole session as a versioned JSON bundle (`store.importSession` reads it back).

@@ -9,6 +9,7 @@
 use serde_json::Value;
 
 use super::SessionManager;
+use crate::core::bundle::Import;
 use crate::core::error::{Error, Result};
 use crate::core::events::Event;
 use crate::core::ids;
@@ -74,168 +75,179 @@ fn parent_of(tree: &Tree, i: usize) -> Parent {
     }
 }
 
+/// One operation on a session's tree (see [`SessionManager::tree_op`]); message ids are the
+/// caller's.
+#[derive(Debug, Clone)]
+pub enum TreeOp {
+    Edit(String, EditOptions),
+    Branches(String),
+    BranchHistory(String),
+    Switch(String),
+    Rewind(String),
+    Truncate(String),
+    Upsert(NewMessage),
+    Fork(ForkOptions),
+}
+
+/// What a [`TreeOp`] gives back.
+#[derive(Debug, Clone)]
+pub enum TreeOut {
+    /// `Edit`, `Upsert`: the message written.
+    Message(Message),
+    /// `Branches`: the alternatives; `BranchHistory`: that branch; `Switch`, `Rewind`: the
+    /// active history now.
+    Messages(Vec<Message>),
+    /// `Truncate`: how many messages were deleted.
+    Removed(usize),
+    /// `Fork`: the new session.
+    Session(Session),
+}
+
+/// What an operation writes besides the session record.
+enum Write {
+    /// Nothing at all (a read).
+    Nothing,
+    /// The record only.
+    Record,
+    /// A message, new (`true`) or rewritten in place.
+    Message(Message, bool),
+    Delete(Vec<u64>),
+    /// An upsert of an id the session does not hold: a plain append.
+    Append(NewMessage),
+}
+
 impl SessionManager {
     /// A session and all of its messages (the whole tree), oldest first.
     async fn with_tree(&self, id: &str) -> Result<(Session, Vec<Message>)> {
-        ids::validate_session_id(id)?;
         let session = self.require(id).await?;
         let all = tree::all_messages(&*self.store, id).await?;
         Ok((session, all))
     }
 
-    /// Makes message `leaf` the active leaf; writes and reports the record.
-    async fn set_head(
-        &self,
-        mut session: Session,
-        tree: &Tree<'_>,
-        leaf: usize,
-    ) -> Result<Session> {
-        into_tree(&mut session);
-        session.head_seq = Some(tree.messages[leaf].seq);
-        session.message_count = tree.path_to(leaf).len() as u64;
-        session.updated_at = self.now().max(session.updated_at);
-        self.store.put_session(&session).await?;
-        self.remember(&session);
-        self.emit(Event::SessionUpdated(session.clone()));
-        Ok(session)
-    }
-
-    /// A new alternative to a message: same role, name, tool fields and (unless given) metadata,
-    /// the new content; it becomes the active leaf (what followed the original stays on the
-    /// original's branch).
-    pub async fn edit_message(
-        &self,
-        id: &str,
-        message_id: &str,
-        edit: EditOptions,
-    ) -> Result<Message> {
+    /// Runs one tree operation under the session's lock: the whole tree is read, the change
+    /// decided here without I/O, then at most one message and the record are written (a
+    /// truncation: the record, then the deletions) and reported. One code path for every
+    /// operation keeps the module small: each `async fn` is a state machine of its own.
+    pub async fn tree_op(&self, id: &str, op: TreeOp) -> Result<TreeOut> {
         ids::validate_session_id(id)?;
+        let op = match op {
+            TreeOp::Fork(o) => return self.fork(id, o).await.map(TreeOut::Session),
+            op => op,
+        };
         let _guard = self.lock(id).await;
         let (mut session, all) = self.with_tree(id).await?;
         let tree = Tree::new(&all);
-        let i = tree.find(id, message_id)?;
-        let original = &all[i];
-        let input = NewMessage {
-            role: original.role.as_str().to_owned(),
-            content: edit.content,
-            name: original.name.clone(),
-            tool_calls: original.tool_calls.clone(),
-            tool_call_id: original.tool_call_id.clone(),
-            metadata: edit
-                .metadata
-                .or_else(|| original.metadata.clone().map(Value::Object)),
-            ..NewMessage::default()
-        };
         let now = self.now();
-        let mut message = build_message(&session, input, now, &*self.rng)?;
-        message.parent = parent_of(&tree, i);
-        into_tree(&mut session);
-        session.next_seq = message.seq + 1;
-        session.head_seq = Some(message.seq);
-        session.message_count = tree.path_to(i).len() as u64;
+        let find = |mid: &str| tree.find(id, mid);
+        let head = |s: &mut Session, leaf: usize| {
+            into_tree(s);
+            s.head_seq = Some(all[leaf].seq);
+            s.message_count = tree.path_to(leaf).len() as u64;
+        };
+        let (write, out) = match op {
+            TreeOp::Branches(mid) => (Write::Nothing, tree.collect(&tree.siblings(find(&mid)?))),
+            TreeOp::BranchHistory(mid) => (
+                Write::Nothing,
+                tree.collect(&tree.branch_through(find(&mid)?)),
+            ),
+            TreeOp::Switch(mid) => {
+                let leaf = tree.newest_leaf(find(&mid)?);
+                head(&mut session, leaf);
+                (Write::Record, tree.collect(&tree.path_to(leaf)))
+            }
+            TreeOp::Rewind(mid) => {
+                let leaf = find(&mid)?;
+                head(&mut session, leaf);
+                (Write::Record, tree.collect(&tree.path_to(leaf)))
+            }
+            TreeOp::Truncate(mid) => {
+                let i = find(&mid)?;
+                let inside = tree.subtree(i);
+                let doomed = (i + 1..all.len())
+                    .filter(|&j| inside[j])
+                    .map(|j| all[j].seq)
+                    .collect();
+                head(&mut session, i);
+                (Write::Delete(doomed), Vec::new())
+            }
+            TreeOp::Edit(mid, edit) => {
+                let i = find(&mid)?;
+                let original = &all[i];
+                let input = NewMessage {
+                    role: original.role.as_str().to_owned(),
+                    content: edit.content,
+                    name: original.name.clone(),
+                    tool_calls: original.tool_calls.clone(),
+                    tool_call_id: original.tool_call_id.clone(),
+                    metadata: edit
+                        .metadata
+                        .or_else(|| original.metadata.clone().map(Value::Object)),
+                    ..NewMessage::default()
+                };
+                let mut message = build_message(&session, input, now, &*self.rng)?;
+                message.parent = parent_of(&tree, i);
+                into_tree(&mut session);
+                session.next_seq = message.seq + 1;
+                session.head_seq = Some(message.seq);
+                session.message_count = tree.path_to(i).len() as u64;
+                (Write::Message(message, true), Vec::new())
+            }
+            TreeOp::Upsert(input) => {
+                let Some(mid) = input.id.as_deref() else {
+                    return Err(Error::invalid_message(
+                        "upsertMessage needs the message's id",
+                    ));
+                };
+                match tree.by_id(mid) {
+                    None => (Write::Append(input), Vec::new()),
+                    Some(i) => {
+                        let existing = &all[i];
+                        let mut at = session.clone();
+                        at.next_seq = existing.seq;
+                        let mut input = input;
+                        input.created_at = input.created_at.or(Some(existing.created_at));
+                        let mut message = build_message(&at, input, now, &*self.rng)?;
+                        message.parent = existing.parent;
+                        (Write::Message(message, false), Vec::new())
+                    }
+                }
+            }
+            TreeOp::Fork(_) => return Err(Error::internal("fork is not a tree write")),
+        };
         session.updated_at = now.max(session.updated_at);
-        self.store.put_message(&session, &message).await?;
-        self.remember(&session);
-        self.emit(Event::MessageAdded(message.clone()));
-        self.emit(Event::SessionUpdated(session));
-        Ok(message)
-    }
-
-    /// The alternatives at a message's place (it among them), oldest first.
-    pub async fn branches(&self, id: &str, message_id: &str) -> Result<Vec<Message>> {
-        let (_, all) = self.with_tree(id).await?;
-        let tree = Tree::new(&all);
-        let i = tree.find(id, message_id)?;
-        Ok(tree.collect(&tree.siblings(i)))
-    }
-
-    /// The branch through a message (its ancestors, it, and its newest descendants), without
-    /// making it active.
-    pub async fn branch_history(&self, id: &str, message_id: &str) -> Result<Vec<Message>> {
-        let (_, all) = self.with_tree(id).await?;
-        let tree = Tree::new(&all);
-        let i = tree.find(id, message_id)?;
-        Ok(tree.collect(&tree.branch_through(i)))
-    }
-
-    /// Makes the branch through a message active, down to its newest message.
-    pub async fn switch_branch(&self, id: &str, message_id: &str) -> Result<Session> {
-        ids::validate_session_id(id)?;
-        let _guard = self.lock(id).await;
-        let (session, all) = self.with_tree(id).await?;
-        let tree = Tree::new(&all);
-        let i = tree.find(id, message_id)?;
-        let leaf = tree.newest_leaf(i);
-        self.set_head(session, &tree, leaf).await
-    }
-
-    /// Moves the active leaf back to a message; what came after it stays as a branch.
-    pub async fn rewind(&self, id: &str, message_id: &str) -> Result<Session> {
-        ids::validate_session_id(id)?;
-        let _guard = self.lock(id).await;
-        let (session, all) = self.with_tree(id).await?;
-        let tree = Tree::new(&all);
-        let i = tree.find(id, message_id)?;
-        self.set_head(session, &tree, i).await
-    }
-
-    /// Deletes everything after a message on every branch below it, and makes it the active
-    /// leaf. Returns how many messages were deleted.
-    pub async fn truncate_after(&self, id: &str, message_id: &str) -> Result<usize> {
-        ids::validate_session_id(id)?;
-        let _guard = self.lock(id).await;
-        let (mut session, all) = self.with_tree(id).await?;
-        let tree = Tree::new(&all);
-        let i = tree.find(id, message_id)?;
-        let inside = tree.subtree(i);
-        let doomed: Vec<u64> = (i + 1..all.len())
-            .filter(|&j| inside[j])
-            .map(|j| all[j].seq)
-            .collect();
-        into_tree(&mut session);
-        session.head_seq = Some(all[i].seq);
-        session.message_count = tree.path_to(i).len() as u64;
-        session.updated_at = self.now().max(session.updated_at);
-        self.store.delete_messages(&session, &doomed).await?;
-        self.remember(&session);
-        self.emit(Event::SessionUpdated(session));
-        Ok(doomed.len())
-    }
-
-    /// Writes a message by the caller's id: a message already stored with that id is replaced in
-    /// place (same position and branch; `createdAt` kept unless given), any other is appended
-    /// to the active branch. Returns the message and whether it is new.
-    pub async fn upsert_message(&self, id: &str, input: NewMessage) -> Result<(Message, bool)> {
-        ids::validate_session_id(id)?;
-        let Some(message_id) = input.id.clone() else {
-            return Err(Error::invalid_message(
-                "upsertMessage needs the message's id",
-            ));
+        let result = match write {
+            Write::Nothing => return Ok(TreeOut::Messages(out)),
+            Write::Append(input) => {
+                return Ok(TreeOut::Message(self.add_message_locked(id, input).await?))
+            }
+            Write::Record => {
+                self.store.put_session(&session).await?;
+                TreeOut::Messages(out)
+            }
+            Write::Delete(seqs) => {
+                self.store.delete_messages(&session, &seqs).await?;
+                TreeOut::Removed(seqs.len())
+            }
+            Write::Message(message, added) => {
+                self.store.put_message(&session, &message).await?;
+                self.emit(if added {
+                    Event::MessageAdded(message.clone())
+                } else {
+                    Event::MessageUpdated(message.clone())
+                });
+                TreeOut::Message(message)
+            }
         };
-        let _guard = self.lock(id).await;
-        let (mut session, all) = self.with_tree(id).await?;
-        let Some(existing) = all.iter().find(|m| m.id == message_id) else {
-            return Ok((self.add_message_locked(id, input).await?, true));
-        };
-        let mut at = session.clone();
-        at.next_seq = existing.seq;
-        let mut input = input;
-        input.created_at = input.created_at.or(Some(existing.created_at));
-        let mut message = build_message(&at, input, self.now(), &*self.rng)?;
-        message.parent = existing.parent;
-        session.updated_at = self.now().max(session.updated_at);
-        self.store.put_message(&session, &message).await?;
         self.remember(&session);
-        self.emit(Event::MessageUpdated(message.clone()));
         self.emit(Event::SessionUpdated(session));
-        Ok((message, false))
+        Ok(result)
     }
 
     /// Where `regenerate` answers from, made the active leaf: the user message itself, the one
     /// a reply answers, or (`None`) the active history's last user message. The caller holds the
     /// lock and then runs a turn from there: its reply is a new alternative to the old one.
     pub async fn regenerate_from_locked(&self, id: &str, message_id: Option<&str>) -> Result<()> {
-        let (session, all) = self.with_tree(id).await?;
+        let (mut session, all) = self.with_tree(id).await?;
         let tree = Tree::new(&all);
         let path = match message_id {
             Some(mid) => tree.path_to(tree.find(id, mid)?),
@@ -247,16 +259,22 @@ impl SessionManager {
             )));
         };
         if tree.head(&session) != Some(user) {
-            self.set_head(session, &tree, user).await?;
+            into_tree(&mut session);
+            session.head_seq = Some(all[user].seq);
+            session.message_count = tree.path_to(user).len() as u64;
+            session.updated_at = self.now().max(session.updated_at);
+            self.store.put_session(&session).await?;
+            self.remember(&session);
+            self.emit(Event::SessionUpdated(session));
         }
         Ok(())
     }
 
     /// A new session holding the active path (or the path to `at_message_id`) as its own linear
     /// history, with the summaries that hold on it; it shares nothing with the source. Title
-    /// "Fork: …" unless given; metadata and `maxMessages` copied; message ids kept.
-    pub async fn fork(&self, id: &str, opts: ForkOptions) -> Result<Session> {
-        ids::validate_session_id(id)?;
+    /// "Fork: …" unless given; metadata and `maxMessages` copied; message ids kept. Written as
+    /// an import is.
+    async fn fork(&self, id: &str, opts: ForkOptions) -> Result<Session> {
         let new_id = match &opts.id {
             Some(n) => {
                 ids::validate_session_id(n)?;
@@ -283,47 +301,93 @@ impl SessionManager {
             let t = format!("Fork: {}", name.replace(char::is_control, " "));
             t.chars().take(MAX_TITLE_CHARS).collect()
         });
-        let _guard = self.lock(&new_id).await;
-        if self.get(&new_id).await?.is_some() {
-            return Err(Error::new(
-                crate::core::error::ErrorCode::SessionExists,
-                format!("session {new_id:?} already exists"),
-            )
-            .with_session(&new_id));
-        }
         let mut session = Session::new(new_id.clone(), self.now());
         session.title = Some(title);
         session.metadata = source.metadata.clone();
         session.max_messages = source.max_messages;
-        // Messages first, each with a record that counts what is written so far.
-        let mut progress = session.clone();
-        self.store.put_session(&progress).await?;
-        let mut seqs = Vec::with_capacity(path.len());
-        for (k, m) in path.into_iter().enumerate() {
-            seqs.push(m.seq);
-            let copy = Message {
+        session.message_count = path.len() as u64;
+        session.next_seq = path.len() as u64;
+        let seqs: Vec<u64> = path.iter().map(|m| m.seq).collect();
+        let messages = path
+            .into_iter()
+            .enumerate()
+            .map(|(k, m)| Message {
                 session_id: new_id.clone(),
                 seq: k as u64,
                 parent: Parent::Previous,
                 ..m
-            };
-            progress.message_count += 1;
-            progress.next_seq = k as u64 + 1;
-            self.store.put_message(&progress, &copy).await?;
+            })
+            .collect();
+        let summaries = summaries
+            .into_iter()
+            .filter_map(|mut s| {
+                s.through_seq = seqs.binary_search(&s.through_seq).ok()? as u64;
+                s.session_id = new_id.clone();
+                Some(s)
+            })
+            .collect();
+        let import = Import {
+            session,
+            messages,
+            runs: Vec::new(),
+            summaries,
+        };
+        let _guard = self.lock(&new_id).await;
+        self.import_locked(import, false).await
+    }
+}
+
+/// The operations one at a time, as the tests and the server call them.
+impl SessionManager {
+    pub async fn edit_message(&self, id: &str, mid: &str, edit: EditOptions) -> Result<Message> {
+        match self.tree_op(id, TreeOp::Edit(mid.into(), edit)).await? {
+            TreeOut::Message(m) => Ok(m),
+            _ => Err(Error::internal("edit gave no message")),
         }
-        for mut s in summaries {
-            let Ok(k) = seqs.binary_search(&s.through_seq) else {
-                continue;
-            };
-            s.session_id = new_id.clone();
-            s.through_seq = k as u64;
-            self.store.put_summary(&s).await?;
+    }
+
+    pub async fn branches(&self, id: &str, mid: &str) -> Result<Vec<Message>> {
+        self.messages_op(id, TreeOp::Branches(mid.into())).await
+    }
+
+    pub async fn branch_history(&self, id: &str, mid: &str) -> Result<Vec<Message>> {
+        self.messages_op(id, TreeOp::BranchHistory(mid.into()))
+            .await
+    }
+
+    pub async fn switch_branch(&self, id: &str, mid: &str) -> Result<Vec<Message>> {
+        self.messages_op(id, TreeOp::Switch(mid.into())).await
+    }
+
+    pub async fn rewind(&self, id: &str, mid: &str) -> Result<Vec<Message>> {
+        self.messages_op(id, TreeOp::Rewind(mid.into())).await
+    }
+
+    pub async fn truncate_after(&self, id: &str, mid: &str) -> Result<usize> {
+        match self.tree_op(id, TreeOp::Truncate(mid.into())).await? {
+            TreeOut::Removed(n) => Ok(n),
+            _ => Err(Error::internal("truncate gave no count")),
         }
-        session.message_count = progress.message_count;
-        session.next_seq = progress.next_seq;
-        self.store.put_session(&session).await?;
-        self.remember(&session);
-        self.emit(Event::SessionCreated(session.clone()));
-        Ok(session)
+    }
+
+    pub async fn upsert_message(&self, id: &str, input: NewMessage) -> Result<Message> {
+        match self.tree_op(id, TreeOp::Upsert(input)).await? {
+            TreeOut::Message(m) => Ok(m),
+            _ => Err(Error::internal("upsert gave no message")),
+        }
+    }
+
+    pub async fn fork_session(&self, id: &str, opts: ForkOptions) -> Result<Session> {
+        match self.tree_op(id, TreeOp::Fork(opts)).await? {
+            TreeOut::Session(s) => Ok(s),
+            _ => Err(Error::internal("fork gave no session")),
+        }
+    }
+
+    async fn messages_op(&self, id: &str, op: TreeOp) -> Result<Vec<Message>> {
+        match self.tree_op(id, op).await? {
+            TreeOut::Messages(m) => Ok(m),
+            _ => Err(Error::internal("the operation gave no messages")),
+        }
     }
 }

@@ -12,7 +12,7 @@ mod cache;
 mod locks;
 pub mod options;
 
-pub use branches::{EditOptions, ForkOptions};
+pub use branches::{EditOptions, ForkOptions, TreeOp, TreeOut};
 pub use locks::SessionGuard;
 pub use options::{
     CacheConfig, CreateOptions, ImportOptions, ManagerConfig, QueryOptions, RetentionConfig,
@@ -23,7 +23,7 @@ pub use options::{
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::core::bundle::{prepare_import, Bundle};
+use crate::core::bundle::{prepare_import, Bundle, Import};
 use crate::core::context::Calibration;
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::events::{Event, EventBus};
@@ -627,15 +627,20 @@ impl SessionManager {
     /// Everything is validated before anything is written.
     pub async fn import(&self, bundle: Bundle, opts: ImportOptions) -> Result<Session> {
         let import = prepare_import(bundle, opts.id.as_deref(), &*self.rng)?;
+        let _guard = self.lock(&import.session.id).await;
+        self.import_locked(import, opts.overwrite).await
+    }
+
+    /// Writes a prepared session (an import, a fork) under its id; the caller holds its lock.
+    async fn import_locked(&self, import: Import, overwrite: bool) -> Result<Session> {
         let id = import.session.id.clone();
-        let _guard = self.lock(&id).await;
         let existing = match self.get(&id).await {
             Ok(s) => s.is_some(),
             Err(e) if e.code == ErrorCode::StorageCorrupt => true,
             Err(e) => return Err(e),
         };
         if existing {
-            if !opts.overwrite {
+            if !overwrite {
                 return Err(Error::new(
                     ErrorCode::SessionExists,
                     format!("session {id:?} already exists (pass overwrite: true to replace it)"),
@@ -646,17 +651,14 @@ impl SessionManager {
             self.cache.borrow_mut().remove(&id);
         }
         // Messages first, each with a record that counts exactly what is written so far: a crash
-        // part-way leaves a shorter but consistent session.
-        // With branches, each of these records names the message just written as the active
-        // leaf: a shorter but readable tree.
+        // part-way leaves a shorter but consistent session. With branches, each of these records
+        // names the message just written as the active leaf: a shorter but readable tree.
         let mut progress = import.session.clone();
         progress.message_count = 0;
         progress.next_seq = 0;
+        progress.head_seq = None;
         self.store.put_session(&progress).await?;
         let depths = tree::Tree::new(&import.messages).depths();
-        if import.session.is_tree() {
-            progress.first_seq = import.session.first_seq;
-        }
         for (m, depth) in import.messages.iter().zip(depths) {
             progress.next_seq = m.seq + 1;
             if import.session.is_tree() {

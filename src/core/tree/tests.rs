@@ -114,8 +114,9 @@ fn edit_regenerate_switch_and_rewind_keep_every_branch() {
             ["q1", "q1 edited"]
         );
         // Switch back: the old branch down to its newest message.
-        let s = m.switch_branch("s", &q1.id).await.unwrap();
-        assert_eq!(s.message_count, 2);
+        let now = m.switch_branch("s", &q1.id).await.unwrap();
+        assert_eq!(contents(&now), ["q1", "a1"]);
+        assert_eq!(m.require("s").await.unwrap().message_count, 2);
         assert_eq!(contents(&m.history("s", None).await.unwrap()), ["q1", "a1"]);
         // Regenerate the answer to q1: the user message becomes the leaf, the reply a sibling.
         {
@@ -161,14 +162,12 @@ fn upsert_replaces_in_place_or_appends_and_truncate_deletes_below() {
         m.create(Some("s"), Default::default()).await.unwrap();
         let mut a = new_message(Role::User, "one");
         a.id = Some("u1".into());
-        let (first, created) = m.upsert_message("s", a.clone()).await.unwrap();
-        assert!(created);
+        let first = m.upsert_message("s", a.clone()).await.unwrap();
         let mut b = new_message(Role::Assistant, "partial");
         b.id = Some("a1".into());
         m.upsert_message("s", b.clone()).await.unwrap();
         b.content = Some(json!("partial, then whole"));
-        let (again, created) = m.upsert_message("s", b).await.unwrap();
-        assert!(!created);
+        let again = m.upsert_message("s", b).await.unwrap();
         assert_eq!(again.seq, 1);
         let s = m.require("s").await.unwrap();
         assert!(!s.is_tree(), "an upsert in place makes no branch");
@@ -229,7 +228,7 @@ fn fork_copies_the_active_path_into_a_linear_session() {
             .await
             .unwrap();
         m.edit_message("s", &q.id, edit("q2")).await.unwrap();
-        let f = m.fork("s", ForkOptions::default()).await.unwrap();
+        let f = m.fork_session("s", ForkOptions::default()).await.unwrap();
         assert_eq!(f.title.as_deref(), Some("Fork: Trip"));
         assert_eq!(f.metadata["tier"], "pro");
         assert!(!f.is_tree());
@@ -244,10 +243,10 @@ fn fork_copies_the_active_path_into_a_linear_session() {
             id: Some("copy".into()),
             title: Some("Mine".into()),
         };
-        let g = m.fork("s", at.clone()).await.unwrap();
+        let g = m.fork_session("s", at.clone()).await.unwrap();
         assert_eq!((g.id.as_str(), g.title.as_deref()), ("copy", Some("Mine")));
         assert_eq!(
-            m.fork("s", at).await.unwrap_err().code,
+            m.fork_session("s", at).await.unwrap_err().code,
             ErrorCode::SessionExists
         );
         // The fork shares nothing: writing to it leaves the source alone.
@@ -525,7 +524,7 @@ fn run_ops(store: Rc<dyn Store>, ops: &[Op]) -> std::result::Result<(), TestCase
                         id: Some(format!("fork-{forks}")),
                         title: None,
                     };
-                    let f = m.fork("s", opts).await.unwrap();
+                    let f = m.fork_session("s", opts).await.unwrap();
                     let got = contents(&m.history(&f.id, None).await.unwrap());
                     let want: Vec<String> = path[..=cut]
                         .iter()
