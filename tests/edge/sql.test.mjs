@@ -19,6 +19,7 @@ after(() => rmSync(persist, { recursive: true, force: true }));
 
 const script = `
 import { Agent, SessionStore } from "${entry}";
+import { treeCases } from "../tests/js/tree.cases.mjs";
 
 const llm = { provider: "mock", model: "mock-1" };
 const tick = () => new Promise((ok) => setTimeout(ok, 0));
@@ -99,6 +100,9 @@ async function handle(request, storage, raw) {
         out.push(s.title === id && h.length === texts.length && h.every((m, i) => m.content === texts[i]));
       }
       return Response.json({ out, ids: (await again.listSessions()).sort() });
+    }
+    if (op === "tree") {
+      return Response.json({ checks: await treeCases({ SessionStore, Agent }, () => storage, "t") });
     }
     if (op === "history") {
       const s = await store.get(q("session"));
@@ -216,3 +220,10 @@ for (const [label, base] of places) {
     assert.equal((await call(`${base}/history?session=user-1`)).count, 3, "data intact");
   });
 }
+
+test("the message tree (tests/js/tree.cases.mjs) on each: edits, branches, truncation, fork, restart", async () => {
+  for (const [label, base] of places) {
+    const body = await call(`${base.replace("/one", "/tree-a").replace("/two", "/tree-b")}/tree`);
+    assert.ok(body.checks > 40, `${label}: ${JSON.stringify(body)}`);
+  }
+});

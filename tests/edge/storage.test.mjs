@@ -8,6 +8,7 @@ import { entry, worker } from "./worker.mjs";
 
 const script = `
 import { Agent, SessionStore } from "${entry}";
+import { treeCases } from "../tests/js/tree.cases.mjs";
 
 const llm = { provider: "mock", model: "mock-1" };
 
@@ -40,6 +41,9 @@ async function handle(request, storage) {
         reply: reply.content,
         chat: (await agent.getSessionHistory("chat")).map((m) => m.role),
       });
+    }
+    if (url.pathname.endsWith("/tree")) {
+      return Response.json({ checks: await treeCases({ SessionStore, Agent }, () => storage, "t") });
     }
     if (url.pathname.endsWith("/delete")) {
       const deleted = await store.delete("user-1");
@@ -94,6 +98,13 @@ for (const [label, base] of [["Durable Object storage", "http://w/do"], ["a Work
     assert.deepEqual(read.chat, ["user", "assistant", "user", "assistant"]);
     const del = await call(`${base}/delete`);
     assert.deepEqual(del, { deleted: true, ids: ["chat", "user/2"] });
+  });
+}
+
+for (const [label, base] of [["Durable Object storage", "http://w/do"], ["a Workers KV namespace", "http://w/kv"]]) {
+  test(`${label}: the message tree (tests/js/tree.cases.mjs): edits, branches, truncation, fork, restart`, async () => {
+    const body = await call(`${base}/tree`);
+    assert.ok(body.checks > 40, JSON.stringify(body));
   });
 }
 

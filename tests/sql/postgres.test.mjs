@@ -212,3 +212,10 @@ test("two Node processes appending to one session at once: every message once, o
   const switches = h.filter((m, i) => i > 0 && m.content[1] !== h[i - 1].content[1]).length;
   t.diagnostic(`the two writers' messages alternate ${switches} times in the history`);
 });
+
+test("the message tree on PostgreSQL (tests/js/tree.cases.mjs): edits, branches, truncation, fork, restart", async () => {
+  const { treeCases } = await import("../js/tree.cases.mjs");
+  const p = prefix();
+  const checks = await treeCases({ SessionStore, Agent }, () => ({ type: "postgres", pool: pool(), prefix: p }));
+  assert.ok(checks > 40);
+});

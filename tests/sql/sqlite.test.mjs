@@ -353,3 +353,10 @@ test("two Node processes appending to one SQLite file at once: every message onc
     assert.deepEqual(mine, [...Array(COUNT).keys()].map((i) => content(r, i)), `writer ${r} in its order`);
   }
 });
+
+test("the message tree on SQLite (tests/js/tree.cases.mjs): edits, branches, truncation, fork, restart", { skip }, async () => {
+  const { treeCases } = await import("../js/tree.cases.mjs");
+  const p = file("tree");
+  const checks = await treeCases({ SessionStore, Agent }, () => ({ type: "sqlite", path: p }));
+  assert.ok(checks > 40);
+});

@@ -5,7 +5,7 @@ export function moduleWorkerOptions(modulesRoot) {
     modules: true,
     modulesRoot,
     modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
       { type: "CompiledWasm", include: ["**/*.wasm"] },
     ],
     compatibilityDate: "2025-01-01",
