@@ -1,9 +1,10 @@
 // The message tree through the public API in Node (tests/js/tree.cases.mjs): over a host
 // key-value object (whose reads follow the session record's range, gaps included once a branch is
 // truncated), over that object with encryption at rest (the tree's fields stay readable, the
-// content sealed), and a session written before the tree existed, edited in place.
+// content sealed), and records written by the version before the tree, edited in place.
 import test from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { Agent, SessionStore } from "agent-sessions";
 import { treeCases } from "./tree.cases.mjs";
 
@@ -41,23 +42,21 @@ test("the tree over an encrypted store: the records name parents, the content st
   assert.deepEqual((await t.getBranches(q.id)).map((m) => m.content), ["My name is Sarah.", "My name is Tom."]);
 });
 
-test("a session stored as this library wrote it before branches existed is edited in place", async () => {
-  // Records exactly as version 0.x wrote them (no parentSeq, no headSeq).
+test("a session written by the version before the tree (tests/fixtures/v1/kv.json) is edited in place", async () => {
+  const fixture = JSON.parse(readFileSync(new URL("../fixtures/v1/kv.json", import.meta.url), "utf8"));
   const kv = mapKv();
-  const p = "agent-sessions/";
-  kv.map.set(`${p}s/old`, JSON.stringify({ v: 1, id: "old", title: "Old", metadata: {}, createdAt: 1, updatedAt: 2, messageCount: 3, nextSeq: 3, usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 } }));
-  ["My name is Ana.", "Nice to meet you.", "What is my name?"].forEach((content, seq) => {
-    kv.map.set(`${p}d/old/m/${seq.toString(16).padStart(16, "0")}`, JSON.stringify({ id: `m${seq}`, sessionId: "old", seq, role: seq % 2 ? "assistant" : "user", content, status: "complete", createdAt: 1, tokens: 3 }));
-  });
+  for (const [k, v] of fixture.entries) kv.map.set(k, v);
   const store = await SessionStore.open({ storage: { type: "kv", kv } });
-  const s = await store.get("old");
-  assert.deepEqual((await s.getHistory()).map((m) => m.id), ["m0", "m1", "m2"]);
-  await s.editMessage("m0", { content: "My name is Bo." });
+  const s = await store.get(fixture.session);
+  const old = await s.getHistory();
+  assert.deepEqual(old.map((m) => m.content), fixture.history, "the old history reads as it was written");
+  await s.editMessage(old[0].id, { content: "My name is Bo." });
   const agent = new Agent({ store, llm: { provider: "mock" } });
-  const r = await agent.generate("What is my name?", "old");
+  const r = await agent.generate("What is my name?", fixture.session);
   assert.equal(r.content, "Your name is Bo.");
-  assert.deepEqual((await s.getBranches("m0")).map((m) => m.content), ["My name is Ana.", "My name is Bo."]);
-  await s.switchBranch("m2");
-  assert.deepEqual((await s.getHistory()).map((m) => m.id), ["m0", "m1", "m2"], "the old records are the first branch, unchanged");
-  assert.equal(kv.map.get(`${p}d/old/m/0000000000000000`).includes("parentSeq"), false, "no old record was rewritten");
+  assert.deepEqual((await s.getBranches(old[0].id)).map((m) => m.content), [fixture.history[0], "My name is Bo."]);
+  const back = await s.switchBranch(old.at(-1).id);
+  assert.deepEqual(back.map((m) => m.id), old.map((m) => m.id), "the old records are the first branch");
+  const unchanged = fixture.entries.filter(([k]) => k.includes("/m/"));
+  for (const [k, v] of unchanged) assert.equal(kv.map.get(k), v, `${k} was not rewritten`);
 });

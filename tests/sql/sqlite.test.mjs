@@ -360,3 +360,24 @@ test("the message tree on SQLite (tests/js/tree.cases.mjs): edits, branches, tru
   const checks = await treeCases({ SessionStore, Agent }, () => ({ type: "sqlite", path: p }));
   assert.ok(checks > 40);
 });
+
+test("a SQLite database written by the version before the tree (tests/fixtures/v1/sqlite.db) is edited in place", { skip }, async () => {
+  const { copyFileSync, readFileSync } = await import("node:fs");
+  const fixture = JSON.parse(readFileSync(new URL("../fixtures/v1/kv.json", import.meta.url), "utf8"));
+  const p = file("v1");
+  copyFileSync(new URL("../fixtures/v1/sqlite.db", import.meta.url), p);
+  const store = await SessionStore.open({ storage: { type: "sqlite", path: p } });
+  const s = await store.get(fixture.session);
+  const old = await s.getHistory();
+  assert.deepEqual(old.map((m) => m.content), fixture.history, "the old history reads as it was written");
+  const rows = () => new Database(p, { readonly: true }).prepare("SELECT seq, data FROM agent_sessions_messages ORDER BY seq").all();
+  const before = rows();
+  await s.editMessage(old[0].id, { content: "My name is Bo." });
+  const agent = new Agent({ store, llm });
+  assert.equal((await agent.generate("What is my name?", fixture.session)).content, "Your name is Bo.");
+  const again = await SessionStore.open({ storage: { type: "sqlite", path: p } });
+  const t = await again.get(fixture.session);
+  assert.deepEqual((await t.getBranches(old[0].id)).map((m) => m.content), [fixture.history[0], "My name is Bo."]);
+  assert.deepEqual((await t.switchBranch(old.at(-1).id)).map((m) => m.id), old.map((m) => m.id));
+  assert.deepEqual(rows().slice(0, before.length), before, "no old row was rewritten");
+});
