@@ -17,7 +17,7 @@ test("export → JSON text → import elsewhere restores messages, runs, title a
   const s = await sessionWithAHistory(a);
   const bundle = await s.export();
   assert.equal(bundle.format, "agent-sessions/session");
-  assert.equal(bundle.version, 1);
+  assert.equal(bundle.version, 2);
   assert.equal(bundle.messages.length, 4);
   assert.equal(bundle.runs.length, 2);
   const text = JSON.stringify(bundle);
@@ -57,7 +57,10 @@ test("a damaged or foreign file is refused with INVALID_ARGUMENT and writes noth
   const broken = [
     "not json",
     { ...good, format: "something-else" },
-    { ...good, version: 2 },
+    { ...good, version: 3 },
+    { ...good, version: 1, messages: [good.messages[0], { ...good.messages[1], parentSeq: null }] },
+    { ...good, session: { ...good.session, headSeq: 99 } },
+    { ...good, messages: [good.messages[0], { ...good.messages[1], parentSeq: 5 }] },
     { ...good, messages: [{ ...good.messages[0], role: "wizard" }] },
     { ...good, messages: [good.messages[1], good.messages[0]] },
     { ...good, session: { ...good.session, metadata: JSON.parse('{"__proto__": {"x": 1}}') } },
