@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::*;
 use crate::core::context::build::{build, Inputs, SummaryChoice};
-use crate::core::context::ContextConfig;
+use crate::core::context::{ContextConfig, Strategy as ContextStrategy};
 use crate::core::error::ErrorCode;
 use crate::core::ids::testing::SeqRandom;
 use crate::core::io::Clock;
@@ -569,7 +569,37 @@ fn run_ops(store: Rc<dyn Store>, ops: &[Op]) -> std::result::Result<(), TestCase
                 summary: SummaryChoice::Stored,
             };
             let built = build(&**m.store(), &session, &inputs).await.unwrap();
-            prop_assert_eq!(contents(&built.messages), want);
+            prop_assert_eq!(contents(&built.messages), want.clone());
+            // Every strategy sends on a branch what it sends on that path as a plain session.
+            if !want.is_empty() {
+                let copy = ForkOptions {
+                    id: Some("copy".into()),
+                    ..ForkOptions::default()
+                };
+                let linear = m.fork_session("s", copy).await.unwrap();
+                for strategy in [
+                    ContextStrategy::BufferWindow { window_size: 3 },
+                    ContextStrategy::TokenWindow { budget: 40 },
+                ] {
+                    let inputs = Inputs {
+                        config: ContextConfig {
+                            strategy,
+                            max_messages: None,
+                        },
+                        ..inputs.clone()
+                    };
+                    let on_branch = build(&**m.store(), &session, &inputs).await;
+                    let on_copy = build(&**m.store(), &linear, &inputs).await;
+                    match (on_branch, on_copy) {
+                        (Ok(a), Ok(b)) => {
+                            prop_assert_eq!(contents(&a.messages), contents(&b.messages))
+                        }
+                        (Err(a), Err(b)) => prop_assert_eq!(a.code, b.code),
+                        (a, b) => prop_assert!(false, "{:?} vs {:?}", a.is_ok(), b.is_ok()),
+                    }
+                }
+                m.delete("copy").await.unwrap();
+            }
         }
         // Every branch stays reachable: each stored message is on the branch through itself.
         for i in model.alive() {
