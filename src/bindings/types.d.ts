@@ -182,6 +182,9 @@ export interface Message {
   tokens: number;
   runId?: string;
   metadata?: Metadata;
+  /** A framework's own form of the message (an AI SDK UIMessage's parts, an OpenAI Agents item, a
+   * LangChain message dict), kept verbatim beside the fields above; sealed with the content. */
+  payload?: JsonValue;
 }
 
 export interface NewMessage {
@@ -194,6 +197,8 @@ export interface NewMessage {
   status?: MessageStatus;
   createdAt?: number;
   metadata?: Metadata;
+  /** A framework's own form of the message, kept verbatim (any JSON but `null`, ≤ 4 MB). */
+  payload?: JsonValue;
 }
 
 /**
@@ -268,6 +273,8 @@ export interface EditMessageOptions {
   content: string | { type?: string; text: string }[];
   /** Replaces the original's metadata; kept when absent. */
   metadata?: Metadata | null;
+  /** The alternative's payload (the original's is not carried over). */
+  payload?: JsonValue;
 }
 
 export interface ForkOptions {

@@ -246,6 +246,7 @@ pub fn prepare_import(
             created_at: Some(m.created_at),
             run_id: m.run_id,
             metadata: m.metadata.map(Value::Object),
+            payload: m.payload,
         };
         let mut message = build_message(&at, input, created_at, rng)?;
         message.parent = parent;

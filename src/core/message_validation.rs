@@ -82,6 +82,10 @@ pub(crate) fn build_message(
         }
         None => now,
     };
+    let payload = match input.payload {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(check_payload(v)?),
+    };
     let metadata = match input.metadata {
         None | Some(Value::Null) => None,
         Some(v) => Some(
@@ -94,13 +98,22 @@ pub(crate) fn build_message(
         .iter()
         .flat_map(|c| [c.name.as_str(), c.arguments.as_str()])
         .collect();
+    // A payload's text (the AI SDK's parts, say, repeat the content): counted instead of the
+    // content when it is longer; its ids, states and provider data never.
+    let payload_text = payload.as_ref().map(text_parts).unwrap_or_default();
+    let counted = if payload_text.len() > content.len() {
+        payload_text.as_str()
+    } else {
+        content.as_str()
+    };
+    let tokens = estimate_message_tokens(counted, &extra);
     Ok(Message {
         id,
         session_id: session.id.clone(),
         seq: session.next_seq,
         parent: Default::default(),
         role,
-        tokens: estimate_message_tokens(&content, &extra),
+        tokens,
         content,
         name: input.name,
         tool_calls: input.tool_calls,
@@ -109,6 +122,7 @@ pub(crate) fn build_message(
         created_at,
         run_id: input.run_id,
         metadata,
+        payload,
     })
 }
 
@@ -140,4 +154,98 @@ fn validate_tool_call(call: &ToolCall) -> Result<()> {
         return Err(Error::invalid_message("a tool call needs an id and a name"));
     }
     Ok(())
+}
+
+/// Largest accepted payload, as compact JSON.
+pub const MAX_PAYLOAD_BYTES: usize = MAX_CONTENT_BYTES;
+
+/// A payload is plain JSON within the size limit, with no key that could reach a JavaScript
+/// prototype (the metadata rules, as `INVALID_MESSAGE`).
+fn check_payload(payload: Value) -> Result<Value> {
+    let wrapped = Value::Object(serde_json::Map::from_iter([("payload".to_owned(), payload)]));
+    let size = serde_json::to_string(&wrapped).map_or(usize::MAX, |t| t.len());
+    if size > MAX_PAYLOAD_BYTES + 12 {
+        return Err(Error::invalid_message(format!(
+            "payload is {size} bytes as JSON (at most {MAX_PAYLOAD_BYTES})"
+        )));
+    }
+    let Value::Object(mut map) = wrapped else {
+        return Err(Error::internal("payload wrapper"));
+    };
+    crate::core::metadata::check_plain(&map, "payload")
+        .map_err(|e| Error::new(ErrorCode::InvalidMessage, e.message.replace("metadata ", "payload ")))?;
+    Ok(map.remove("payload").unwrap_or(Value::Null))
+}
+
+/// The text of a payload's parts: every string under a `text` key, at any depth, joined by
+/// newlines.
+pub fn text_parts(payload: &Value) -> String {
+    fn walk(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    match x {
+                        Value::String(t) if k == "text" => {
+                            if !out.is_empty() {
+                                out.push('\n');
+                            }
+                            out.push_str(t);
+                        }
+                        _ => walk(x, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    walk(payload, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ids::testing::SeqRandom;
+    use serde_json::json;
+
+    fn with_payload(content: &str, payload: Value) -> Result<Message> {
+        let input = NewMessage {
+            role: "assistant".into(),
+            content: Some(json!(content)),
+            payload: Some(payload),
+            ..NewMessage::default()
+        };
+        build_message(&Session::new("s".into(), 1.0), input, 1.0, &SeqRandom::new(1))
+    }
+
+    #[test]
+    fn a_payload_is_kept_verbatim_and_counted_by_its_text_only() {
+        let parts = json!([
+            { "type": "step-start" },
+            { "type": "reasoning", "text": "Thinking about the weather in Lisbon today",
+              "providerMetadata": { "openai": { "itemId": "rs_0123456789abcdef0123456789" } } },
+            { "type": "text", "text": "Sunny." },
+        ]);
+        let m = with_payload("Sunny.", parts.clone()).unwrap();
+        assert_eq!(m.payload, Some(parts));
+        let text = "Thinking about the weather in Lisbon today\nSunny.";
+        assert_eq!(m.tokens, estimate_message_tokens(text, ""));
+        // Text the content already holds is not counted twice; ids and states never.
+        let echo = with_payload("Sunny.", json!({ "id": "x".repeat(500), "parts": [{ "text": "Sunny." }] }));
+        assert_eq!(echo.unwrap().tokens, estimate_message_tokens("Sunny.", ""));
+        // `null` is no payload.
+        assert_eq!(with_payload("a", Value::Null).unwrap().payload, None);
+    }
+
+    #[test]
+    fn a_hostile_or_huge_payload_is_an_invalid_message() {
+        let proto: Value = serde_json::from_str(r#"{"a":[{"__proto__":{"x":1}}]}"#).unwrap();
+        let e = with_payload("a", proto).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidMessage);
+        assert!(e.message.contains("payload"), "{}", e.message);
+        let huge = json!({ "text": "x".repeat(MAX_PAYLOAD_BYTES) });
+        assert_eq!(with_payload("a", huge).unwrap_err().code, ErrorCode::InvalidMessage);
+    }
 }

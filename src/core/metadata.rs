@@ -43,6 +43,12 @@ pub fn sanitize_metadata(value: Option<Value>) -> Result<Map<String, Value>> {
     Ok(map)
 }
 
+/// Plain JSON whose keys cannot reach a JavaScript prototype, nested at most
+/// `MAX_METADATA_DEPTH` deep (the metadata rules, for other values); `what` names it.
+pub fn check_plain(map: &Map<String, Value>, what: &str) -> Result<()> {
+    check_keys(map, 1, what)
+}
+
 fn check_keys(map: &Map<String, Value>, depth: usize, path: &str) -> Result<()> {
     if depth > MAX_METADATA_DEPTH {
         return Err(invalid(format!(

@@ -139,6 +139,11 @@ pub struct Message {
     /// Free-form plain-JSON data attached by the caller (AG-Kit's `state`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Map<String, Value>>,
+    /// A framework's own form of the message, kept verbatim beside the fields above (an AI SDK
+    /// `UIMessage`'s parts, an OpenAI Agents item, a LangChain message dict): any JSON but
+    /// `null`. Sealed with the content; the token estimate reads only its text parts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Value>,
 }
 
 /// What a caller supplies to add a message; everything else is filled in by the manager.
@@ -154,6 +159,7 @@ pub struct NewMessage {
     pub created_at: Option<Millis>,
     pub run_id: Option<String>,
     pub metadata: Option<Value>,
+    pub payload: Option<Value>,
 }
 
 /// A session as persisted. `next_seq` and `v` are internal; JavaScript sees [`SessionInfo`].
@@ -378,6 +384,7 @@ impl FromValue for Message {
             tokens: f.opt_count32("tokens")?.unwrap_or(0),
             run_id: f.opt_string("runId")?,
             metadata: f.opt_object("metadata")?,
+            payload: f.opt_value("payload"),
         })
     }
 }
@@ -396,6 +403,7 @@ impl FromValue for NewMessage {
             created_at: f.opt_number("createdAt")?,
             run_id: f.opt_string("runId")?,
             metadata: f.opt_value("metadata"),
+            payload: f.opt_value("payload"),
         })
     }
 }
@@ -513,6 +521,7 @@ mod tests {
             tokens: 1,
             run_id: None,
             metadata: None,
+            payload: None,
         };
         let v = serde_json::to_value(&m).unwrap();
         assert_eq!(v["sessionId"], "s");

@@ -241,6 +241,7 @@ pub async fn preview_context(
         created_at: now,
         run_id: None,
         metadata: None,
+        payload: None,
     });
     let inputs = Inputs {
         config: plan.config,

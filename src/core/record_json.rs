@@ -87,6 +87,10 @@ fn message(out: &mut String, m: &Message) {
         out.push_str(",\"metadata\":");
         out.push_str(&serde_json::to_string(metadata).unwrap_or_else(|_| "{}".to_owned()));
     }
+    if let Some(payload) = &m.payload {
+        out.push_str(",\"payload\":");
+        out.push_str(&serde_json::to_string(payload).unwrap_or_else(|_| "null".to_owned()));
+    }
     out.push('}');
 }
 
@@ -261,7 +265,8 @@ mod tests {
             created_at,
             tokens: 42,
             run_id: extra.then(|| "run_1".into()),
-            metadata: extra.then_some(metadata),
+            metadata: extra.then_some(metadata.clone()),
+            payload: extra.then(|| Value::Array(vec![Value::Object(metadata)])),
         }
     }
 

@@ -68,6 +68,8 @@ struct MessageSecret {
     tool_calls: Vec<ToolCall>,
     #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<Value>,
 }
 
 #[derive(Serialize, Default)]
@@ -84,6 +86,7 @@ impl FromValue for MessageSecret {
             name: f.opt_string("name")?,
             tool_calls: f.list_or_empty("toolCalls")?,
             metadata: f.opt_object("metadata")?,
+            payload: f.opt_value("payload"),
         })
     }
 }
@@ -170,9 +173,11 @@ impl SealedStore {
             name: m.name.clone(),
             tool_calls: m.tool_calls.clone(),
             metadata: m.metadata.clone(),
+            payload: m.payload.clone(),
         };
         let mut out = m.clone();
         out.content = String::new();
+        out.payload = None;
         out.name = None;
         out.tool_calls = Vec::new();
         out.metadata = Some(Map::from_iter([(
@@ -195,6 +200,7 @@ impl SealedStore {
             m.name = secret.name;
             m.tool_calls = secret.tool_calls;
             m.metadata = secret.metadata;
+            m.payload = secret.payload;
         }
         Ok(m)
     }
@@ -345,6 +351,7 @@ mod tests {
             tokens: 3,
             run_id: None,
             metadata: Some(Map::from_iter([("mood".into(), json!("secret mood"))])),
+            payload: Some(json!([{ "type": "text", "text": "secret part" }])),
         }
     }
 

@@ -48,6 +48,10 @@ function isPublicMessage(m, sessionId) {
     if (!isObject(m.metadata)) return false;
     fields++;
   }
+  if (m.payload !== undefined) {
+    if (m.payload === null) return false;
+    fields++;
+  }
   return Object.keys(m).length === fields;
 }
 

@@ -171,21 +171,21 @@ test("stored records read back exactly as decoding them gives: defaults filled, 
   // Every record in its public form (the fast path): exactly what was stored, in order; newest-N too.
   put(1, base);
   put(2, { ...base, name: "bot", toolCalls: [{ id: "c1", name: "f", arguments: "{}" }], runId: "run_1", metadata: { k: "v" } });
-  put(3, { ...base, role: "tool", toolCallId: "c1", status: "interrupted" });
-  const good = [written, expected(1), expected(2, { name: "bot", toolCalls: [{ id: "c1", name: "f", arguments: "{}" }], runId: "run_1", metadata: { k: "v" } }), expected(3, { role: "tool", toolCallId: "c1", status: "interrupted" })];
+  put(3, { ...base, role: "tool", toolCallId: "c1", status: "interrupted", payload: [{ type: "text", text: "x" }, 7] });
+  const good = [written, expected(1), expected(2, { name: "bot", toolCalls: [{ id: "c1", name: "f", arguments: "{}" }], runId: "run_1", metadata: { k: "v" } }), expected(3, { role: "tool", toolCallId: "c1", status: "interrupted", payload: [{ type: "text", text: "x" }, 7] })];
   assert.deepEqual(await history(), good);
   assert.deepEqual(await history(2), good.slice(2));
   // Handed over as stored, not decoded: decoding would sort metadata keys (serde's map).
   put(3, { ...base, role: "tool", toolCallId: "c1", status: "interrupted", metadata: { z: 1, a: 2 } });
   assert.deepEqual(Object.keys((await history()).at(-1).metadata), ["z", "a"]);
-  put(3, { ...base, role: "tool", toolCallId: "c1", status: "interrupted" });
+  put(3, { ...base, role: "tool", toolCallId: "c1", status: "interrupted", payload: [{ type: "text", text: "x" }, 7] });
 
   // Each shape that is not the public form makes the whole read decode in Rust, which fills
   // defaults and drops what it does not know: the same answer as if it had been written canonically.
   const variants = [
     [{ ...base, status: undefined }, {}], // status defaults to complete
     [{ ...base, tokens: undefined }, { tokens: 0 }],
-    [{ ...base, name: null, toolCallId: null, runId: null, metadata: null }, {}],
+    [{ ...base, name: null, toolCallId: null, runId: null, metadata: null, payload: null }, {}],
     [{ ...base, toolCalls: [] }, {}],
     [{ ...base, unknown: { deep: 1 } }, {}],
     [{ ...base, toolCalls: [{ id: "c", name: "g" }] }, { toolCalls: [{ id: "c", name: "g", arguments: "" }] }],

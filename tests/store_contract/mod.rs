@@ -104,6 +104,7 @@ pub fn message(session: &Session, content: &str) -> Message {
         tokens: 3,
         run_id: None,
         metadata: None,
+        payload: None,
     }
 }
 

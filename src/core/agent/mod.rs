@@ -589,6 +589,7 @@ impl<'a> Turn<'a> {
             tokens: estimate_message_tokens(CONTINUE_INSTRUCTION, ""),
             run_id: None,
             metadata: None,
+            payload: None,
         }
     }
 

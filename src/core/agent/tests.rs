@@ -1404,7 +1404,7 @@ fn regenerate_answers_on_the_active_branch_and_keeps_the_old_answer() {
                 &h[0].id,
                 crate::core::manager::EditOptions {
                     content: Some(serde_json::json!("My name is Tom.")),
-                    metadata: None,
+                    ..Default::default()
                 },
             )
             .await

@@ -120,6 +120,7 @@ pub fn summary_message(summary: &Summary) -> Message {
         tokens: summary.tokens,
         run_id: None,
         metadata: None,
+        payload: None,
     }
 }
 

@@ -19,6 +19,7 @@ pub(crate) fn msg(seq: u64, role: Role, tokens: u32) -> Message {
         tokens,
         run_id: None,
         metadata: None,
+        payload: None,
     }
 }
 

@@ -42,6 +42,7 @@ pub(crate) fn msg(role: Role, content: &str) -> Message {
         tokens: 0,
         run_id: None,
         metadata: None,
+        payload: None,
     }
 }
 

@@ -46,15 +46,19 @@ crate::deserialize_via_value!(ForkOptions);
 pub struct EditOptions {
     pub content: Option<Value>,
     pub metadata: Option<Value>,
+    /// The alternative's own payload (the original's is not carried over: it describes the
+    /// original's content).
+    pub payload: Option<Value>,
 }
 
 impl FromValue for EditOptions {
     fn from_value(value: &Value) -> ReadResult<EditOptions> {
         let f = Fields::of(value, "edit options")?;
-        f.only(&["content", "metadata"], &[])?;
+        f.only(&["content", "metadata", "payload"], &[])?;
         Ok(EditOptions {
             content: f.opt_value("content"),
             metadata: f.opt_value("metadata"),
+            payload: f.opt_value("payload"),
         })
     }
 }
@@ -182,6 +186,7 @@ impl SessionManager {
                     metadata: edit
                         .metadata
                         .or_else(|| original.metadata.clone().map(Value::Object)),
+                    payload: edit.payload,
                     ..NewMessage::default()
                 };
                 let mut message = build_message(&session, input, now, &*self.rng)?;

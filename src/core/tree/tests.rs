@@ -50,7 +50,7 @@ fn new_message(role: Role, text: &str) -> NewMessage {
 fn edit(text: &str) -> EditOptions {
     EditOptions {
         content: Some(json!(text)),
-        metadata: None,
+        ..EditOptions::default()
     }
 }
 
