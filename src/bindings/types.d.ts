@@ -271,6 +271,8 @@ export interface HistoryOptions {
 
 export interface EditMessageOptions {
   content: string | { type?: string; text: string }[];
+  /** The alternative's id (default: generated); one the session holds is INVALID_MESSAGE. */
+  id?: string;
   /** Replaces the original's metadata; kept when absent. */
   metadata?: Metadata | null;
   /** The alternative's payload (the original's is not carried over). */

@@ -162,7 +162,10 @@ pub const MAX_PAYLOAD_BYTES: usize = MAX_CONTENT_BYTES;
 /// A payload is plain JSON within the size limit, with no key that could reach a JavaScript
 /// prototype (the metadata rules, as `INVALID_MESSAGE`).
 fn check_payload(payload: Value) -> Result<Value> {
-    let wrapped = Value::Object(serde_json::Map::from_iter([("payload".to_owned(), payload)]));
+    let wrapped = Value::Object(serde_json::Map::from_iter([(
+        "payload".to_owned(),
+        payload,
+    )]));
     let size = serde_json::to_string(&wrapped).map_or(usize::MAX, |t| t.len());
     if size > MAX_PAYLOAD_BYTES + 12 {
         return Err(Error::invalid_message(format!(
@@ -172,8 +175,12 @@ fn check_payload(payload: Value) -> Result<Value> {
     let Value::Object(mut map) = wrapped else {
         return Err(Error::internal("payload wrapper"));
     };
-    crate::core::metadata::check_plain(&map, "payload")
-        .map_err(|e| Error::new(ErrorCode::InvalidMessage, e.message.replace("metadata ", "payload ")))?;
+    crate::core::metadata::check_plain(&map, "payload").map_err(|e| {
+        Error::new(
+            ErrorCode::InvalidMessage,
+            e.message.replace("metadata ", "payload "),
+        )
+    })?;
     Ok(map.remove("payload").unwrap_or(Value::Null))
 }
 
@@ -217,7 +224,12 @@ mod tests {
             payload: Some(payload),
             ..NewMessage::default()
         };
-        build_message(&Session::new("s".into(), 1.0), input, 1.0, &SeqRandom::new(1))
+        build_message(
+            &Session::new("s".into(), 1.0),
+            input,
+            1.0,
+            &SeqRandom::new(1),
+        )
     }
 
     #[test]
@@ -233,7 +245,10 @@ mod tests {
         let text = "Thinking about the weather in Lisbon today\nSunny.";
         assert_eq!(m.tokens, estimate_message_tokens(text, ""));
         // Text the content already holds is not counted twice; ids and states never.
-        let echo = with_payload("Sunny.", json!({ "id": "x".repeat(500), "parts": [{ "text": "Sunny." }] }));
+        let echo = with_payload(
+            "Sunny.",
+            json!({ "id": "x".repeat(500), "parts": [{ "text": "Sunny." }] }),
+        );
         assert_eq!(echo.unwrap().tokens, estimate_message_tokens("Sunny.", ""));
         // `null` is no payload.
         assert_eq!(with_payload("a", Value::Null).unwrap().payload, None);
@@ -246,6 +261,9 @@ mod tests {
         assert_eq!(e.code, ErrorCode::InvalidMessage);
         assert!(e.message.contains("payload"), "{}", e.message);
         let huge = json!({ "text": "x".repeat(MAX_PAYLOAD_BYTES) });
-        assert_eq!(with_payload("a", huge).unwrap_err().code, ErrorCode::InvalidMessage);
+        assert_eq!(
+            with_payload("a", huge).unwrap_err().code,
+            ErrorCode::InvalidMessage
+        );
     }
 }

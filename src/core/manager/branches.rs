@@ -44,6 +44,8 @@ crate::deserialize_via_value!(ForkOptions);
 /// `session.editMessage(id, options)`: the new content, and metadata (kept when absent).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EditOptions {
+    /// The alternative's id (the caller's, as `addMessage` takes one); generated when absent.
+    pub id: Option<String>,
     pub content: Option<Value>,
     pub metadata: Option<Value>,
     /// The alternative's own payload (the original's is not carried over: it describes the
@@ -54,8 +56,9 @@ pub struct EditOptions {
 impl FromValue for EditOptions {
     fn from_value(value: &Value) -> ReadResult<EditOptions> {
         let f = Fields::of(value, "edit options")?;
-        f.only(&["content", "metadata", "payload"], &[])?;
+        f.only(&["id", "content", "metadata", "payload"], &[])?;
         Ok(EditOptions {
+            id: f.opt_string("id")?,
             content: f.opt_value("content"),
             metadata: f.opt_value("metadata"),
             payload: f.opt_value("payload"),
@@ -177,7 +180,14 @@ impl SessionManager {
             TreeOp::Edit(mid, edit) => {
                 let i = find(&mid)?;
                 let original = &all[i];
+                if let Some(taken) = edit.id.as_deref().filter(|x| tree.by_id(x).is_some()) {
+                    return Err(Error::invalid_message(format!(
+                        "the session already holds a message {:?}",
+                        crate::core::ids::truncate_for_message(taken)
+                    )));
+                }
                 let input = NewMessage {
+                    id: edit.id,
                     role: original.role.as_str().to_owned(),
                     content: edit.content,
                     name: original.name.clone(),

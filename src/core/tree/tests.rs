@@ -95,10 +95,18 @@ fn edit_regenerate_switch_and_rewind_keep_every_branch() {
             .await
             .unwrap();
         // Edit the question: a new alternative, active; the old answer stays on the old branch.
-        let q1b = m
-            .edit_message("s", &q1.id, edit("q1 edited"))
-            .await
-            .unwrap();
+        let taken = EditOptions {
+            id: Some(a1.id.clone()),
+            ..edit("x")
+        };
+        let e = m.edit_message("s", &q1.id, taken).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidMessage);
+        let mine = EditOptions {
+            id: Some("q1b".into()),
+            ..edit("q1 edited")
+        };
+        let q1b = m.edit_message("s", &q1.id, mine).await.unwrap();
+        assert_eq!(q1b.id, "q1b");
         assert_eq!(q1b.parent, Parent::Root);
         assert_eq!(
             contents(&m.history("s", None).await.unwrap()),
