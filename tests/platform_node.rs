@@ -513,6 +513,7 @@ mod encryption {
             id: "m1".into(),
             session_id: "s1".into(),
             seq: 0,
+            parent: Default::default(),
             role: Role::User,
             content: "The vault code is 0451".into(),
             name: None,
@@ -523,6 +524,7 @@ mod encryption {
             tokens: 6,
             run_id: None,
             metadata: None,
+            payload: Some(serde_json::json!({ "text": "The vault code is 0451" })),
         };
         store.put_message(&s, &m).await.unwrap();
         let dump = format!(
