@@ -15,12 +15,16 @@ import {
   serverKeepalive,
   serverNormalizeConfig,
   serverParseCreate,
+  serverParseEmpty,
+  serverParseFork,
   serverParseLimit,
   serverParseSend,
   serverRoute,
 } from "./agent_sessions_server.js";
 
 const TENANT_HEADER = "x-agent-sessions-tenant";
+/** The endpoints that answer a run with its SSE stream (the others wait and answer JSON). */
+const STREAMED = new Set(["stream_message", "edit_stream", "regenerate_stream"]);
 const encoder = new TextEncoder();
 /** How much of a refused (too large) body is read and dropped before the 413 is sent. */
 const DRAIN_BYTES = 8 * 1024 * 1024;
@@ -229,7 +233,9 @@ export function createHandler(config, options = {}) {
     for (const l of run.listeners) l.send(frame);
   }
 
-  function startRun(agent, key, sessionId, text) {
+  /** Starts a run on `events(signal)`, the agent's stream events (`agent.stream`, or an edit
+   * followed by `agent.regenerate`). Nothing may be awaited between the busy check and this. */
+  function startRun(key, sessionId, events) {
     const old = runs.get(key);
     if (old) dropRun(key, old);
     const run = {
@@ -245,7 +251,7 @@ export function createHandler(config, options = {}) {
     const timeout = srv.run_timeout_ms ? setTimeout(() => run.abort.abort(), srv.run_timeout_ms) : null;
     run.done = (async () => {
       try {
-        for await (const ev of agent.stream(text, { sessionId, signal: run.abort.signal })) {
+        for await (const ev of events(run.abort.signal)) {
           if (ev.type === "start") {
             run.runId = ev.runId;
             emit(run, "start", { session_id: sessionId, run_id: ev.runId, message_id: null });
@@ -382,8 +388,7 @@ export function createHandler(config, options = {}) {
         const opts = {};
         if (title !== null) opts.title = title;
         if (metadata !== null) opts.metadata = metadata;
-        const s = await agent.createSession(session_id, opts);
-        return json(201, { session_id: s.id, title: s.title ?? null, metadata: s.metadata ?? {}, created_at: iso(s.createdAt) });
+        return json(201, createdOut(await agent.createSession(session_id, opts)));
       }
       case "list_sessions": {
         const limit = serverParseLimit(url.searchParams.get("limit") ?? undefined, 50, 1000);
@@ -413,7 +418,11 @@ export function createHandler(config, options = {}) {
         if (!limit.ok) return fromAnswer(limit);
         const s = await agent.getSession(id);
         if (!s) return notFound(id);
-        const messages = await s.getHistory({ limit: limit.ok });
+        const opts = { limit: limit.ok };
+        // `?branch={messageId}`: the history along the branch through that message, not switched to.
+        const branch = url.searchParams.get("branch");
+        if (branch !== null) opts.branch = branch;
+        const messages = await s.getHistory(opts);
         return json(200, { messages: messages.map(messageOut) });
       }
       case "send_message":
@@ -422,25 +431,67 @@ export function createHandler(config, options = {}) {
         if (!body.ok) return fromAnswer(body);
         const s = await agent.getSession(id);
         if (!s) return notFound(id);
+        const text = body.ok.text;
+        return runAnswer(route, s, runKey, (signal) => agent.stream(text, { sessionId: id, signal }));
+      }
+      case "edit":
+      case "edit_stream": {
+        // The edited user message gets a new sibling (made active) and the agent answers it; the
+        // original and what followed it stay on their branch.
+        const body = serverParseSend(bodyText);
+        if (!body.ok) return fromAnswer(body);
+        const s = await agent.getSession(id);
+        if (!s) return notFound(id);
+        const original = await findMessage(s, route.message_id);
+        if (!original) return messageNotFound(id, route.message_id);
+        if (original.role !== "user")
+          return fail("INVALID_ARGUMENT", `message ${JSON.stringify(route.message_id)} is not a user message: only a user message is edited and answered`, { message_id: route.message_id });
+        const content = body.ok.text;
+        return runAnswer(route, s, runKey, (signal) =>
+          (async function* () {
+            const edited = await s.editMessage(route.message_id, { content });
+            yield* agent.regenerate(edited.id, { sessionId: id, signal });
+          })(),
+        );
+      }
+      case "regenerate":
+      case "regenerate_stream": {
+        // A new answer to the user message (or to the question of the assistant reply named);
+        // the old answer stays as its sibling.
+        const body = serverParseEmpty(bodyText);
+        if (!body.ok) return fromAnswer(body);
+        const s = await agent.getSession(id);
+        if (!s) return notFound(id);
+        if (!(await findMessage(s, route.message_id))) return messageNotFound(id, route.message_id);
+        return runAnswer(route, s, runKey, (signal) => agent.regenerate(route.message_id, { sessionId: id, signal }));
+      }
+      case "switch": {
+        const body = serverParseEmpty(bodyText);
+        if (!body.ok) return fromAnswer(body);
+        const s = await agent.getSession(id);
+        if (!s) return notFound(id);
         const current = activeRun(runKey);
         if (current && !current.ended) return busy(id, current);
-        if (closing) return fail("STORAGE_UNAVAILABLE", "the server is shutting down");
-        const run = startRun(agent, runKey, id, body.ok.text);
-        if (route.endpoint === "stream_message") return sse(run, [], {});
-        await run.done;
-        if (run.result) {
-          const r = run.result;
-          const message = { id: r.messageId, role: "assistant", content: r.content, status: "complete", run_id: r.runId };
-          if (r.toolCalls) message.tool_calls = r.toolCalls;
-          return json(200, { session_id: id, message, usage: usageOut(r.usage), finish_reason: r.finishReason ?? null });
-        }
-        if (run.error?.code === "ABORTED") {
-          // Cancelled: the partial reply is stored `interrupted`; answer with it.
-          const [last] = await s.getHistory({ limit: 1 });
-          const message = last && last.role === "assistant" ? messageOut(last) : { role: "assistant", content: run.text, status: "interrupted" };
-          return json(200, { session_id: id, message, usage: null, finish_reason: "cancelled" });
-        }
-        return fromError(run.error);
+        const messages = await s.switchBranch(route.message_id);
+        return json(200, { messages: messages.map(messageOut) });
+      }
+      case "branches": {
+        const s = await agent.getSession(id);
+        if (!s) return notFound(id);
+        const branches = await s.getBranches(route.message_id);
+        return json(200, { branches: branches.map(messageOut) });
+      }
+      case "fork": {
+        const body = serverParseFork(bodyText);
+        if (!body.ok) return fromAnswer(body);
+        const s = await agent.getSession(id);
+        if (!s) return notFound(id);
+        const { at_message_id, session_id, title } = body.ok;
+        const opts = {};
+        if (at_message_id !== null) opts.atMessageId = at_message_id;
+        if (session_id !== null) opts.id = session_id;
+        if (title !== null) opts.title = title;
+        return json(201, createdOut(await s.fork(opts)));
       }
       case "resume_stream": {
         const s = await agent.getSession(id);
@@ -464,6 +515,46 @@ export function createHandler(config, options = {}) {
     return fail("NOT_FOUND", "no such endpoint");
   }
 
+  /**
+   * Starts a run (409 SESSION_BUSY while one is active) and answers for `route`: an SSE stream for
+   * the `…/stream` endpoints, else the JSON answer once the run has ended.
+   */
+  async function runAnswer(route, s, runKey, events) {
+    const id = route.session_id;
+    const current = activeRun(runKey);
+    if (current && !current.ended) return busy(id, current);
+    if (closing) return fail("STORAGE_UNAVAILABLE", "the server is shutting down");
+    const run = startRun(runKey, id, events);
+    if (STREAMED.has(route.endpoint)) return sse(run, [], {});
+    await run.done;
+    if (run.result) {
+      const r = run.result;
+      const message = { id: r.messageId, role: "assistant", content: r.content, status: "complete", run_id: r.runId };
+      if (r.toolCalls) message.tool_calls = r.toolCalls;
+      return json(200, { session_id: id, message, usage: usageOut(r.usage), finish_reason: r.finishReason ?? null });
+    }
+    if (run.error?.code === "ABORTED") {
+      // Cancelled: the partial reply is stored `interrupted`; answer with it.
+      const [last] = await s.getHistory({ limit: 1 });
+      const message = last && last.role === "assistant" ? messageOut(last) : { role: "assistant", content: run.text, status: "interrupted" };
+      return json(200, { session_id: id, message, usage: null, finish_reason: "cancelled" });
+    }
+    return fromError(run.error);
+  }
+
+  /** The message with this id in the session (on any branch), or null. */
+  async function findMessage(s, messageId) {
+    try {
+      return (await s.getBranches(messageId)).find((x) => x.id === messageId) ?? null;
+    } catch (e) {
+      if (e?.code === "MESSAGE_NOT_FOUND") return null;
+      throw e;
+    }
+  }
+
+  const createdOut = (s) => ({ session_id: s.id, title: s.title ?? null, metadata: s.metadata ?? {}, created_at: iso(s.createdAt) });
+  const messageNotFound = (id, messageId) =>
+    fail("MESSAGE_NOT_FOUND", `no message ${JSON.stringify(messageId)} in session ${JSON.stringify(id)}`, { session_id: id, message_id: messageId });
   const notFound = (id) => fail("SESSION_NOT_FOUND", `no session ${JSON.stringify(id)}`, { session_id: id });
   const busy = (id, run) =>
     fail("SESSION_BUSY", "a run is active on this session: wait for it, resume its stream, or cancel it", {

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use super::convert::{to_js, JsResult};
 use crate::core::error::Error;
-use crate::core::server::body::{parse_create, parse_limit, parse_send};
+use crate::core::server::body::{parse_create, parse_empty, parse_fork, parse_limit, parse_send};
 use crate::core::server::buffer::{Limits, RunBuffer};
 use crate::core::server::route::match_route;
 use crate::core::server::{config, sse, ApiError};
@@ -20,11 +20,12 @@ fn answer(r: Result<Value, ApiError>) -> JsResult<JsValue> {
     })
 }
 
-/// `{ ok: { endpoint, agent, session_id } }` or `{ status, body }`.
+/// `{ ok: { endpoint, agent, session_id, message_id } }` or `{ status, body }`.
 #[wasm_bindgen(js_name = serverRoute, skip_typescript)]
 pub fn server_route(method: &str, path: &str) -> JsResult<JsValue> {
     answer(match_route(method, path).map(|r| {
-        json!({ "endpoint": r.endpoint.as_str(), "agent": r.agent, "session_id": r.session_id })
+        json!({ "endpoint": r.endpoint.as_str(), "agent": r.agent, "session_id": r.session_id,
+                "message_id": r.message_id })
     }))
 }
 
@@ -40,6 +41,18 @@ pub fn server_parse_create(text: &str) -> JsResult<JsValue> {
 #[wasm_bindgen(js_name = serverParseSend, skip_typescript)]
 pub fn server_parse_send(text: &str) -> JsResult<JsValue> {
     answer(parse_send(text).map(|b| json!({ "text": b.text })))
+}
+
+#[wasm_bindgen(js_name = serverParseFork, skip_typescript)]
+pub fn server_parse_fork(text: &str) -> JsResult<JsValue> {
+    answer(parse_fork(text).map(|b| {
+        json!({ "at_message_id": b.at_message_id, "session_id": b.session_id, "title": b.title })
+    }))
+}
+
+#[wasm_bindgen(js_name = serverParseEmpty, skip_typescript)]
+pub fn server_parse_empty(text: &str) -> JsResult<JsValue> {
+    answer(parse_empty(text).map(|()| Value::Bool(true)))
 }
 
 #[wasm_bindgen(js_name = serverParseLimit, skip_typescript)]

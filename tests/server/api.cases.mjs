@@ -269,6 +269,203 @@ export function apiCases(test, server) {
     errorShape(await a.call("GET", `${SLOW}/${id}/stream`), 404, "SESSION_NOT_FOUND");
   });
 
+  test("edit: the agent answers the edited message; the original stays a branch; branches, ?branch= and switch", async () => {
+    const a = A();
+    const id = (await a.call("POST", S)).json.session_id;
+    const a1 = (await a.call("POST", `${S}/${id}/messages`, { message: "My name is Sarah." })).json.message;
+    await a.call("POST", `${S}/${id}/messages`, { message: "What is my name?" });
+    const sarah = (await a.call("GET", `${S}/${id}/messages`)).json.messages;
+    const q1 = sarah[0];
+    const texts = (ms) => ms.map((m) => m.content);
+
+    const e = await a.call("POST", `${S}/${id}/messages/${q1.id}/edit`, { message: "My name is Tom." });
+    assert.equal(e.status, 200, e.text);
+    assert.deepEqual(Object.keys(e.json).sort(), ["finish_reason", "message", "session_id", "usage"]);
+    assert.equal(e.json.session_id, id);
+    assert.equal(e.json.message.role, "assistant");
+    assert.equal(e.json.message.status, "complete");
+    assert.equal(e.json.message.content, "Nice to meet you, Tom! I'll remember that.", "the model saw the edited message");
+    assert.equal(e.json.finish_reason, "stop");
+    const r = await a.call("POST", `${S}/${id}/messages`, { message: { role: "user", content: "What is my name?" } });
+    assert.equal(r.json.message.content, "Your name is Tom.");
+    const tom = (await a.call("GET", `${S}/${id}/messages`)).json.messages;
+    assert.deepEqual(texts(tom), ["My name is Tom.", e.json.message.content, "What is my name?", "Your name is Tom."]);
+    assert.equal(tom[1].id, e.json.message.id);
+
+    const br = await a.call("GET", `${S}/${id}/messages/${q1.id}/branches`);
+    assert.equal(br.status, 200, br.text);
+    assert.deepEqual(texts(br.json.branches), ["My name is Sarah.", "My name is Tom."]);
+    assert.deepEqual(br.json.branches.map((m) => m.id), [q1.id, tom[0].id]);
+    // The other branch, read without switching (limit still applies); the active path is unchanged.
+    const other = await a.call("GET", `${S}/${id}/messages?branch=${encodeURIComponent(q1.id)}`);
+    assert.equal(other.status, 200, other.text);
+    assert.deepEqual(other.json.messages, sarah);
+    assert.deepEqual(texts((await a.call("GET", `${S}/${id}/messages?branch=${q1.id}&limit=1`)).json.messages), ["Your name is Sarah."]);
+    assert.deepEqual(texts((await a.call("GET", `${S}/${id}/messages`)).json.messages), texts(tom));
+
+    // Switch back: the history is Sarah's again, and so is the model's answer.
+    const sw = await a.call("POST", `${S}/${id}/messages/${a1.id}/switch`);
+    assert.equal(sw.status, 200, sw.text);
+    assert.deepEqual(sw.json.messages, sarah);
+    assert.deepEqual((await a.call("GET", `${S}/${id}/messages`)).json.messages, sarah);
+    assert.equal((await a.call("POST", `${S}/${id}/messages`, { message: "What is my name?" })).json.message.content, "Your name is Sarah.");
+    assert.equal((await a.call("POST", `${S}/${id}/messages/${tom[3].id}/switch`, {})).json.messages.length, 4);
+
+    // Refused requests store nothing.
+    const count = (await a.call("GET", `${S}/${id}`)).json.message_count;
+    const M = `${S}/${id}/messages`;
+    errorShape(await a.call("POST", `${M}/msg_nope/edit`, { message: "x" }), 404, "MESSAGE_NOT_FOUND");
+    errorShape(await a.call("POST", `${M}/msg_nope/edit/stream`, { message: "x" }), 404, "MESSAGE_NOT_FOUND");
+    errorShape(await a.call("POST", `${M}/${a1.id}/edit`, { message: "x" }), 400, "INVALID_ARGUMENT");
+    errorShape(await a.call("POST", `${M}/${q1.id}/edit`, {}), 400, "INVALID_MESSAGE");
+    errorShape(await a.call("POST", `${M}/${q1.id}/edit`, { message: " " }), 400, "INVALID_MESSAGE");
+    errorShape(await a.call("POST", `${M}/${q1.id}/edit`, { message: "x", metadata: {} }), 400, "INVALID_ARGUMENT");
+    errorShape(await a.call("POST", `${M}/${q1.id}/edit`, "{nope"), 400, "INVALID_JSON");
+    errorShape(await a.call("POST", `${M}/%ZZ/edit`, { message: "x" }), 400, "INVALID_ID");
+    errorShape(await a.call("GET", `${M}?branch=msg_nope`), 404, "MESSAGE_NOT_FOUND");
+    errorShape(await a.call("GET", `${M}/msg_nope/branches`), 404, "MESSAGE_NOT_FOUND");
+    errorShape(await a.call("POST", `${M}/msg_nope/switch`), 404, "MESSAGE_NOT_FOUND");
+    errorShape(await a.call("POST", `${M}/${q1.id}/switch`, { to: 1 }), 400, "INVALID_ARGUMENT");
+    const m = await a.call("GET", `${M}/${q1.id}/edit`);
+    errorShape(m, 405, "METHOD_NOT_ALLOWED");
+    assert.equal(m.headers.get("allow"), "POST");
+    errorShape(await a.call("POST", `${S}/sess_none/messages/${q1.id}/edit`, { message: "x" }), 404, "SESSION_NOT_FOUND");
+    // Another tenant's session stays not found, whatever the message id.
+    const b = B();
+    errorShape(await b.call("POST", `${M}/${q1.id}/edit`, { message: "x" }), 404, "SESSION_NOT_FOUND");
+    errorShape(await b.call("POST", `${M}/${q1.id}/regenerate`), 404, "SESSION_NOT_FOUND");
+    errorShape(await b.call("GET", `${M}/${q1.id}/branches`), 404, "SESSION_NOT_FOUND");
+    errorShape(await b.call("GET", `${M}?branch=${q1.id}`), 404, "SESSION_NOT_FOUND");
+    errorShape(await b.call("POST", `${M}/${q1.id}/switch`), 404, "SESSION_NOT_FOUND");
+    errorShape(await b.call("POST", `${S}/${id}/fork`), 404, "SESSION_NOT_FOUND");
+    assert.equal((await a.call("GET", `${S}/${id}`)).json.message_count, count);
+  });
+
+  test("regenerate: a new answer, the old one kept as its sibling", async () => {
+    const a = A();
+    const id = (await a.call("POST", S)).json.session_id;
+    const first = (await a.call("POST", `${S}/${id}/messages`, { message: "Hello there" })).json.message;
+    const [q] = (await a.call("GET", `${S}/${id}/messages`)).json.messages;
+    // Naming the assistant reply re-answers its question.
+    const r = await a.call("POST", `${S}/${id}/messages/${first.id}/regenerate`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(Object.keys(r.json).sort(), ["finish_reason", "message", "session_id", "usage"]);
+    assert.notEqual(r.json.message.id, first.id);
+    assert.equal(r.json.message.content, first.content, "the same question, answered the same way (turn 1 again)");
+    assert.match(first.content, /This is message 1 of/);
+    const h = (await a.call("GET", `${S}/${id}/messages`)).json.messages;
+    assert.deepEqual(h.map((m) => m.id), [q.id, r.json.message.id]);
+    const br = (await a.call("GET", `${S}/${id}/messages/${r.json.message.id}/branches`)).json.branches;
+    assert.deepEqual(br.map((m) => m.id), [first.id, r.json.message.id]);
+    // Naming the user message (a body of {} is no options).
+    const r3 = await a.call("POST", `${S}/${id}/messages/${q.id}/regenerate`, {});
+    assert.equal(r3.status, 200, r3.text);
+    const three = (await a.call("GET", `${S}/${id}/messages/${first.id}/branches`)).json.branches;
+    assert.deepEqual(three.map((m) => m.id), [first.id, r.json.message.id, r3.json.message.id]);
+    // The first answer is still readable along its branch.
+    assert.deepEqual((await a.call("GET", `${S}/${id}/messages?branch=${first.id}`)).json.messages.map((m) => m.id), [q.id, first.id]);
+    const stored = (await a.call("GET", `${S}/${id}`)).json.message_count;
+    errorShape(await a.call("POST", `${S}/${id}/messages/msg_nope/regenerate`), 404, "MESSAGE_NOT_FOUND");
+    errorShape(await a.call("POST", `${S}/${id}/messages/msg_nope/regenerate/stream`), 404, "MESSAGE_NOT_FOUND");
+    errorShape(await a.call("POST", `${S}/${id}/messages/${q.id}/regenerate`, { message: "x" }), 400, "INVALID_ARGUMENT");
+    assert.equal((await a.call("GET", `${S}/${id}`)).json.message_count, stored);
+  });
+
+  test("fork: a new session holding the active history, in create's shape", async () => {
+    const a = A();
+    const id = (await a.call("POST", S, { title: "Names", metadata: { k: 1 } })).json.session_id;
+    await a.call("POST", `${S}/${id}/messages`, { message: "My name is Sarah." });
+    const [q1] = (await a.call("GET", `${S}/${id}/messages`)).json.messages;
+    await a.call("POST", `${S}/${id}/messages/${q1.id}/edit`, { message: "My name is Ann." });
+    const active = (await a.call("GET", `${S}/${id}/messages`)).json.messages;
+    const f = await a.call("POST", `${S}/${id}/fork`);
+    assert.equal(f.status, 201, f.text);
+    assert.deepEqual(Object.keys(f.json).sort(), ["created_at", "metadata", "session_id", "title"]);
+    assert.match(f.json.session_id, /^sess_[0-9a-f]{32}$/);
+    assert.equal(f.json.title, "Fork: Names");
+    assert.deepEqual(f.json.metadata, { k: 1 });
+    assert.ok(Date.parse(f.json.created_at));
+    const fh = (await a.call("GET", `${S}/${f.json.session_id}/messages`)).json.messages;
+    assert.deepEqual(fh.map((m) => [m.id, m.role, m.content]), active.map((m) => [m.id, m.role, m.content]));
+    assert.equal((await a.call("POST", `${S}/${f.json.session_id}/messages`, { message: "What is my name?" })).json.message.content, "Your name is Ann.");
+    assert.deepEqual((await a.call("GET", `${S}/${id}/messages`)).json.messages, active, "the source is untouched");
+    // At a message (on another branch), with an id and a title.
+    const fid = `fork-${Math.random().toString(36).slice(2)}/1`;
+    const g = await a.call("POST", `${S}/${id}/fork`, { at_message_id: q1.id, session_id: fid, title: "Sarah's" });
+    assert.equal(g.status, 201, g.text);
+    assert.deepEqual([g.json.session_id, g.json.title], [fid, "Sarah's"]);
+    const gh = (await a.call("GET", `${S}/${encodeURIComponent(fid)}/messages`)).json.messages;
+    assert.deepEqual(gh.map((m) => m.content), ["My name is Sarah."]);
+    errorShape(await a.call("POST", `${S}/${id}/fork`, { session_id: fid }), 409, "SESSION_EXISTS");
+    errorShape(await a.call("POST", `${S}/${id}/fork`, { at_message_id: "msg_nope" }), 404, "MESSAGE_NOT_FOUND");
+    errorShape(await a.call("POST", `${S}/${id}/fork`, { atMessageId: q1.id }), 400, "INVALID_ARGUMENT");
+    errorShape(await a.call("POST", `${S}/${id}/fork`, { session_id: "" }), 400, "INVALID_ID");
+    errorShape(await a.call("POST", `${S}/${id}/fork`, { title: 3 }), 400, "INVALID_ARGUMENT");
+    errorShape(await a.call("POST", `${S}/sess_none/fork`), 404, "SESSION_NOT_FOUND");
+    // The fork is an ordinary session of this tenant only.
+    errorShape(await B().call("GET", `${S}/${f.json.session_id}`), 404, "SESSION_NOT_FOUND");
+  });
+
+  test("edit/stream and regenerate/stream: the frames of messages/stream, busy while they run, resumable", async () => {
+    const a = A();
+    const auth = { authorization: `Bearer ${TOKENS.a}` };
+    const id = (await a.call("POST", SLOW)).json.session_id;
+    const shape = (events) => {
+      const names = events.map((e) => e.event);
+      assert.equal(names[0], "start");
+      assert.deepEqual(names.slice(-2), ["message", "done"]);
+      assert.ok(names.slice(1, -2).every((n) => n === "delta") && names.length > 10, names.join(","));
+      const key = events[0].id.split("-")[0];
+      events.forEach((e, i) => assert.equal(e.id, `${key}-${i + 1}`));
+      assert.deepEqual(Object.keys(events[0].data).sort(), ["message_id", "run_id", "session_id"]);
+      assert.equal(events[0].data.session_id, id);
+      assert.deepEqual(Object.keys(events.at(-2).data).sort(), ["finish_reason", "message", "usage"]);
+      const text = events.filter((e) => e.event === "delta").map((e) => e.data.text).join("");
+      assert.equal(events.at(-2).data.message.content, text);
+      return text;
+    };
+    const base = await openStream(`${server().url}${SLOW}/${id}/messages/stream`, { method: "POST", headers: auth, body: { message: LONG } });
+    const baseText = shape(await base.all());
+    const [q] = (await a.call("GET", `${SLOW}/${id}/messages`)).json.messages;
+
+    const rs = await openStream(`${server().url}${SLOW}/${id}/messages/${q.id}/regenerate/stream`, { method: "POST", headers: auth });
+    assert.equal(rs.status, 200);
+    assert.match(rs.headers.get("content-type"), /^text\/event-stream/);
+    const seen = [await rs.next(), await rs.next()];
+    assert.deepEqual(seen.map((e) => e.event), ["start", "delta"]);
+    // Busy while it runs: every run-starting or path-moving request.
+    for (const [p, body] of [
+      ["messages", { message: "again" }],
+      [`messages/${q.id}/edit`, { message: "again" }],
+      [`messages/${q.id}/edit/stream`, { message: "again" }],
+      [`messages/${q.id}/regenerate`, undefined],
+      [`messages/${q.id}/switch`, undefined],
+    ]) {
+      const busy = await a.call("POST", `${SLOW}/${id}/${p}`, body);
+      errorShape(busy, 409, "SESSION_BUSY");
+      assert.equal(busy.json.error.details.run_id, seen[0].data.run_id);
+    }
+    assert.equal((await a.call("GET", `${SLOW}/${id}`)).json.busy, true);
+    rs.abort(); // the run goes on; resume it
+    const resumed = await openStream(`${server().url}${SLOW}/${id}/stream`, { headers: { ...auth, "last-event-id": seen[1].id } });
+    const regenText = shape([...seen, ...(await resumed.all())]);
+    assert.equal(regenText, baseText, "the mock answers the same question the same way");
+    const h = (await a.call("GET", `${SLOW}/${id}/messages`)).json.messages;
+    assert.equal(h.length, 2);
+    assert.equal(h[1].content, regenText);
+    assert.equal((await a.call("GET", `${SLOW}/${id}/messages/${h[1].id}/branches`)).json.branches.length, 2);
+
+    const edited = "Please repeat after me: " + Array.from({ length: 30 }, (_, i) => `e${i}`).join(" ");
+    const es = await openStream(`${server().url}${SLOW}/${id}/messages/${q.id}/edit/stream`, { method: "POST", headers: auth, body: { message: edited } });
+    assert.equal(es.status, 200);
+    const editText = shape(await es.all());
+    assert.ok(editText.includes("e0 e1") && !editText.includes("w0"), editText);
+    const after = (await a.call("GET", `${SLOW}/${id}/messages`)).json.messages;
+    assert.deepEqual(after.map((m) => [m.role, m.content, m.status]), [["user", edited, "complete"], ["assistant", editText, "complete"]]);
+    assert.equal((await a.call("GET", `${SLOW}/${id}/messages/${q.id}/branches`)).json.branches.length, 2);
+    assert.equal((await a.call("GET", `${SLOW}/${id}`)).json.busy, false);
+  });
+
   test("CORS preflight for the configured origins only", async () => {
     const ok = await fetch(`${server().url}${S}`, {
       method: "OPTIONS",

@@ -22,6 +22,14 @@ pub struct SendBody {
     pub text: String,
 }
 
+/// `POST …/fork`: `{ at_message_id?, session_id?, title? }`, all optional.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ForkBody {
+    pub at_message_id: Option<String>,
+    pub session_id: Option<String>,
+    pub title: Option<String>,
+}
+
 fn parse_object(text: &str, empty_ok: bool) -> Result<Option<Map<String, Value>>, ApiError> {
     if text.trim().is_empty() {
         return if empty_ok {
@@ -72,29 +80,8 @@ pub fn parse_create(text: &str) -> Result<CreateBody, ApiError> {
         return Ok(CreateBody::default());
     };
     unknown_field(&o, &["session_id", "title", "metadata"])?;
-    let session_id = match o.get("session_id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => {
-            ids::validate_session_id(s).map_err(ApiError::from)?;
-            Some(s.clone())
-        }
-        Some(v) => {
-            return Err(ApiError::new(
-                "INVALID_ID",
-                format!("session_id must be a string, not {}", kind(v)),
-            ))
-        }
-    };
-    let title = match o.get("title") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(v) => {
-            return Err(ApiError::new(
-                "INVALID_ARGUMENT",
-                format!("title must be a string, not {}", kind(v)),
-            ))
-        }
-    };
+    let session_id = id_field(&o, "session_id", "session")?;
+    let title = title_field(&o)?;
     let metadata = match o.get("metadata") {
         None | Some(Value::Null) => None,
         Some(v @ Value::Object(_)) => Some(v.clone()),
@@ -110,6 +97,56 @@ pub fn parse_create(text: &str) -> Result<CreateBody, ApiError> {
         title,
         metadata,
     })
+}
+
+/// An optional id field: a string checked as the library checks ids.
+fn id_field(
+    o: &Map<String, Value>,
+    field: &str,
+    id_kind: &str,
+) -> Result<Option<String>, ApiError> {
+    match o.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => {
+            ids::validate_id(id_kind, s).map_err(ApiError::from)?;
+            Ok(Some(s.clone()))
+        }
+        Some(v) => Err(ApiError::new(
+            "INVALID_ID",
+            format!("{field} must be a string, not {}", kind(v)),
+        )),
+    }
+}
+
+fn title_field(o: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    match o.get("title") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(v) => Err(ApiError::new(
+            "INVALID_ARGUMENT",
+            format!("title must be a string, not {}", kind(v)),
+        )),
+    }
+}
+
+pub fn parse_fork(text: &str) -> Result<ForkBody, ApiError> {
+    let Some(o) = parse_object(text, true)? else {
+        return Ok(ForkBody::default());
+    };
+    unknown_field(&o, &["at_message_id", "session_id", "title"])?;
+    Ok(ForkBody {
+        at_message_id: id_field(&o, "at_message_id", "message")?,
+        session_id: id_field(&o, "session_id", "session")?,
+        title: title_field(&o)?,
+    })
+}
+
+/// A body with no fields (`POST …/regenerate`, `…/switch`): empty or `{}`.
+pub fn parse_empty(text: &str) -> Result<(), ApiError> {
+    match parse_object(text, true)? {
+        Some(o) => unknown_field(&o, &[]),
+        None => Ok(()),
+    }
 }
 
 pub fn parse_send(text: &str) -> Result<SendBody, ApiError> {
@@ -266,6 +303,47 @@ mod tests {
             assert_eq!((e.status, e.code.as_str()), (400, code), "{body}");
         }
         assert_eq!(parse_send("{}").unwrap_err().details["field"], "message");
+    }
+
+    #[test]
+    fn fork_body_fields_are_checked() {
+        assert_eq!(parse_fork("").unwrap(), ForkBody::default());
+        assert_eq!(parse_fork("{}").unwrap(), ForkBody::default());
+        let b = parse_fork(r#"{"at_message_id":"msg_1","session_id":"f/1","title":"T"}"#).unwrap();
+        assert_eq!(
+            (
+                b.at_message_id.as_deref(),
+                b.session_id.as_deref(),
+                b.title.as_deref()
+            ),
+            (Some("msg_1"), Some("f/1"), Some("T"))
+        );
+        for (body, code) in [
+            (r#"{"at_message_id":""}"#, "INVALID_ID"),
+            (r#"{"at_message_id":7}"#, "INVALID_ID"),
+            (r#"{"session_id":"  "}"#, "INVALID_ID"),
+            (r#"{"title":false}"#, "INVALID_ARGUMENT"),
+            (r#"{"atMessageId":"m"}"#, "INVALID_ARGUMENT"),
+            ("[]", "INVALID_ARGUMENT"),
+            ("{", "INVALID_JSON"),
+        ] {
+            let e = parse_fork(body).expect_err(body);
+            assert_eq!((e.status, e.code.as_str()), (400, code), "{body}");
+        }
+    }
+
+    #[test]
+    fn an_empty_body_has_no_fields() {
+        for ok in ["", " ", "{}"] {
+            assert!(parse_empty(ok).is_ok(), "{ok:?}");
+        }
+        for (body, code) in [
+            (r#"{"x":1}"#, "INVALID_ARGUMENT"),
+            ("1", "INVALID_ARGUMENT"),
+            ("{", "INVALID_JSON"),
+        ] {
+            assert_eq!(parse_empty(body).unwrap_err().code, code, "{body}");
+        }
     }
 
     #[test]

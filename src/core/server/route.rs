@@ -1,6 +1,8 @@
 //! Which endpoint a request is for. Paths are `/agents/{agent}/sessions[/{id}[/…]]`; a session id
 //! is one path segment, percent-decoded (ids may contain `/`: send it as `%2F`), and checked as the
 //! library checks ids. Unknown paths are 404 `NOT_FOUND`, a known path with the wrong method 405.
+//! A message id (`…/messages/{messageId}/…`, the message tree's endpoints) is decoded and checked
+//! the same way.
 
 use crate::core::ids;
 
@@ -17,6 +19,13 @@ pub enum Endpoint {
     StreamMessage,
     ResumeStream,
     Cancel,
+    Edit,
+    EditStream,
+    Regenerate,
+    RegenerateStream,
+    Switch,
+    Branches,
+    Fork,
     Health,
 }
 
@@ -32,6 +41,13 @@ impl Endpoint {
             Endpoint::StreamMessage => "stream_message",
             Endpoint::ResumeStream => "resume_stream",
             Endpoint::Cancel => "cancel",
+            Endpoint::Edit => "edit",
+            Endpoint::EditStream => "edit_stream",
+            Endpoint::Regenerate => "regenerate",
+            Endpoint::RegenerateStream => "regenerate_stream",
+            Endpoint::Switch => "switch",
+            Endpoint::Branches => "branches",
+            Endpoint::Fork => "fork",
             Endpoint::Health => "health",
         }
     }
@@ -42,6 +58,7 @@ pub struct Route {
     pub endpoint: Endpoint,
     pub agent: Option<String>,
     pub session_id: Option<String>,
+    pub message_id: Option<String>,
 }
 
 /// Agent names are config keys: letters, digits, `-`, `_`, `.`, 1 to 64 of them.
@@ -64,6 +81,7 @@ pub fn match_route(method: &str, path: &str) -> Result<Route, ApiError> {
                 endpoint: Endpoint::Health,
                 agent: None,
                 session_id: None,
+                message_id: None,
             },
         );
     }
@@ -83,6 +101,7 @@ pub fn match_route(method: &str, path: &str) -> Result<Route, ApiError> {
         endpoint,
         agent: Some(agent.clone()),
         session_id,
+        message_id: None,
     };
     let id = match segs.get(2) {
         None => {
@@ -92,16 +111,7 @@ pub fn match_route(method: &str, path: &str) -> Result<Route, ApiError> {
                 _ => Err(method_not_allowed(&["GET", "POST"])),
             }
         }
-        Some(raw) => {
-            let id = percent_decode(raw).ok_or_else(|| {
-                ApiError::new(
-                    "INVALID_ID",
-                    "the session id is not valid percent-encoded UTF-8",
-                )
-            })?;
-            ids::validate_session_id(&id).map_err(ApiError::from)?;
-            id
-        }
+        Some(raw) => decode_id("session", raw)?,
     };
     let tail: Vec<&str> = segs[3..].to_vec();
     let endpoint = match (tail.as_slice(), method) {
@@ -117,9 +127,41 @@ pub fn match_route(method: &str, path: &str) -> Result<Route, ApiError> {
         (["stream"], _) => return Err(method_not_allowed(&["GET"])),
         (["cancel"], "POST") => Endpoint::Cancel,
         (["cancel"], _) => return Err(method_not_allowed(&["POST"])),
+        (["fork"], "POST") => Endpoint::Fork,
+        (["fork"], _) => return Err(method_not_allowed(&["POST"])),
+        (["messages", mid, action @ ..], _) => {
+            let (endpoint, allowed) = match *action {
+                ["edit"] => (Endpoint::Edit, "POST"),
+                ["edit", "stream"] => (Endpoint::EditStream, "POST"),
+                ["regenerate"] => (Endpoint::Regenerate, "POST"),
+                ["regenerate", "stream"] => (Endpoint::RegenerateStream, "POST"),
+                ["switch"] => (Endpoint::Switch, "POST"),
+                ["branches"] => (Endpoint::Branches, "GET"),
+                _ => return Err(not_found()),
+            };
+            if method != allowed {
+                return Err(method_not_allowed(&[allowed]));
+            }
+            return Ok(Route {
+                message_id: Some(decode_id("message", mid)?),
+                ..route(endpoint, Some(id))
+            });
+        }
         _ => return Err(not_found()),
     };
     Ok(route(endpoint, Some(id)))
+}
+
+/// A percent-decoded path segment holding an id, checked as the library checks ids.
+fn decode_id(kind: &str, raw: &str) -> Result<String, ApiError> {
+    let id = percent_decode(raw).ok_or_else(|| {
+        ApiError::new(
+            "INVALID_ID",
+            format!("the {kind} id is not valid percent-encoded UTF-8"),
+        )
+    })?;
+    ids::validate_id(kind, &id).map_err(ApiError::from)?;
+    Ok(id)
 }
 
 fn allow(method: &str, allowed: &[&str], route: Route) -> Result<Route, ApiError> {
@@ -222,6 +264,76 @@ mod tests {
             (Endpoint::Cancel, a, s)
         );
         assert_eq!(ok("GET", "/health").0, Endpoint::Health);
+    }
+
+    #[test]
+    fn the_message_tree_endpoints_match_with_their_message_id() {
+        let base = "/agents/assistant/sessions/s%2F1";
+        for (method, tail, want) in [
+            ("POST", "messages/msg_1/edit", Endpoint::Edit),
+            ("POST", "messages/msg_1/edit/stream", Endpoint::EditStream),
+            ("POST", "messages/msg_1/regenerate", Endpoint::Regenerate),
+            (
+                "POST",
+                "messages/msg_1/regenerate/stream",
+                Endpoint::RegenerateStream,
+            ),
+            ("POST", "messages/msg_1/switch", Endpoint::Switch),
+            ("GET", "messages/msg_1/branches", Endpoint::Branches),
+        ] {
+            let r = match_route(method, &format!("{base}/{tail}"))
+                .unwrap_or_else(|e| panic!("{tail}: {e:?}"));
+            assert_eq!(r.endpoint, want, "{tail}");
+            assert_eq!(r.session_id.as_deref(), Some("s/1"));
+            assert_eq!(r.message_id.as_deref(), Some("msg_1"));
+        }
+        let r = match_route("POST", &format!("{base}/fork")).unwrap();
+        assert_eq!((r.endpoint, r.message_id), (Endpoint::Fork, None));
+        assert_eq!(
+            ok("GET", &format!("{base}/messages")).0,
+            Endpoint::ListMessages
+        );
+        // A message id named like an action is still a message id.
+        let r = match_route("POST", &format!("{base}/messages/stream/edit")).unwrap();
+        assert_eq!(r.message_id.as_deref(), Some("stream"));
+        assert_eq!(
+            match_route("POST", &format!("{base}/messages/a%2Fb%20c/switch"))
+                .unwrap()
+                .message_id
+                .as_deref(),
+            Some("a/b c")
+        );
+    }
+
+    #[test]
+    fn message_tree_paths_refuse_bad_ids_unknown_actions_and_wrong_methods() {
+        let base = "/agents/a/sessions/s";
+        for (method, tail, want) in [
+            ("POST", "messages/%ZZ/edit", (400, "INVALID_ID")),
+            ("POST", "messages/%0A/regenerate", (400, "INVALID_ID")),
+            ("POST", "messages//edit", (400, "INVALID_ID")),
+            ("GET", "messages/msg_1", (404, "NOT_FOUND")),
+            ("POST", "messages/msg_1/other", (404, "NOT_FOUND")),
+            ("POST", "messages/msg_1/edit/other", (404, "NOT_FOUND")),
+            ("GET", "messages/msg_1/edit", (405, "METHOD_NOT_ALLOWED")),
+            (
+                "GET",
+                "messages/msg_1/regenerate/stream",
+                (405, "METHOD_NOT_ALLOWED"),
+            ),
+            (
+                "POST",
+                "messages/msg_1/branches",
+                (405, "METHOD_NOT_ALLOWED"),
+            ),
+            ("GET", "fork", (405, "METHOD_NOT_ALLOWED")),
+            ("POST", "fork/x", (404, "NOT_FOUND")),
+        ] {
+            let (status, code) = err(method, &format!("{base}/{tail}"));
+            assert_eq!((status, code.as_str()), want, "{method} {tail}");
+        }
+        let e = match_route("DELETE", &format!("{base}/messages/m/branches")).unwrap_err();
+        assert_eq!(e.details["allow"], serde_json::json!(["GET"]));
     }
 
     #[test]
