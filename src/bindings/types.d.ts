@@ -197,7 +197,7 @@ export interface NewMessage {
   status?: MessageStatus;
   createdAt?: number;
   metadata?: Metadata;
-  /** A framework's own form of the message, kept verbatim (any JSON but `null`, ≤ 4 MB). */
+  /** A framework's own form of the message, kept verbatim (every JSON value but `null`, ≤ 4 MB). */
   payload?: JsonValue;
 }
 

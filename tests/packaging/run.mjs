@@ -70,6 +70,8 @@ const PACKED_FILES = [
   // the seeds' entries (agent-sessions/dexto, /praisonai, /ag-kit): one file of shapes each, a
   // file per runtime handing it that runtime's main entry, and the declarations
   ...["dexto", "praisonai", "ag-kit"].flatMap((s) => [`${s}.js`, `${s}.d.ts`, `${s}-node.js`, `${s}-browser.js`, `${s}-workerd.js`]),
+  // agent-sessions/ai-sdk: one file for every runtime and its declarations (`ai` an optional peer)
+  "ai-sdk.js", "ai-sdk.d.ts",
 ].sort();
 
 // The scenario's conversation (consumers/scenario.js) with the mock provider, which answers from
