@@ -282,7 +282,7 @@ function startRename(li, info) {
   input.onblur = () => run(() => finish(true));
 }
 
-function messageItem(m, runStatus, last) {
+function messageItem(m, runStatus, last, branches) {
   const li = el("li", `msg msg-${m.role} status-${m.status}`);
   li.dataset.id = m.id;
   const head = el("div", "msg-head");
@@ -296,6 +296,7 @@ function messageItem(m, runStatus, last) {
   const body = el("div", "content");
   fillContent(body, m.role, m.content);
   li.append(head, body);
+  li.append(messageTools(m, li, body, branches ?? [m], streaming));
   // An interrupted reply (stopped, or cut off by a reload or a crash) can be finished in place.
   if (last && !streaming && !running && m.role === "assistant" && m.status === "interrupted" && m.content) {
     const more = el("button", "continue", "Continue");
@@ -304,6 +305,63 @@ function messageItem(m, runStatus, last) {
     li.append(more);
   }
   return li;
+}
+
+/** A message's branch controls: "‹ 2 / 3 ›" between its alternatives, Edit on a question,
+ * Regenerate on an answer. */
+function messageTools(m, li, body, branches, streaming) {
+  const tools = el("div", "msg-tools");
+  if (branches.length > 1) {
+    const at = branches.findIndex((b) => b.id === m.id);
+    const nav = el("span", "branch-nav");
+    const step = (delta, label, text) => {
+      const b = el("button", "ghost tiny", text);
+      b.type = "button";
+      b.setAttribute("aria-label", label);
+      const target = branches[at + delta];
+      b.disabled = !target || !!running;
+      if (target) b.onclick = () => run(() => switchTo(target.id));
+      return b;
+    };
+    nav.append(step(-1, "Previous alternative", "‹"), el("span", "branch-count", `${at + 1} / ${branches.length}`),
+      step(1, "Next alternative", "›"));
+    tools.append(nav);
+  }
+  if (!running && !streaming && m.role === "user") {
+    const edit = el("button", "ghost tiny edit", "Edit");
+    edit.type = "button";
+    edit.setAttribute("aria-label", "Edit this message");
+    edit.onclick = () => startEdit(m, li, body, tools);
+    tools.append(edit);
+  }
+  if (!running && !streaming && m.role === "assistant") {
+    const again = el("button", "ghost tiny regenerate", "Regenerate");
+    again.type = "button";
+    again.setAttribute("aria-label", "Regenerate this answer");
+    again.onclick = () => run(() => regenerate(m.id));
+    tools.append(again);
+  }
+  return tools;
+}
+
+function startEdit(m, li, body, tools) {
+  const box = el("textarea", "edit-input");
+  box.value = m.content;
+  box.setAttribute("aria-label", "Edited message");
+  const save = el("button", "primary tiny", "Save");
+  const cancel = el("button", "ghost tiny", "Cancel");
+  save.type = cancel.type = "button";
+  const form = el("div", "edit-form");
+  form.append(box, save, cancel);
+  body.replaceWith(form);
+  tools.hidden = true;
+  box.focus();
+  cancel.onclick = () => render();
+  save.onclick = () => run(() => editAndAnswer(m, box.value));
+  box.onkeydown = (e) => {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); save.click(); }
+    if (e.key === "Escape") cancel.click();
+  };
 }
 
 function fillContent(body, role, text) {
@@ -329,7 +387,9 @@ async function loadDetail() {
     session.getRuns(),
     session.previewContext().catch((e) => ({ error: e })),
   ]);
-  return { info: session.toJSON(), history, runs, preview };
+  // The alternatives at each place of the history (one, for a chat nobody edited).
+  const branches = await Promise.all(history.map((m) => session.getBranches(m.id).catch(() => [m])));
+  return { info: session.toJSON(), history, runs, preview, branches };
 }
 
 function drawDetail(detail, sessions) {
@@ -345,12 +405,13 @@ function drawDetail(detail, sessions) {
     $("suggestions").hidden = true;
     return;
   }
-  const { history, runs, preview } = detail;
+  const { history, runs, preview, branches } = detail;
+  const branchesOf = new Map(history.map((m, i) => [m.id, branches[i]]));
   const runStatus = new Map(runs.map((r) => [r.id, r.status]));
   const mine = running?.sessionId === info.id ? running : null;
   const items = history
     .filter((m) => !(mine && ((mine.runId && m.runId === mine.runId) || m.id === mine.messageId)))
-    .map((m, i, shown) => messageItem(m, runStatus.get(m.runId), i === shown.length - 1));
+    .map((m, i, shown) => messageItem(m, runStatus.get(m.runId), i === shown.length - 1, branchesOf.get(m.id)));
   if (mine?.bubble) items.push(mine.bubble);
   const box = $("history");
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
@@ -498,6 +559,28 @@ async function send(text) {
   await follow(sessionId, "", null, (signal) => agent.stream(text, { sessionId, signal }));
 }
 
+/** An edited question: a new alternative (the original stays on its branch), answered at once. */
+async function editAndAnswer(m, text) {
+  if (running || !current || !text.trim()) return;
+  const sessionId = current;
+  const session = await store.get(sessionId);
+  const edited = await session.editMessage(m.id, { content: text });
+  await follow(sessionId, "", null, (signal) => agent.regenerate(edited.id, { sessionId, signal }));
+}
+
+/** A new answer to the question `messageId` answers; the old one stays as an alternative. */
+async function regenerate(messageId) {
+  if (running || !current) return;
+  const sessionId = current;
+  await follow(sessionId, "", null, (signal) => agent.regenerate(messageId, { sessionId, signal }));
+}
+
+async function switchTo(messageId) {
+  const session = await store.get(current);
+  if (session) await session.switchBranch(messageId);
+  await render();
+}
+
 /** Continues the interrupted reply `m` of the open session: the same message grows. */
 async function resume(m) {
   if (running || !current) return;
@@ -612,6 +695,13 @@ $("meta-form").onsubmit = (ev) => {
     }
   });
 };
+
+$("fork").onclick = () => run(async () => {
+  const session = current ? await store.get(current) : null;
+  if (!session) return;
+  const copy = await session.fork();
+  await select(copy.id);
+});
 
 $("export").onclick = () => run(async () => {
   const s = await store.get(current);
