@@ -141,7 +141,12 @@ impl SessionManager {
             TreeOp::Fork(o) => return self.fork(id, o).await.map(TreeOut::Session),
             op => op,
         };
-        let _guard = self.lock(id).await;
+        // Reads take no lock: a page reads the alternatives while a run holds the session.
+        let reads = matches!(op, TreeOp::Branches(_) | TreeOp::BranchHistory(_));
+        let _guard = match reads {
+            true => None,
+            false => Some(self.lock(id).await),
+        };
         let (mut session, all) = self.with_tree(id).await?;
         let tree = Tree::new(&all);
         let now = self.now();

@@ -631,3 +631,20 @@ proptest! {
         run_ops(Rc::new(KvStore::new(MemoryKv::new(), "p/")), &ops)?;
     }
 }
+
+#[test]
+fn reading_alternatives_does_not_wait_for_a_writer() {
+    block_on(async {
+        let m = manager(Rc::new(MemoryStore::new()));
+        m.create(Some("s"), Default::default()).await.unwrap();
+        let q = m
+            .add_message("s", new_message(Role::User, "q"))
+            .await
+            .unwrap();
+        let _held = m.lock("s").await;
+        use futures_util::FutureExt;
+        let read = m.branches("s", &q.id).now_or_never();
+        assert!(read.is_some(), "getBranches waited for the session's lock");
+        assert!(m.branch_history("s", &q.id).now_or_never().is_some());
+    });
+}
