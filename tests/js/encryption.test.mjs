@@ -2,6 +2,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { SessionStore, Agent } from "agent-sessions";
+import { mapKv } from "./map-kv.mjs";
 
 test("an encrypted store reads back what it wrote, agent runs included", async () => {
   const store = await SessionStore.open({ encryption: { passphrase: "s3cret", iterations: 1000 } });
@@ -39,19 +40,6 @@ test("bad encryption options are INVALID_CONFIG", async () => {
     await assert.rejects(SessionStore.open({ encryption }), { name: "AgentSessionsError", code: "INVALID_CONFIG" }, JSON.stringify(encryption));
   }
 });
-
-/** Any object with async get/put/delete/list({ prefix }) is a host KV store; here a Map, so the
- * test can read exactly what the library wrote. */
-function mapKv() {
-  const map = new Map();
-  return {
-    map,
-    async get(k) { return map.get(k) ?? null; },
-    async put(k, v) { map.set(k, v); },
-    async delete(k) { map.delete(k); },
-    async list({ prefix }) { return [...map.keys()].filter((k) => k.startsWith(prefix)).sort(); },
-  };
-}
 
 test("over persistent storage: raw records hold no plaintext; the passphrase reopens; a wrong one is WRONG_KEY", async () => {
   const kv = mapKv();

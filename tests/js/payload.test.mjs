@@ -3,17 +3,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { SessionStore } from "agent-sessions";
-
-function mapKv() {
-  const map = new Map();
-  return {
-    map,
-    async get(k) { return map.get(k) ?? null; },
-    async put(k, v) { map.set(k, v); },
-    async delete(k) { map.delete(k); },
-    async list({ prefix }) { return [...map.keys()].filter((k) => k.startsWith(prefix)).sort(); },
-  };
-}
+import { mapKv } from "./map-kv.mjs";
 
 const parts = [
   { type: "step-start" },

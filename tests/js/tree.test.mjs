@@ -7,17 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { Agent, SessionStore } from "agent-sessions";
 import { treeCases } from "./tree.cases.mjs";
-
-function mapKv() {
-  const map = new Map();
-  return {
-    map,
-    async get(k) { return map.get(k) ?? null; },
-    async put(k, v) { map.set(k, v); },
-    async delete(k) { map.delete(k); },
-    async list({ prefix }) { return [...map.keys()].filter((k) => k.startsWith(prefix)).sort(); },
-  };
-}
+import { mapKv } from "./map-kv.mjs";
 
 test("the tree over a host key-value object", async () => {
   const kv = mapKv();
