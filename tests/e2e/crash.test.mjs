@@ -16,11 +16,18 @@ const APPEND_KILLS = 10;
 const STREAM_KILLS = 6;
 
 const served = servedOrigin();
-const profile = mkdtempSync(path.join(tmpdir(), "agent-sessions-crash-"));
-after(() => rmSync(profile, { recursive: true, force: true }));
+// A profile per round: each round is a crash and a relaunch on its own data, so what a round
+// checks does not also depend on how Chromium recovered the rounds before it.
+const profiles = [];
+after(() => profiles.forEach((p) => rmSync(p, { recursive: true, force: true })));
+function newProfile() {
+  const p = mkdtempSync(path.join(tmpdir(), "agent-sessions-crash-"));
+  profiles.push(p);
+  return p;
+}
 
 /** Starts Chromium on `profile` in its own process group and connects over CDP. */
-async function launch() {
+async function launch(profile) {
   const child = spawn(CHROMIUM, [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
     "--disable-background-networking", "--disable-component-update", "--remote-debugging-port=0",
@@ -72,14 +79,18 @@ function waitForLines(page, re, count, timeoutMs = 20_000) {
   });
 }
 
-async function readSession(id) {
-  const b = await launch();
+async function readSession(profile, id) {
+  const b = await launch(profile);
   try {
     return await b.page.evaluate(async (id) => {
       const { SessionStore } = await import("/pkg/browser.js");
       const store = await SessionStore.open({ storage: { type: "indexeddb", name: "crash" } });
       const s = await store.get(id);
-      return s && { count: s.messageCount, history: await s.getHistory() };
+      if (s) return { count: s.messageCount, history: await s.getHistory() };
+      // What the browser kept instead, so a failure says whether the origin's data was reset.
+      const databases = (await indexedDB.databases()).map((d) => d.name);
+      const sessions = (await store.list()).map((x) => x.id);
+      return { missing: true, databases, sessions, estimate: await navigator.storage.estimate() };
     }, id);
   } finally {
     await b.close();
@@ -89,7 +100,8 @@ async function readSession(id) {
 test(`appends that resolved survive SIGKILL (${APPEND_KILLS} kills)`, async () => {
   for (let round = 0; round < APPEND_KILLS; round++) {
     const id = `loop-${round}`;
-    const b = await launch();
+    const profile = newProfile();
+    const b = await launch(profile);
     const acks = [];
     b.page.on("console", (msg) => {
       const m = /^ACK (\d+)$/.exec(msg.text());
@@ -110,8 +122,8 @@ test(`appends that resolved survive SIGKILL (${APPEND_KILLS} kills)`, async () =
     await enough;
     await b.kill();
 
-    const after = await readSession(id);
-    assert.ok(after, `round ${round}: the session is gone`);
+    const after = await readSession(profile, id);
+    assert.ok(!after.missing, `round ${round}: the session is gone; the browser kept ${JSON.stringify(after)}`);
     const { history, count } = after;
     const maxAck = Math.max(...acks);
     assert.ok(history.length >= maxAck + 1, `round ${round}: ${history.length} stored, ${maxAck + 1} acknowledged`);
@@ -144,7 +156,8 @@ test(`a reply streaming when the browser dies is kept as interrupted (${STREAM_K
     // mid-stream however slow the machine is.
     const killAfter = 1 + Math.floor((round * Math.floor(deltas / 2)) / STREAM_KILLS);
 
-    const b = await launch();
+    const profile = newProfile();
+    const b = await launch(profile);
     const stored = waitForLines(b.page, /^STORED$/, 1);
     const seen = waitForLines(b.page, /^DELTA$/, killAfter);
     b.page.evaluate(async ({ id, prompt }) => {
@@ -163,8 +176,8 @@ test(`a reply streaming when the browser dies is kept as interrupted (${STREAM_K
     await seen;
     await b.kill();
 
-    const after = await readSession(id);
-    assert.ok(after, `round ${round}: the session is gone`);
+    const after = await readSession(profile, id);
+    assert.ok(!after.missing, `round ${round}: the session is gone; the browser kept ${JSON.stringify(after)}`);
     const { history } = after;
     assert.deepEqual(history.map((m) => m.role), ["user", "assistant"], `round ${round}`);
     assert.equal(history[0].content, prompt);
