@@ -89,7 +89,7 @@ async function readSession(profile, id) {
       if (s) return { count: s.messageCount, history: await s.getHistory() };
       // What the browser kept instead, so a failure says whether the origin's data was reset.
       const databases = (await indexedDB.databases()).map((d) => d.name);
-      const sessions = (await store.list()).map((x) => x.id);
+      const sessions = await store.listSessions();
       return { missing: true, databases, sessions, estimate: await navigator.storage.estimate() };
     }, id);
   } finally {
