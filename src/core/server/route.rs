@@ -26,6 +26,14 @@ pub enum Endpoint {
     Switch,
     Branches,
     Fork,
+    /// `POST /agents/{agent}/chat`: the AI SDK's UI message stream protocol (`DefaultChatTransport`).
+    UiChat,
+    /// `GET /agents/{agent}/chat/{id}/stream`: the AI SDK's resume (`reconnectToStream`).
+    UiChatResume,
+    /// `GET /agents/{agent}/.well-known/agent-card.json`: the agent's A2A card.
+    A2aCard,
+    /// `POST /agents/{agent}/a2a`: A2A JSON-RPC.
+    A2aRpc,
     Health,
 }
 
@@ -48,6 +56,10 @@ impl Endpoint {
             Endpoint::Switch => "switch",
             Endpoint::Branches => "branches",
             Endpoint::Fork => "fork",
+            Endpoint::UiChat => "ui_chat",
+            Endpoint::UiChatResume => "ui_chat_resume",
+            Endpoint::A2aCard => "a2a_card",
+            Endpoint::A2aRpc => "a2a",
             Endpoint::Health => "health",
         }
     }
@@ -94,15 +106,26 @@ pub fn match_route(method: &str, path: &str) -> Result<Route, ApiError> {
             format!("unknown agent {:?}", clip(&agent)),
         ));
     }
-    if segs.get(1) != Some(&"sessions") {
-        return Err(not_found());
-    }
     let route = |endpoint, session_id| Route {
         endpoint,
         agent: Some(agent.clone()),
         session_id,
         message_id: None,
     };
+    // The protocols of other libraries, beside the sessions API.
+    match (segs.get(1).copied(), &segs[2.min(segs.len())..]) {
+        (Some("sessions"), _) => {}
+        (Some("chat"), []) => return allow(method, &["POST"], route(Endpoint::UiChat, None)),
+        (Some("chat"), [raw, "stream"]) => {
+            let id = decode_id("session", raw)?;
+            return allow(method, &["GET"], route(Endpoint::UiChatResume, Some(id)));
+        }
+        (Some(".well-known"), ["agent-card.json"]) => {
+            return allow(method, &["GET"], route(Endpoint::A2aCard, None))
+        }
+        (Some("a2a"), []) => return allow(method, &["POST"], route(Endpoint::A2aRpc, None)),
+        _ => return Err(not_found()),
+    }
     let id = match segs.get(2) {
         None => {
             return match method {
@@ -264,6 +287,42 @@ mod tests {
             (Endpoint::Cancel, a, s)
         );
         assert_eq!(ok("GET", "/health").0, Endpoint::Health);
+    }
+
+    #[test]
+    fn the_ai_sdk_and_a2a_endpoints_match() {
+        let a = Some("assistant".to_owned());
+        assert_eq!(
+            ok("POST", "/agents/assistant/chat"),
+            (Endpoint::UiChat, a.clone(), None)
+        );
+        assert_eq!(
+            ok("GET", "/agents/assistant/chat/c%2F1/stream"),
+            (Endpoint::UiChatResume, a.clone(), Some("c/1".to_owned()))
+        );
+        assert_eq!(
+            ok("GET", "/agents/assistant/.well-known/agent-card.json"),
+            (Endpoint::A2aCard, a.clone(), None)
+        );
+        assert_eq!(
+            ok("POST", "/agents/assistant/a2a"),
+            (Endpoint::A2aRpc, a, None)
+        );
+        assert_eq!(
+            err("GET", "/agents/assistant/chat"),
+            (405, "METHOD_NOT_ALLOWED".into())
+        );
+        assert_eq!(err("POST", "/agents/assistant/chat/c1/stream").0, 405);
+        assert_eq!(err("GET", "/agents/assistant/a2a").0, 405);
+        assert_eq!(err("GET", "/agents/assistant/chat/c1").0, 404);
+        assert_eq!(
+            err("GET", "/agents/assistant/.well-known/other.json").0,
+            404
+        );
+        assert_eq!(
+            err("GET", "/agents/assistant/chat/%ZZ/stream").1,
+            "INVALID_ID"
+        );
     }
 
     #[test]
