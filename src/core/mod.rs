@@ -1,6 +1,7 @@
 //! The pure core: no wasm-bindgen, js-sys or web-sys here. Everything is tested with `cargo test`.
 
 pub mod agent;
+pub mod base64;
 pub mod bundle;
 pub mod cancel;
 pub mod context;

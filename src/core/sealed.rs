@@ -14,9 +14,8 @@
 
 use std::rc::Rc;
 
+use crate::core::base64 as b64;
 use async_trait::async_trait;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -38,11 +37,10 @@ const SEALED_PREFIX: &str = "$sealed:";
 /// generated) stored now.
 pub async fn salt(store: &dyn Store, fresh: &[u8]) -> Result<Vec<u8>> {
     if let Some(s) = store.get_meta(META_SALT).await? {
-        return B64
-            .decode(s.as_bytes())
-            .map_err(|_| Error::corrupt(None, "the encryption salt is not base64"));
+        return b64::decode(s)
+            .ok_or_else(|| Error::corrupt(None, "the encryption salt is not base64"));
     }
-    store.put_meta(META_SALT, &B64.encode(fresh)).await?;
+    store.put_meta(META_SALT, &b64::encode(fresh)).await?;
     Ok(fresh.to_vec())
 }
 
@@ -109,7 +107,7 @@ impl SealedStore {
     pub async fn open(inner: Rc<dyn Store>, cipher: Rc<dyn Cipher>) -> Result<SealedStore> {
         match inner.get_meta(META_CHECK).await? {
             Some(check) => {
-                let bytes = B64.decode(check.as_bytes()).map_err(|_| wrong_key())?;
+                let bytes = b64::decode(check).ok_or_else(wrong_key)?;
                 match cipher.open(&bytes).await {
                     Ok(plain) if plain == CHECK_TEXT => {}
                     _ => return Err(wrong_key()),
@@ -117,7 +115,7 @@ impl SealedStore {
             }
             None => {
                 let sealed = cipher.seal(CHECK_TEXT).await?;
-                inner.put_meta(META_CHECK, &B64.encode(sealed)).await?;
+                inner.put_meta(META_CHECK, &b64::encode(sealed)).await?;
             }
         }
         Ok(SealedStore { inner, cipher })
@@ -126,7 +124,7 @@ impl SealedStore {
     async fn seal_json<T: Serialize>(&self, value: &T) -> Result<String> {
         let plain = serde_json::to_vec(value)
             .map_err(|e| Error::internal(format!("could not encode a record: {e}")))?;
-        Ok(B64.encode(self.cipher.seal(&plain).await?))
+        Ok(b64::encode(self.cipher.seal(&plain).await?))
     }
 
     async fn open_json<T: for<'de> Deserialize<'de>>(
@@ -134,9 +132,8 @@ impl SealedStore {
         text: &str,
         session: &str,
     ) -> Result<T> {
-        let bytes = B64
-            .decode(text.as_bytes())
-            .map_err(|_| Error::corrupt(Some(session), "a sealed field is not base64"))?;
+        let bytes = b64::decode(text)
+            .ok_or_else(|| Error::corrupt(Some(session), "a sealed field is not base64"))?;
         let plain = self.cipher.open(&bytes).await.map_err(|_| {
             Error::corrupt(
                 Some(session),
