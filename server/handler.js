@@ -21,6 +21,7 @@ import {
   serverParseSend,
   serverRoute,
 } from "./agent_sessions_server.js";
+import { UI_EVENT, UI_STREAM_HEADERS, chatEvents, parseChatRequest, uiChunkTexts } from "./server-ai-sdk-stream.js";
 
 const TENANT_HEADER = "x-agent-sessions-tenant";
 /** The endpoints that answer a run with its SSE stream (the others wait and answer JSON). */
@@ -228,20 +229,27 @@ export function createHandler(config, options = {}) {
 
   // ---- runs -------------------------------------------------------------------------------
 
-  function emit(run, event, data) {
-    const frame = encoder.encode(run.buffer.push(event, JSON.stringify(data)));
+  function push(run, event, text) {
+    const frame = encoder.encode(run.buffer.push(event, text));
     for (const l of run.listeners) l.send(frame);
   }
 
+  function emit(run, event, data) {
+    push(run, event, JSON.stringify(data));
+  }
+
   /** Starts a run on `events(signal)`, the agent's stream events (`agent.stream`, or an edit
-   * followed by `agent.regenerate`). Nothing may be awaited between the busy check and this. */
-  function startRun(key, sessionId, events) {
+   * followed by `agent.regenerate`). Nothing may be awaited between the busy check and this.
+   * With `ui` (`{ store, session }`: the AI SDK mode) its frames are UIMessageChunks instead of
+   * the sessions API's events; the mode is the run's, for its listeners and its resumes alike. */
+  function startRun(key, sessionId, events, ui = null) {
     const old = runs.get(key);
     if (old) dropRun(key, old);
     const run = {
       buffer: new ServerRunBuffer(randomKey(), srv.resume.max_bytes, srv.resume.max_events, srv.resume.keep_ms),
       listeners: new Set(),
       abort: new AbortController(),
+      ui: !!ui,
       ended: false,
       text: "",
       result: null,
@@ -251,7 +259,10 @@ export function createHandler(config, options = {}) {
     const timeout = srv.run_timeout_ms ? setTimeout(() => run.abort.abort(), srv.run_timeout_ms) : null;
     run.done = (async () => {
       try {
-        for await (const ev of events(run.abort.signal)) {
+        if (ui) {
+          const onRunId = (id) => (run.runId = id);
+          for await (const text of uiChunkTexts(events(run.abort.signal), { ...ui, sessionId, onRunId })) push(run, UI_EVENT, text);
+        } else for await (const ev of events(run.abort.signal)) {
           if (ev.type === "start") {
             run.runId = ev.runId;
             emit(run, "start", { session_id: sessionId, run_id: ev.runId, message_id: null });
@@ -274,10 +285,13 @@ export function createHandler(config, options = {}) {
         }
       } catch (e) {
         run.error = e;
-        emit(run, "error", { code: typeof e?.code === "string" ? e.code : "INTERNAL", message: String(e?.message ?? e) });
+        const code = typeof e?.code === "string" ? e.code : "INTERNAL";
+        if (ui) push(run, UI_EVENT, JSON.stringify({ type: "error", errorText: `${code}: ${e?.message ?? e}` }));
+        else emit(run, "error", { code, message: String(e?.message ?? e) });
       } finally {
         if (timeout) clearTimeout(timeout);
-        emit(run, "done", {});
+        if (ui) push(run, UI_EVENT, "[DONE]");
+        else emit(run, "done", {});
         run.ended = true;
         run.buffer.end(Date.now());
         for (const l of run.listeners) l.close();
@@ -496,11 +510,29 @@ export function createHandler(config, options = {}) {
       case "resume_stream": {
         const s = await agent.getSession(id);
         if (!s) return notFound(id);
+        return resumed(activeRun(runKey), request, {});
+      }
+      case "ui_chat": {
+        // The AI SDK's DefaultChatTransport: the chat id is the session id (created at its first
+        // message); the agent answers the last user message from the stored history.
+        const req = parseChatRequest(bodyText);
+        if (req.error) return fail(...req.error);
+        const { id: chatId, trigger, message } = req.ok;
+        const store = await agent.store();
+        const regenerate = trigger === "regenerate-message";
+        const s = regenerate ? await store.get(chatId) : await store.getOrCreate(chatId);
+        if (!s) return notFound(chatId);
+        const known = await findMessage(s, message.id);
+        if (regenerate && !known) return messageNotFound(chatId, message.id);
+        if (!regenerate && known)
+          return fail("INVALID_ARGUMENT", `message ${JSON.stringify(message.id)} is already in chat ${JSON.stringify(chatId)}: a new message needs a new id (or regenerate its answer)`, { session_id: chatId, message_id: message.id });
+        const chatRoute = { endpoint: route.endpoint, session_id: chatId };
+        return runAnswer(chatRoute, s, `${tenant}\0${name}\0${chatId}`, (signal) => chatEvents(agent, s, req.ok, signal), { store, session: s });
+      }
+      case "ui_chat_resume": {
+        // 204 (nothing to resume) too for a chat that does not exist or whose run is not the AI SDK's.
         const run = activeRun(runKey);
-        if (!run) return new Response(null, { status: 204 });
-        const replay = run.buffer.replay(request.headers.get("last-event-id") ?? undefined);
-        if (run.ended && replay.frames.length === 0) return new Response(null, { status: 204 });
-        return sse(run, replay.frames, replay.gap ? { "x-resume-gap": "1" } : {});
+        return resumed(run?.ui ? run : null, request, UI_STREAM_HEADERS);
       }
       case "cancel": {
         const s = await agent.getSession(id);
@@ -515,16 +547,26 @@ export function createHandler(config, options = {}) {
     return fail("NOT_FOUND", "no such endpoint");
   }
 
+  /** A run's frames after the request's Last-Event-ID, then its live ones; 204 when none. */
+  function resumed(run, request, headers) {
+    if (!run) return new Response(null, { status: 204 });
+    const replay = run.buffer.replay(request.headers.get("last-event-id") ?? undefined);
+    if (run.ended && replay.frames.length === 0) return new Response(null, { status: 204 });
+    return sse(run, replay.frames, replay.gap ? { ...headers, "x-resume-gap": "1" } : headers);
+  }
+
   /**
    * Starts a run (409 SESSION_BUSY while one is active) and answers for `route`: an SSE stream for
-   * the `…/stream` endpoints, else the JSON answer once the run has ended.
+   * the `…/stream` endpoints and the AI SDK mode (`ui`, see startRun), else the JSON answer once
+   * the run has ended.
    */
-  async function runAnswer(route, s, runKey, events) {
+  async function runAnswer(route, s, runKey, events, ui = null) {
     const id = route.session_id;
     const current = activeRun(runKey);
     if (current && !current.ended) return busy(id, current);
     if (closing) return fail("STORAGE_UNAVAILABLE", "the server is shutting down");
-    const run = startRun(runKey, id, events);
+    const run = startRun(runKey, id, events, ui);
+    if (ui) return sse(run, [], UI_STREAM_HEADERS);
     if (STREAMED.has(route.endpoint)) return sse(run, [], {});
     await run.done;
     if (run.result) {

@@ -28,7 +28,7 @@ function same(a, b) {
   return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && same(a[k], b[k]));
 }
 
-function isUIMessage(p) {
+export function isUIMessage(p) {
   return p !== null && typeof p === "object" && !Array.isArray(p) && typeof p.id === "string" &&
     ROLES.has(p.role) && Array.isArray(p.parts);
 }
@@ -59,7 +59,8 @@ function visible(history) {
   return history.filter((m) => ROLES.has(m.role));
 }
 
-function newRecord(ui) {
+/** A UIMessage as the message we store (exported for agent-sessions/server). */
+export function newRecord(ui) {
   return { id: ui.id, role: ui.role, content: contentOf(ui), payload: ui };
 }
 
@@ -230,7 +231,7 @@ export class SessionsChatTransport {
     } else {
       events = this.#agent.stream(null, options);
     }
-    return this.#chunks(events, { store, session, sessionId });
+    return uiMessageChunks(events, { store, session, sessionId });
   }
 
   /** Resumes a reply a reload (a crash, a closed tab) cut off: the session's last message is an
@@ -245,159 +246,164 @@ export class SessionsChatTransport {
     const [last] = await session.getHistory({ limit: 1 });
     if (!last || last.role !== "assistant" || last.status !== "interrupted" || !last.content || last.payload !== undefined) return null;
     const options = abortSignal ? { sessionId, signal: abortSignal } : { sessionId };
-    return this.#chunks(this.#agent.continueStream(options), { store, session, sessionId, resume: last });
+    return uiMessageChunks(this.#agent.continueStream(options), { store, session, sessionId, resume: last });
   }
+}
 
-  /** Our stream events as UIMessageChunks, the reply's UI form attached to it before `finish`. */
-  #chunks(events, { store, session, sessionId, resume }) {
-    const iterator = events[Symbol.asyncIterator]();
-    let controller;
-    let closed = false;
-    const emit = (chunk) => { if (!closed) controller.enqueue(chunk); };
-    const close = () => { if (!closed) { closed = true; controller.close(); } };
+/**
+ * An Agent's stream events (`agent.stream`, `agent.regenerate`, `agent.continueStream`) as a
+ * ReadableStream of UIMessageChunks, the reply's UI form attached to its stored message before
+ * `finish`. Shared by SessionsChatTransport and the server's AI SDK mode (agent-sessions/server);
+ * not part of the typed API.
+ */
+export function uiMessageChunks(events, { store, session, sessionId, resume }) {
+  const iterator = events[Symbol.asyncIterator]();
+  let controller;
+  let closed = false;
+  const emit = (chunk) => { if (!closed) controller.enqueue(chunk); };
+  const close = () => { if (!closed) { closed = true; controller.close(); } };
 
-    let messageId = resume?.id;
-    let runId;
-    let stored; // the message's id as our agent stored it, once announced by the store
-    let announced;
-    const added = new Promise((resolve) => { announced = resolve; });
-    const off = store.on("message:added", (e) => {
-      if (runId !== undefined && e.sessionId === sessionId && e.message?.runId === runId) {
-        stored = e.message.id;
-        announced(stored);
-      }
-    });
+  let messageId = resume?.id;
+  let runId;
+  let stored; // the message's id as our agent stored it, once announced by the store
+  let announced;
+  const added = new Promise((resolve) => { announced = resolve; });
+  const off = store.on("message:added", (e) => {
+    if (runId !== undefined && e.sessionId === sessionId && e.message?.runId === runId) {
+      stored = e.message.id;
+      announced(stored);
+    }
+  });
 
-    const parts = [];
-    let started = false;
-    let text = null; // the open text part
-    const prefix = resume?.content ?? "";
-    const begin = () => {
-      if (started) return;
-      started = true;
-      emit(messageId ? { type: "start", messageId } : { type: "start" });
-      emit({ type: "start-step" });
-      parts.push({ type: "step-start" });
-    };
-    const openText = () => {
-      if (text) return;
-      text = { type: "text", text: "", state: "streaming" };
-      parts.push(text);
-      emit({ type: "text-start", id: "text" });
-      if (prefix) {
-        text.text = prefix;
-        emit({ type: "text-delta", id: "text", delta: prefix });
-      }
-    };
-    const closeText = () => {
-      if (!text) return;
-      text.state = "done";
-      emit({ type: "text-end", id: "text" });
-      text = null;
-    };
+  const parts = [];
+  let started = false;
+  let text = null; // the open text part
+  const prefix = resume?.content ?? "";
+  const begin = () => {
+    if (started) return;
+    started = true;
+    emit(messageId ? { type: "start", messageId } : { type: "start" });
+    emit({ type: "start-step" });
+    parts.push({ type: "step-start" });
+  };
+  const openText = () => {
+    if (text) return;
+    text = { type: "text", text: "", state: "streaming" };
+    parts.push(text);
+    emit({ type: "text-start", id: "text" });
+    if (prefix) {
+      text.text = prefix;
+      emit({ type: "text-delta", id: "text", delta: prefix });
+    }
+  };
+  const closeText = () => {
+    if (!text) return;
+    text.state = "done";
+    emit({ type: "text-end", id: "text" });
+    text = null;
+  };
 
-    // The id our agent gave the reply, learnt from the store's event for this run (it is
-    // stored at its first delta); if the run moved on first, from the newest stored message.
-    let pending;
-    const learnId = async () => {
-      if (messageId) return;
-      const next = pending.then((r) => r, () => null);
-      const first = await Promise.race([added, next]);
-      if (typeof first === "string") { messageId = first; return; }
-      if (stored) { messageId = stored; return; }
-      if (first?.value?.type === "done") { messageId = first.value.result.messageId; return; }
-      const [last] = await session.getHistory({ limit: 1 });
-      if (last?.runId === runId) messageId = last.id;
-    };
+  // The id our agent gave the reply, learnt from the store's event for this run (it is
+  // stored at its first delta); if the run moved on first, from the newest stored message.
+  let pending;
+  const learnId = async () => {
+    if (messageId) return;
+    const next = pending.then((r) => r, () => null);
+    const first = await Promise.race([added, next]);
+    if (typeof first === "string") { messageId = first; return; }
+    if (stored) { messageId = stored; return; }
+    if (first?.value?.type === "done") { messageId = first.value.result.messageId; return; }
+    const [last] = await session.getHistory({ limit: 1 });
+    if (last?.runId === runId) messageId = last.id;
+  };
 
-    // Writes the reply's UI form into its payload, keeping its status and everything else.
-    const attach = async (id) => {
-      const [last] = await session.getHistory({ limit: 1 });
-      if (!last || last.id !== id) return;
-      const ui = { id, role: "assistant", parts: plain(parts) };
-      const { sessionId: _s, seq: _q, tokens: _t, parentSeq: _p, ...fields } = last;
-      await session.upsertMessage({ ...fields, payload: ui });
-    };
+  // Writes the reply's UI form into its payload, keeping its status and everything else.
+  const attach = async (id) => {
+    const [last] = await session.getHistory({ limit: 1 });
+    if (!last || last.id !== id) return;
+    const ui = { id, role: "assistant", parts: plain(parts) };
+    const { sessionId: _s, seq: _q, tokens: _t, parentSeq: _p, ...fields } = last;
+    await session.upsertMessage({ ...fields, payload: ui });
+  };
 
-    const pump = async () => {
-      try {
-        pending = iterator.next();
-        for (;;) {
-          const step = await pending;
-          if (step.done) break;
-          const ev = step.value;
-          pending = null;
-          if (ev.type === "start") {
-            runId = ev.runId;
-            if (resume) { begin(); openText(); }
-            pending = iterator.next();
-          } else if (ev.type === "delta") {
-            pending = iterator.next();
-            if (!started) { await learnId(); begin(); }
-            openText();
-            text.text += ev.text;
-            emit({ type: "text-delta", id: "text", delta: ev.text });
-          } else if (ev.type === "tool_call") {
-            pending = iterator.next();
-            if (!started) { await learnId(); begin(); }
-            closeText();
-            const { id, name } = ev.toolCall;
-            const input = parseArguments(ev.toolCall.arguments);
-            parts.push({ type: "dynamic-tool", toolName: name, toolCallId: id, state: "input-available", input });
-            emit({ type: "tool-input-available", toolCallId: id, toolName: name, input, dynamic: true });
-          } else if (ev.type === "restart") {
-            // The attempt so far is void: its parts go (the step-start stays).
-            text = null;
-            parts.splice(1);
-            if (started) emit({ type: "reset-step" });
-            pending = iterator.next();
-          } else if (ev.type === "done") {
-            messageId ??= ev.result.messageId;
-            begin();
-            if (resume) openText();
-            closeText();
-            await attach(ev.result.messageId);
-            emit({ type: "finish-step" });
-            emit({ type: "finish", finishReason: finishReason(ev.result.finishReason) });
-            pending = iterator.next();
-          } else {
-            pending = iterator.next();
-          }
-        }
-        close();
-      } catch (e) {
-        if (e?.code === "ABORTED") {
-          // Stopped by the page: the partial reply keeps its UI form (and is not resumed).
-          const id = messageId ?? stored;
-          if (id && started) await attach(id).catch(() => {});
-          close();
-        } else if (resume && !started && e?.code === "INVALID_ARGUMENT") {
-          // Nothing left to continue: another tab or run finished it meanwhile. Replay it whole.
-          await replayFinished(session, resume.id, emit).catch(() => {});
-          close();
-        } else {
-          begin();
+  const pump = async () => {
+    try {
+      pending = iterator.next();
+      for (;;) {
+        const step = await pending;
+        if (step.done) break;
+        const ev = step.value;
+        pending = null;
+        if (ev.type === "start") {
+          runId = ev.runId;
+          if (resume) { begin(); openText(); }
+          pending = iterator.next();
+        } else if (ev.type === "delta") {
+          pending = iterator.next();
+          if (!started) { await learnId(); begin(); }
+          openText();
+          text.text += ev.text;
+          emit({ type: "text-delta", id: "text", delta: ev.text });
+        } else if (ev.type === "tool_call") {
+          pending = iterator.next();
+          if (!started) { await learnId(); begin(); }
           closeText();
-          emit({ type: "error", errorText: errorText(e) });
-          close();
+          const { id, name } = ev.toolCall;
+          const input = parseArguments(ev.toolCall.arguments);
+          parts.push({ type: "dynamic-tool", toolName: name, toolCallId: id, state: "input-available", input });
+          emit({ type: "tool-input-available", toolCallId: id, toolName: name, input, dynamic: true });
+        } else if (ev.type === "restart") {
+          // The attempt so far is void: its parts go (the step-start stays).
+          text = null;
+          parts.splice(1);
+          if (started) emit({ type: "reset-step" });
+          pending = iterator.next();
+        } else if (ev.type === "done") {
+          messageId ??= ev.result.messageId;
+          begin();
+          if (resume) openText();
+          closeText();
+          await attach(ev.result.messageId);
+          emit({ type: "finish-step" });
+          emit({ type: "finish", finishReason: finishReason(ev.result.finishReason) });
+          pending = iterator.next();
+        } else {
+          pending = iterator.next();
         }
-      } finally {
-        off();
       }
-    };
+      close();
+    } catch (e) {
+      if (e?.code === "ABORTED") {
+        // Stopped by the page: the partial reply keeps its UI form (and is not resumed).
+        const id = messageId ?? stored;
+        if (id && started) await attach(id).catch(() => {});
+        close();
+      } else if (resume && !started && e?.code === "INVALID_ARGUMENT") {
+        // Nothing left to continue: another tab or run finished it meanwhile. Replay it whole.
+        await replayFinished(session, resume.id, emit).catch(() => {});
+        close();
+      } else {
+        begin();
+        closeText();
+        emit({ type: "error", errorText: errorText(e) });
+        close();
+      }
+    } finally {
+      off();
+    }
+  };
 
-    return new ReadableStream({
-      start(c) {
-        controller = c;
-        pump();
-      },
-      cancel() {
-        closed = true;
-        off();
-        return iterator.return?.().catch(() => {});
-      },
-    });
-  }
+  return new ReadableStream({
+    start(c) {
+      controller = c;
+      pump();
+    },
+    cancel() {
+      closed = true;
+      off();
+      return iterator.return?.().catch(() => {});
+    },
+  });
 }
 
 /** The stored message `id`, when it is the session's last, as a whole stream. */

@@ -72,6 +72,7 @@ const PACKED_FILES = [
   ...["dexto", "praisonai", "ag-kit"].flatMap((s) => [`${s}.js`, `${s}.d.ts`, `${s}-node.js`, `${s}-browser.js`, `${s}-workerd.js`]),
   // agent-sessions/ai-sdk: one file for every runtime and its declarations (`ai` an optional peer)
   "ai-sdk.js", "ai-sdk.d.ts",
+  "server-ai-sdk-stream.js", // the server's AI SDK mode (imports ai-sdk.js)
 ].sort();
 
 // The scenario's conversation (consumers/scenario.js) with the mock provider, which answers from

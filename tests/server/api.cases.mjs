@@ -3,6 +3,7 @@
 // dropped connection, busy and cancel, CORS. `server()` gives the running server's URL.
 import assert from "node:assert/strict";
 import { client, openStream, TOKENS } from "./support.mjs";
+import { aiSdkCases } from "./ai-sdk.cases.mjs";
 
 const LONG = "Please repeat after me: " + Array.from({ length: 30 }, (_, i) => `w${i}`).join(" ");
 
@@ -18,6 +19,7 @@ export function apiCases(test, server) {
   const B = () => client(server().url, TOKENS.b);
   const S = "/agents/assistant/sessions";
   const SLOW = "/agents/slow/sessions";
+  aiSdkCases(test, server);
 
   test("create with no body, send, and the agent remembers", async () => {
     const a = A();

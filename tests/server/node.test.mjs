@@ -11,6 +11,11 @@ import { apiCases } from "./api.cases.mjs";
 import { runSeedCurls } from "./seed-curl.mjs";
 import { cleanup, client, node22, openStream, root, startNode, tempDir, testConfig, TOKENS } from "./support.mjs";
 import { loadRun } from "../../bench/server/load.mjs";
+import * as ai from "ai";
+import { SessionStore } from "agent-sessions";
+import { chatStore } from "agent-sessions/ai-sdk";
+import { tablePrefix } from "../../pkg/server-node-storage.js";
+import { chatClass } from "../support/ai-sdk-chat.mjs";
 
 const config = testConfig({ cors: { origins: ["https://app.example"] } });
 
@@ -26,6 +31,22 @@ describe("node: the API", () => {
     cleanup(dir);
   });
   apiCases(test, () => srv);
+
+  test("AI SDK chat: chatStore over the server's own database loads the chat DefaultChatTransport built", async () => {
+    const Chat = chatClass(ai);
+    const transport = new ai.DefaultChatTransport({ api: `${srv.url}/agents/assistant/chat`, headers: { authorization: `Bearer ${TOKENS.a}` } });
+    const chat = new Chat({ id: `chat-${process.pid}`, transport });
+    await chat.sendMessage({ text: "My name is Sarah." });
+    await chat.sendMessage({ text: "What is my name?" });
+    assert.equal(chat.error, undefined, String(chat.error));
+    const storage = { type: "sqlite", path: path.join(dir, "sessions.db"), prefix: tablePrefix("a", "assistant") };
+    const store = await SessionStore.open({ storage });
+    try {
+      assert.deepEqual(await chatStore(store).loadChat(chat.id), JSON.parse(JSON.stringify(chat.messages)));
+    } finally {
+      store.free();
+    }
+  });
 
   test("a small load run: every history exact over both tenants", async () => {
     const r = await loadRun({ url: srv.url, sessions: 20, turns: 2 });
