@@ -510,7 +510,9 @@ export function createHandler(config, options = {}) {
       case "resume_stream": {
         const s = await agent.getSession(id);
         if (!s) return notFound(id);
-        return resumed(activeRun(runKey), request, {});
+        // A run of the AI SDK mode has UI frames: not this API's to resume (204, as for none).
+        const run = activeRun(runKey);
+        return resumed(run && !run.ui ? run : null, request, {});
       }
       case "ui_chat": {
         // The AI SDK's DefaultChatTransport: the chat id is the session id (created at its first
