@@ -72,6 +72,8 @@ const PACKED_FILES = [
   ...["dexto", "praisonai", "ag-kit"].flatMap((s) => [`${s}.js`, `${s}.d.ts`, `${s}-node.js`, `${s}-browser.js`, `${s}-workerd.js`]),
   // agent-sessions/ai-sdk: one file for every runtime and its declarations (`ai` an optional peer)
   "ai-sdk.js", "ai-sdk.d.ts",
+  // agent-sessions/openai-agents and /langchain: the same, over the adapters' shared module
+  "adapter-common.js", "openai-agents.js", "openai-agents.d.ts", "langchain.js", "langchain.d.ts",
 ].sort();
 
 // The scenario's conversation (consumers/scenario.js) with the mock provider, which answers from
