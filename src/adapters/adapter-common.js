@@ -69,9 +69,10 @@ export function sessionOf(name, { store, sessionId } = {}) {
 
 /** Removes a session's newest message on its active branch (`null` when it has none). */
 export async function popMessage(session) {
-  const [before, last] = await session.getHistory({ limit: 2 }).then((h) => (h.length === 2 ? h : [null, h[0] ?? null]));
+  const newest = await session.getHistory({ limit: 2 });
+  const last = newest.at(-1);
   if (!last) return null;
-  if (before) await session.truncateAfter(before.id);
+  if (newest.length === 2) await session.truncateAfter(newest[0].id);
   else await session.reset();
   return last;
 }
