@@ -10,23 +10,9 @@
 // - `SessionsChatTransport`: a ChatTransport that runs an agent-sessions `Agent` in the page
 //   itself (`useChat({ transport })`, no server), resumable after a reload.
 
+import { plain, same, serializer } from "./adapter-common.js";
+
 const ROLES = new Set(["system", "user", "assistant"]);
-
-/** The JSON form of a value, as storage keeps it (undefined-valued keys dropped). */
-function plain(value) {
-  return JSON.parse(JSON.stringify(value));
-}
-
-/** Deep equality of JSON values, object key order ignored (storage does not keep it). */
-function same(a, b) {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && same(a[k], b[k]));
-}
 
 export function isUIMessage(p) {
   return p !== null && typeof p === "object" && !Array.isArray(p) && typeof p.id === "string" &&
@@ -130,18 +116,6 @@ async function reconcile(session, messages) {
     return;
   }
   throw new Error("saveChat: the messages do not follow any branch of the stored chat");
-}
-
-/** Runs `fn` after the previous call for the same key has settled. */
-function serializer() {
-  const tails = new Map();
-  return (key, fn) => {
-    const run = (tails.get(key) ?? Promise.resolve()).then(fn, fn);
-    const tail = run.catch(() => {});
-    tails.set(key, tail);
-    tail.then(() => { if (tails.get(key) === tail) tails.delete(key); });
-    return run;
-  };
 }
 
 /**

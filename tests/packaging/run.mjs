@@ -73,6 +73,8 @@ const PACKED_FILES = [
   // agent-sessions/ai-sdk: one file for every runtime and its declarations (`ai` an optional peer)
   "ai-sdk.js", "ai-sdk.d.ts",
   "server-ai-sdk-stream.js", // the server's AI SDK mode (imports ai-sdk.js)
+  // agent-sessions/openai-agents and /langchain: the same, over the adapters' shared module
+  "adapter-common.js", "openai-agents.js", "openai-agents.d.ts", "langchain.js", "langchain.d.ts",
 ].sort();
 
 // The scenario's conversation (consumers/scenario.js) with the mock provider, which answers from
