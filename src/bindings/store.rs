@@ -1,7 +1,6 @@
 //! `SessionStore`: sessions over a storage backend, PraisonAI / AG-Kit shaped.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::Promise;
@@ -28,7 +27,7 @@ use crate::platform::{clock::JsClock, crypto, peers, random::CryptoRandom};
 
 thread_local! {
     /// Live stores by key, so an `Agent` config can name a store object it was given.
-    static REGISTRY: RefCell<HashMap<u32, Weak<SessionManager>>> = RefCell::new(HashMap::new());
+    static REGISTRY: RefCell<Vec<(u32, Weak<SessionManager>)>> = const { RefCell::new(Vec::new()) };
     static NEXT_KEY: Cell<u32> = const { Cell::new(1) };
 }
 
@@ -44,7 +43,7 @@ pub struct SessionStore {
 
 impl Drop for SessionStore {
     fn drop(&mut self) {
-        REGISTRY.with(|r| r.borrow_mut().remove(&self.key));
+        REGISTRY.with(|r| r.borrow_mut().retain(|(k, _)| *k != self.key));
     }
 }
 
@@ -55,7 +54,7 @@ impl SessionStore {
             k.set(key.wrapping_add(1).max(1));
             key
         });
-        REGISTRY.with(|r| r.borrow_mut().insert(key, Rc::downgrade(&manager)));
+        REGISTRY.with(|r| r.borrow_mut().push((key, Rc::downgrade(&manager))));
         SessionStore { manager, key }
     }
 
@@ -65,7 +64,11 @@ impl SessionStore {
         let key = js_sys::Reflect::get(value, &JsValue::from_str(KEY_PROPERTY))
             .ok()?
             .as_f64()?;
-        REGISTRY.with(|r| r.borrow().get(&(key as u32)).and_then(Weak::upgrade))
+        REGISTRY.with(|r| {
+            let r = r.borrow();
+            let (_, m) = r.iter().find(|(k, _)| *k == key as u32)?;
+            m.upgrade()
+        })
     }
 
     pub(crate) async fn open_manager(config: &JsValue) -> JsResult<Rc<SessionManager>> {

@@ -205,16 +205,12 @@ pub fn prepare_import(
     session.max_messages = bundle.session.max_messages;
 
     let mut messages = Vec::with_capacity(bundle.messages.len());
-    let mut seen_ids = std::collections::HashSet::new();
     for m in bundle.messages {
         if m.session_id != source_id {
             return Err(bad(format!("message {} belongs to another session", m.id)));
         }
         if messages.last().is_some_and(|p: &Message| p.seq >= m.seq) {
             return Err(bad("messages are not in strictly increasing seq order"));
-        }
-        if !seen_ids.insert(m.id.clone()) {
-            return Err(bad(format!("message id {} appears twice", m.id)));
         }
         // Validate as if added anew, at its own position, under its own parent.
         let parent = match m.parent {
@@ -252,6 +248,12 @@ pub fn prepare_import(
         message.parent = parent;
         messages.push(message);
     }
+    // Ids once each (sorted copies side by side: no hash set in the module).
+    let mut ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+    crate::core::sort::sort_by(&mut ids, |a, b| a.cmp(b));
+    if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+        return Err(bad(format!("message id {} appears twice", w[0])));
+    }
     session.message_count = messages.len() as u64;
     session.next_seq = messages.last().map_or(0, |m| m.seq + 1);
     if let Some(head) = bundle.session.head_seq {
@@ -282,7 +284,7 @@ pub fn prepare_import(
             return Err(bad(format!("summary {} belongs to another session", s.id)));
         }
         ids::validate_id("summary", &s.id).map_err(|e| bad(e.message))?;
-        if s.covers.iter().any(|c| !seen_ids.contains(c)) {
+        if s.covers.iter().any(|c| ids.binary_search(&c.as_str()).is_err()) {
             return Err(bad(format!(
                 "summary {} covers a message that is not in the export",
                 s.id

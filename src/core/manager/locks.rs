@@ -2,7 +2,6 @@
 //! platform's cross-context lock (see [`Peers`](crate::core::io::Peers)) on top when there is one.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -10,10 +9,11 @@ use futures_util::lock::{Mutex, OwnedMutexGuard};
 
 use crate::core::io::PeerLock;
 
-/// One async mutex per session id, created on demand and dropped when nobody holds or awaits it.
+/// One async mutex per session id, created on demand and dropped when nobody holds or awaits it
+/// (a short list, scanned: only the sessions being written right now are in it).
 #[derive(Default)]
 pub(super) struct KeyedLocks {
-    locks: RefCell<HashMap<String, Arc<Mutex<()>>>>,
+    locks: RefCell<Vec<(String, Arc<Mutex<()>>)>>,
     /// Ids whose holder here also holds the other contexts' lock: while held, what this context
     /// caches of the session is what storage holds (nobody else can write it).
     exclusive: RefCell<Vec<String>>,
@@ -23,11 +23,15 @@ impl KeyedLocks {
     /// The mutex of `id`, created if nobody holds or awaits it. Locking it is the caller's
     /// `await` (not a method here), so the wait stays one state machine with the caller's.
     pub(super) fn mutex(&self, id: &str) -> Arc<Mutex<()>> {
-        self.locks
-            .borrow_mut()
-            .entry(id.to_owned())
-            .or_default()
-            .clone()
+        let mut locks = self.locks.borrow_mut();
+        match locks.iter().find(|(k, _)| k == id) {
+            Some((_, m)) => m.clone(),
+            None => {
+                let m = Arc::new(Mutex::new(()));
+                locks.push((id.to_owned(), m.clone()));
+                m
+            }
+        }
     }
 
     pub(super) fn set_exclusive(&self, id: &str) {
@@ -65,11 +69,11 @@ impl KeyGuard {
 impl Drop for KeyGuard {
     fn drop(&mut self) {
         self.locks.exclusive.borrow_mut().retain(|x| x != &self.id);
-        let mut map = self.locks.locks.borrow_mut();
-        // 2 = the map's own handle + the one inside our guard: nobody else waits.
-        if map.get(&self.id).is_some_and(|m| Arc::strong_count(m) <= 2) {
-            map.remove(&self.id);
-        }
+        // 2 = the list's own handle + the one inside our guard: nobody else waits.
+        self.locks
+            .locks
+            .borrow_mut()
+            .retain(|(k, m)| k != &self.id || Arc::strong_count(m) > 2);
     }
 }
 
