@@ -151,7 +151,8 @@ function rpcError(host, e) {
     host.onError(e);
     return new RpcError(RPC.INTERNAL_ERROR, "internal error", { code: "INTERNAL" });
   }
-  const code = e.code === "INVALID_ARGUMENT" ? RPC.INVALID_PARAMS : RPC.INTERNAL_ERROR;
+  // The caller's input refused (a bad id, message or metadata): invalid params; else the server's.
+  const code = /^INVALID_(ARGUMENT|ID|MESSAGE|METADATA)$/.test(e.code) ? RPC.INVALID_PARAMS : RPC.INTERNAL_ERROR;
   return new RpcError(code, String(e.message), { code: e.code });
 }
 
