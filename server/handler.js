@@ -592,7 +592,7 @@ export function createHandler(config, options = {}) {
       const h = { ...cors };
       if (cors["access-control-allow-origin"]) {
         h["access-control-allow-methods"] = "GET, POST, DELETE, OPTIONS";
-        h["access-control-allow-headers"] = "authorization, content-type, last-event-id";
+        h["access-control-allow-headers"] = "authorization, content-type, last-event-id, a2a-version, a2a-extensions";
         h["access-control-max-age"] = "600";
       }
       return new Response(null, { status: 204, headers: h });
