@@ -22,6 +22,7 @@ import {
   serverRoute,
 } from "./agent_sessions_server.js";
 import { UI_EVENT, UI_STREAM_HEADERS, chatEvents, parseChatRequest, uiChunkTexts } from "./server-ai-sdk-stream.js";
+import { a2aRpc, agentCard } from "./server-a2a.js";
 
 const TENANT_HEADER = "x-agent-sessions-tenant";
 /** The endpoints that answer a run with its SSE stream (the others wait and answer JSON). */
@@ -142,6 +143,7 @@ export function createHandler(config, options = {}) {
   const agents = new Map(); // `${tenant}\0${agent}` → Promise<Agent>
   const runs = new Map(); // `${tenant}\0${agent}\0${session}` → run
   let closing = false;
+  const reportError = options.onError ?? ((x) => console.error("agent-sessions: internal error:", x));
 
   function agentFor(tenant, name) {
     const k = `${tenant}\0${name}`;
@@ -229,13 +231,15 @@ export function createHandler(config, options = {}) {
 
   // ---- runs -------------------------------------------------------------------------------
 
-  function push(run, event, text) {
+  /** A frame to the run's buffer and listeners (`data`: the event's value, for a listener that
+   * translates the events into another protocol's frames, as A2A's does). */
+  function push(run, event, text, data) {
     const frame = encoder.encode(run.buffer.push(event, text));
-    for (const l of run.listeners) l.send(frame);
+    for (const l of run.listeners) l.send(frame, event, data);
   }
 
   function emit(run, event, data) {
-    push(run, event, JSON.stringify(data));
+    push(run, event, JSON.stringify(data), data);
   }
 
   /** Starts a run on `events(signal)`, the agent's stream events (`agent.stream`, or an edit
@@ -321,8 +325,9 @@ export function createHandler(config, options = {}) {
     return r ?? null;
   }
 
-  /** An SSE response: `frames` first, then the run's live events until it ends. */
-  function sse(run, frames, headers) {
+  /** An SSE response: `frames` first, then the run's live events until it ends; `translate(event,
+   * data)`, when given, turns each event into the frames sent instead (null: none). */
+  function sse(run, frames, headers, translate) {
     let listener;
     const stream = new ReadableStream({
       start(controller) {
@@ -332,21 +337,27 @@ export function createHandler(config, options = {}) {
           return;
         }
         const keepalive = encoder.encode(serverKeepalive());
+        const write = (chunk) => {
+          try {
+            controller.enqueue(chunk);
+          } catch {
+            run.listeners.delete(listener);
+          }
+        };
         listener = {
-          send: (chunk) => {
-            try {
-              controller.enqueue(chunk);
-            } catch {
-              run.listeners.delete(listener);
-            }
-          },
+          send: translate
+            ? (_, event, data) => {
+                const t = translate(event, data);
+                if (t) write(encoder.encode(t));
+              }
+            : write,
           close: () => {
             clearInterval(listener.timer);
             try {
               controller.close();
             } catch {}
           },
-          timer: setInterval(() => listener.send(keepalive), srv.keepalive_ms),
+          timer: setInterval(() => write(keepalive), srv.keepalive_ms),
         };
         run.listeners.add(listener);
       },
@@ -545,6 +556,20 @@ export function createHandler(config, options = {}) {
         await run.done;
         return json(200, { cancelled: true });
       }
+      case "a2a":
+        return a2aRpc(
+          {
+            agent,
+            runKey: (sessionId) => `${tenant}\0${name}\0${sessionId}`,
+            activeRun,
+            startRun,
+            sse,
+            closing: () => closing,
+            json,
+            onError: reportError,
+          },
+          bodyText,
+        );
     }
     return fail("NOT_FOUND", "no such endpoint");
   }
@@ -597,6 +622,7 @@ export function createHandler(config, options = {}) {
   }
 
   const createdOut = (s) => ({ session_id: s.id, title: s.title ?? null, metadata: s.metadata ?? {}, created_at: iso(s.createdAt) });
+  const unknownAgent = (name) => fail("AGENT_NOT_FOUND", `unknown agent ${JSON.stringify(name)}`);
   const messageNotFound = (id, messageId) =>
     fail("MESSAGE_NOT_FOUND", `no message ${JSON.stringify(messageId)} in session ${JSON.stringify(id)}`, { session_id: id, message_id: messageId });
   const notFound = (id) => fail("SESSION_NOT_FOUND", `no session ${JSON.stringify(id)}`, { session_id: id });
@@ -612,7 +638,7 @@ export function createHandler(config, options = {}) {
       const h = { ...cors };
       if (cors["access-control-allow-origin"]) {
         h["access-control-allow-methods"] = "GET, POST, DELETE, OPTIONS";
-        h["access-control-allow-headers"] = "authorization, content-type, last-event-id";
+        h["access-control-allow-headers"] = "authorization, content-type, last-event-id, a2a-version, a2a-extensions";
         h["access-control-max-age"] = "600";
       }
       return new Response(null, { status: 204, headers: h });
@@ -627,6 +653,12 @@ export function createHandler(config, options = {}) {
     }
     const route = routed.ok;
     if (route.endpoint === "health") return json(200, { ok: true });
+    // The A2A card is public (config only, no tenant data), as A2A discovery expects.
+    if (route.endpoint === "a2a_card") {
+      if (!Object.hasOwn(cfg.agents, route.agent)) return unknownAgent(route.agent);
+      const description = typeof config?.description === "string" ? config.description : undefined;
+      return json(200, agentCard({ name: route.agent, options: cfg.agents[route.agent].options, description, url: request.url, secured: !open }));
+    }
     const tenant = await authenticate(request);
     if (tenant === null)
       return fail("UNAUTHENTICATED", "send Authorization: Bearer <token>", null, { "www-authenticate": 'Bearer realm="agent-sessions"' });
@@ -635,7 +667,7 @@ export function createHandler(config, options = {}) {
       const s = Math.max(1, Math.ceil(Number(limited.retryAfter) || 1));
       return fail("RATE_LIMITED", `too many requests; retry in ${s} s`, { retry_after: s }, { "retry-after": String(s) });
     }
-    if (!Object.hasOwn(cfg.agents, route.agent)) return fail("AGENT_NOT_FOUND", `unknown agent ${JSON.stringify(route.agent)}`);
+    if (!Object.hasOwn(cfg.agents, route.agent)) return unknownAgent(route.agent);
     const body = request.method === "POST" ? await readBody(request) : { text: "" };
     if (body.tooLarge) return fail("BODY_TOO_LARGE", `the body is over ${srv.max_body_bytes} bytes`, { max_bytes: srv.max_body_bytes });
     if (options.dispatch) {
@@ -658,7 +690,7 @@ export function createHandler(config, options = {}) {
     } catch (e) {
       // A fault that is not one of the library's coded errors is answered as a bare INTERNAL
       // (nothing of it reaches the client) and reported here.
-      if (typeof e?.code !== "string") (options.onError ?? ((x) => console.error("agent-sessions: internal error:", x)))(e);
+      if (typeof e?.code !== "string") reportError(e);
       res = fromError(e);
     }
     const cors = Object.entries(corsHeaders(request)).filter(([k]) => !res.headers.has(k));

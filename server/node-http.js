@@ -12,7 +12,15 @@ function toRequest(req, base) {
     else if (v !== undefined) headers.set(k, v);
   }
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
-  return new Request(new URL(req.url, base), {
+  // The URL the client used (its Host header), so absolute URLs the handler builds from it (the A2A
+  // card's) reach this server; the bound address when that header is missing or unusable.
+  let url;
+  try {
+    url = new URL(req.url, `http://${req.headers.host}`);
+  } catch {
+    url = new URL(req.url, base);
+  }
+  return new Request(url, {
     method: req.method,
     headers,
     body: hasBody ? Readable.toWeb(req) : undefined,
@@ -49,7 +57,7 @@ async function send(res, response) {
  * `graceMs`, so their partial replies are stored `interrupted`), then closes the sockets.
  */
 export async function serve(handler, { port = 8080, host = "127.0.0.1", log = () => {} } = {}) {
-  const base = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  let base = null; // once listening: the bound address
   const inFlight = new Set();
   const server = http.createServer(async (req, res) => {
     const t0 = performance.now();
@@ -80,6 +88,7 @@ export async function serve(handler, { port = 8080, host = "127.0.0.1", log = ()
   await once(server, "listening");
   const addr = server.address();
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
+  base = url;
   let closed = null;
   const close = ({ graceMs = 10_000 } = {}) =>
     (closed ??= (async () => {

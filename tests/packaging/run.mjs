@@ -58,6 +58,7 @@ const PACKED_FILES = [
     .filter((d) => /^agent-sessions-[0-9a-f]{16}$/.test(d))
     .flatMap((d) => [`snippets/${d}/src/bindings/append.js`, `snippets/${d}/src/platform/records.js`]),
   "cli.js",
+  "server-a2a.js",
   "server-config-file.js",
   "server-durable-object.js",
   "server-handler.js",

@@ -8,6 +8,7 @@ import { once } from "node:events";
 import path from "node:path";
 import { writeFileSync } from "node:fs";
 import { apiCases } from "./api.cases.mjs";
+import { a2aCases } from "./a2a.cases.mjs";
 import { runSeedCurls } from "./seed-curl.mjs";
 import { cleanup, client, node22, openStream, root, startNode, tempDir, testConfig, TOKENS } from "./support.mjs";
 import { loadRun } from "../../bench/server/load.mjs";
@@ -31,6 +32,7 @@ describe("node: the API", () => {
     cleanup(dir);
   });
   apiCases(test, () => srv);
+  a2aCases(test, () => srv);
 
   test("AI SDK chat: chatStore over the server's own database loads the chat DefaultChatTransport built", async () => {
     const Chat = chatClass(ai);

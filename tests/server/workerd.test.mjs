@@ -5,6 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { apiCases } from "./api.cases.mjs";
+import { a2aCases } from "./a2a.cases.mjs";
 import { runSeedCurls } from "./seed-curl.mjs";
 import { cleanup, client, startWorkerd, tempDir, TOKENS, workerdConfig } from "./support.mjs";
 import { loadRun } from "../../bench/server/load.mjs";
@@ -23,6 +24,7 @@ describe("workerd: the API", () => {
     cleanup(dir);
   });
   apiCases(test, () => srv);
+  a2aCases(test, () => srv);
 
   test("a Durable Object evicted between requests loses nothing", async () => {
     const a = client(srv.url, TOKENS.a);
