@@ -242,13 +242,23 @@ fn session_id_option(options: &JsValue) -> JsResult<String> {
 
 /// AG-Kit's list shape: `{ message: { id, role, content, timestamp: Date, … }, state }`.
 fn memory_entry(message: &crate::core::model::Message) -> JsResult<JsValue> {
-    let mut m: Value =
-        crate::core::json::from_str(&crate::core::record_json::message_json(message))
-            .map_err(|e| Error::internal(format!("could not encode a message: {e}")))?;
-    let state = m
-        .as_object_mut()
-        .and_then(|o| o.remove("metadata"))
-        .unwrap_or(Value::Null);
+    let m: Value = crate::core::json::from_str(&crate::core::record_json::message_json(message))
+        .map_err(|e| Error::internal(format!("could not encode a message: {e}")))?;
+    // The metadata moves out of the message into `state` (by iteration: no map removal code).
+    let mut state = Value::Null;
+    let m: serde_json::Map<String, Value> = match m {
+        Value::Object(o) => o
+            .into_iter()
+            .filter_map(|(k, v)| match k.as_str() {
+                "metadata" => {
+                    state = v;
+                    None
+                }
+                _ => Some((k, v)),
+            })
+            .collect(),
+        _ => return Err(Error::internal("a message encoded as a non-object").into()),
+    };
     let entry = to_js(&serde_json::json!({ "message": m, "state": state }))?;
     let msg = js_sys::Reflect::get(&entry, &"message".into())?;
     let date = js_sys::Date::new(&JsValue::from_f64(message.created_at));

@@ -284,7 +284,10 @@ pub fn prepare_import(
             return Err(bad(format!("summary {} belongs to another session", s.id)));
         }
         ids::validate_id("summary", &s.id).map_err(|e| bad(e.message))?;
-        if s.covers.iter().any(|c| ids.binary_search(&c.as_str()).is_err()) {
+        if s.covers
+            .iter()
+            .any(|c| ids.binary_search(&c.as_str()).is_err())
+        {
             return Err(bad(format!(
                 "summary {} covers a message that is not in the export",
                 s.id

@@ -172,7 +172,7 @@ fn check_payload(payload: Value) -> Result<Value> {
             "payload is {size} bytes as JSON (at most {MAX_PAYLOAD_BYTES})"
         )));
     }
-    let Value::Object(mut map) = wrapped else {
+    let Value::Object(map) = wrapped else {
         return Err(Error::internal("payload wrapper"));
     };
     crate::core::metadata::check_plain(&map, "payload").map_err(|e| {
@@ -181,7 +181,8 @@ fn check_payload(payload: Value) -> Result<Value> {
             e.message.replace("metadata ", "payload "),
         )
     })?;
-    Ok(map.remove("payload").unwrap_or(Value::Null))
+    // The wrapper's one entry, moved out (`into_iter`, not `remove`: no map removal code).
+    Ok(map.into_iter().next().map_or(Value::Null, |(_, v)| v))
 }
 
 /// The text of a payload's parts: every string under a `text` key, at any depth, joined by
