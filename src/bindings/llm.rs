@@ -18,6 +18,7 @@ use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::llm::chat::{
     reply_events, ChatModel, EventSource, HttpModel, ListSource, MockModel,
 };
+use crate::core::llm::request::ToolSpec;
 use crate::core::llm::{
     openai_chat_messages, ChatRequest, ChatResponse, LlmChoice, LlmOptions, Provider,
 };
@@ -99,9 +100,29 @@ pub fn settings(
             "context",
             ErrorCode::InvalidConfig,
         )?,
-        tools: from_js(&get(config, "tools")?, "tools", ErrorCode::InvalidConfig)?,
+        tools: tool_specs(&get(config, "tools")?)?,
     };
     Ok(options.parse()?)
+}
+
+/// `tools`, read by hand from its JSON value (serde's sequence reader would link its
+/// type-mismatch messages, and with them core's float formatter).
+fn tool_specs(value: &JsValue) -> JsResult<Option<Vec<ToolSpec>>> {
+    let invalid = |e: String| -> JsValue {
+        Error::new(ErrorCode::InvalidConfig, format!("tools: {e}")).into()
+    };
+    match from_js::<Value>(value, "tools", ErrorCode::InvalidConfig)? {
+        Value::Null => Ok(None),
+        Value::Array(items) => items
+            .iter()
+            .map(ToolSpec::from_value)
+            .collect::<Result<Vec<_>, String>>()
+            .map(Some)
+            .map_err(invalid),
+        _ => Err(invalid(
+            "invalid type: expected an array of tools".to_owned(),
+        )),
+    }
 }
 
 /// `{ provider: "custom", handler }`: the handler gets `{ model, system, messages, tools, stream }`

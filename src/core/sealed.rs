@@ -210,7 +210,17 @@ impl SealedStore {
 
     async fn open_summary(&self, mut s: Summary) -> Result<Summary> {
         if let Some(text) = s.content.strip_prefix(SEALED_PREFIX) {
-            s.content = self.open_json(text, &s.session_id).await?;
+            // Read as a `Value`, not a `String`: serde's typed string reader is the one path
+            // that links serde's type-mismatch messages (and with them core's float formatter).
+            s.content = match self.open_json(text, &s.session_id).await? {
+                Value::String(content) => content,
+                _ => {
+                    return Err(Error::corrupt(
+                        Some(&s.session_id),
+                        "a sealed summary is not text",
+                    ))
+                }
+            };
         }
         Ok(s)
     }

@@ -84,8 +84,11 @@ impl ContextOptions {
                 let threshold = self.threshold.unwrap_or(DEFAULT_THRESHOLD);
                 let target = self.target.unwrap_or(DEFAULT_TARGET.min(threshold));
                 if !(target > 0.0 && target <= threshold && threshold <= 1.0) {
+                    // The numbers as JSON writes them: `f64`'s `Display` would link core's
+                    // float formatter (~3 KB gzip) for this one message.
+                    let (t, h) = (Value::from(target), Value::from(threshold));
                     return Err(bad(format!(
-                        "summary_buffer needs 0 < target <= threshold <= 1 (got target {target}, threshold {threshold})"
+                        "summary_buffer needs 0 < target <= threshold <= 1 (got target {t}, threshold {h})"
                     )));
                 }
                 Strategy::SummaryBuffer {

@@ -258,12 +258,51 @@ impl<'de> serde::de::DeserializeSeed<'de> for Pruned {
         self,
         d: D,
     ) -> std::result::Result<Value, D::Error> {
-        if self == Pruned::Choices {
-            d.deserialize_seq(self)
-        } else {
-            d.deserialize_map(self)
-        }
+        // `deserialize_any`, not `deserialize_map`/`_seq`, and every other kind refused by hand
+        // below: serde's typed readers and default visits link its type-mismatch messages (and
+        // with them core's float formatter, ~3 KB gzip) for errors that only send the chunk
+        // down the plain path anyway.
+        d.deserialize_any(self)
     }
+}
+
+/// An object key without escapes, borrowed from the chunk (an escaped one fails over to the
+/// plain parse).
+struct Key;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Key {
+    type Value = &'de str;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<&'de str, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Key {
+    type Value = &'de str;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(
+        self,
+        v: &'de str,
+    ) -> std::result::Result<&'de str, E> {
+        Ok(v)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> std::result::Result<&'de str, E> {
+        Err(E::custom("an escaped key"))
+    }
+}
+
+/// What [`Pruned`] does with a value of the wrong kind: fail, so the plain parse takes over.
+fn not_pruned<T, E: serde::de::Error>() -> std::result::Result<T, E> {
+    Err(E::custom("not a chunk"))
 }
 
 impl<'de> serde::de::Visitor<'de> for Pruned {
@@ -277,8 +316,11 @@ impl<'de> serde::de::Visitor<'de> for Pruned {
         self,
         mut map: A,
     ) -> std::result::Result<Value, A::Error> {
+        if self == Pruned::Choices {
+            return not_pruned();
+        }
         let mut out = Map::new();
-        while let Some(key) = map.next_key::<&'de str>()? {
+        while let Some(key) = map.next_key_seed(Key)? {
             if self.skips(key) {
                 map.next_value::<serde::de::IgnoredAny>()?;
                 continue;
@@ -297,11 +339,38 @@ impl<'de> serde::de::Visitor<'de> for Pruned {
         self,
         mut seq: A,
     ) -> std::result::Result<Value, A::Error> {
+        if self != Pruned::Choices {
+            return not_pruned();
+        }
         let mut out = Vec::new();
         while let Some(choice) = seq.next_element_seed(Pruned::Choice)? {
             out.push(choice);
         }
         Ok(Value::Array(out))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> std::result::Result<Value, E> {
+        not_pruned()
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> std::result::Result<Value, E> {
+        not_pruned()
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> std::result::Result<Value, E> {
+        not_pruned()
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> std::result::Result<Value, E> {
+        not_pruned()
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> std::result::Result<Value, E> {
+        not_pruned()
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<Value, E> {
+        not_pruned()
     }
 }
 
@@ -1046,6 +1115,11 @@ mod tests {
             r#""text""#,
             r#"{"choices":[null,{"index":0}]}"#,
             r#"{"choices":{"index":0}}"#,
+            r#"{"choices":[1.5,true,"c",-1,2]}"#,
+            "1.5",
+            "true",
+            "null",
+            "-3",
             r#"{"ch\u006fices":[],"id":"x"}"#,
             r#"{"error":{"message":"overloaded","type":"server_error"}}"#,
         ] {

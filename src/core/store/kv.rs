@@ -134,7 +134,20 @@ impl KvStore {
     /// An ordered id list (runs, summaries); absent reads as empty.
     async fn read_index(&self, key: &str, session_id: &str) -> Result<Vec<String>> {
         match self.kv.get(key).await? {
-            Some(text) => decode(&text, session_id, "index"),
+            // Read as a `Value`, not a `Vec<String>` (see `SealedStore::open_summary`).
+            Some(text) => match decode(&text, session_id, "index")? {
+                serde_json::Value::Array(ids) => ids
+                    .into_iter()
+                    .map(|id| match id {
+                        serde_json::Value::String(id) => Ok(id),
+                        _ => Err(Error::corrupt(
+                            Some(session_id),
+                            "index: an id is not a string",
+                        )),
+                    })
+                    .collect(),
+                _ => Err(Error::corrupt(Some(session_id), "index: not a list of ids")),
+            },
             None => Ok(Vec::new()),
         }
     }
