@@ -266,6 +266,20 @@ impl Store for SealedStore {
         self.inner.delete_messages(&s, seqs).await
     }
 
+    async fn write_messages(
+        &self,
+        session: &Session,
+        delete: &[u64],
+        put: &[Message],
+    ) -> Result<()> {
+        let s = self.seal_session(session).await?;
+        let mut sealed = Vec::with_capacity(put.len());
+        for m in put {
+            sealed.push(self.seal_message(m).await?);
+        }
+        self.inner.write_messages(&s, delete, &sealed).await
+    }
+
     async fn put_run(&self, run: &Run) -> Result<()> {
         self.inner.put_run(run).await
     }

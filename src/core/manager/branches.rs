@@ -14,7 +14,7 @@ use crate::core::error::{Error, Result};
 use crate::core::events::Event;
 use crate::core::ids;
 use crate::core::message_validation::build_message;
-use crate::core::metadata::{validate_title, MAX_TITLE_CHARS};
+use crate::core::metadata::{sanitize_metadata, validate_title, MAX_TITLE_CHARS};
 use crate::core::model::{Message, NewMessage, Parent, Role, Session};
 use crate::core::record_read::{Fields, FromValue, ReadResult};
 use crate::core::tree::{self, Tree};
@@ -94,6 +94,19 @@ pub enum TreeOp {
     Truncate(String),
     Upsert(NewMessage),
     Fork(ForkOptions),
+    Add(AddMessages),
+}
+
+/// `session.addMessages(messages, options)`: several messages written as one store write, after
+/// an optional truncation, with an optional new metadata object.
+#[derive(Debug, Clone, Default)]
+pub struct AddMessages {
+    pub messages: Vec<NewMessage>,
+    /// `Some(Some(id))`: first truncate after that message (as `truncateAfter`); `Some(None)`:
+    /// first clear the history (as `reset`, summaries included).
+    pub truncate_after: Option<Option<String>>,
+    /// Replaces the session's metadata (as `update` does).
+    pub metadata: Option<Value>,
 }
 
 /// What a [`TreeOp`] gives back.
@@ -102,7 +115,7 @@ pub enum TreeOut {
     /// `Edit`, `Upsert`: the message written.
     Message(Message),
     /// `Branches`: the alternatives; `BranchHistory`: that branch; `Switch`, `Rewind`: the
-    /// active history now.
+    /// active history now; `Add`: the messages written.
     Messages(Vec<Message>),
     /// `Truncate`: how many messages were deleted.
     Removed(usize),
@@ -121,6 +134,8 @@ enum Write {
     Delete(Vec<u64>),
     /// An upsert of an id the session does not hold: a plain append.
     Append(NewMessage),
+    /// `Add`: the deletions, the new messages, and whether the summaries go first (a clear).
+    Many(Vec<u64>, Vec<Message>, bool),
 }
 
 impl SessionManager {
@@ -147,7 +162,14 @@ impl SessionManager {
             true => None,
             false => Some(self.lock(id).await),
         };
-        let (mut session, all) = self.with_tree(id).await?;
+        // A plain `addMessages` needs only the record.
+        let (mut session, all) = match &op {
+            TreeOp::Add(AddMessages {
+                truncate_after: None,
+                ..
+            }) => (self.require(id).await?, Vec::new()),
+            _ => self.with_tree(id).await?,
+        };
         let tree = Tree::new(&all);
         let now = self.now();
         let find = |mid: &str| tree.find(id, mid);
@@ -155,6 +177,14 @@ impl SessionManager {
             into_tree(s);
             s.head_seq = Some(all[leaf].seq);
             s.message_count = tree.path_to(leaf).len() as u64;
+        };
+        // What a truncation after `i` deletes: everything below it, on every branch.
+        let below = |i: usize| -> Vec<u64> {
+            let inside = tree.subtree(i);
+            (i + 1..all.len())
+                .filter(|&j| inside[j])
+                .map(|j| all[j].seq)
+                .collect()
         };
         let (write, out) = match op {
             TreeOp::Branches(mid) => (Write::Nothing, tree.collect(&tree.siblings(find(&mid)?))),
@@ -174,13 +204,8 @@ impl SessionManager {
             }
             TreeOp::Truncate(mid) => {
                 let i = find(&mid)?;
-                let inside = tree.subtree(i);
-                let doomed = (i + 1..all.len())
-                    .filter(|&j| inside[j])
-                    .map(|j| all[j].seq)
-                    .collect();
                 head(&mut session, i);
-                (Write::Delete(doomed), Vec::new())
+                (Write::Delete(below(i)), Vec::new())
             }
             TreeOp::Edit(mid, edit) => {
                 let i = find(&mid)?;
@@ -232,6 +257,47 @@ impl SessionManager {
                     }
                 }
             }
+            TreeOp::Add(add) => {
+                // Everything is decided and validated before anything is written.
+                let metadata = add
+                    .metadata
+                    .map(|m| sanitize_metadata(Some(m)))
+                    .transpose()?;
+                let clear = add.truncate_after == Some(None);
+                // With branches, each message continues the one before it.
+                let mut parent = session.head_seq.map(Parent::Seq);
+                let doomed = match add.truncate_after {
+                    None => Vec::new(),
+                    Some(None) => {
+                        session.message_count = 0;
+                        session.head_seq = None;
+                        session.first_seq = None;
+                        parent = None;
+                        all.iter().map(|m| m.seq).collect()
+                    }
+                    Some(Some(mid)) => {
+                        let i = find(&mid)?;
+                        head(&mut session, i);
+                        parent = Some(Parent::Seq(all[i].seq));
+                        below(i)
+                    }
+                };
+                let mut added = Vec::with_capacity(add.messages.len());
+                for input in add.messages {
+                    let mut m = build_message(&session, input, now, &*self.rng)?;
+                    if let Some(p) = parent.as_mut() {
+                        m.parent = std::mem::replace(p, Parent::Seq(m.seq));
+                        session.head_seq = Some(m.seq);
+                    }
+                    session.next_seq = m.seq + 1;
+                    session.message_count += 1;
+                    added.push(m);
+                }
+                if let Some(m) = metadata {
+                    session.metadata = m;
+                }
+                (Write::Many(doomed, added, clear), Vec::new())
+            }
             TreeOp::Fork(_) => return Err(Error::internal("fork is not a tree write")),
         };
         session.updated_at = now.max(session.updated_at);
@@ -243,6 +309,20 @@ impl SessionManager {
             Write::Record => {
                 self.store.put_session(&session).await?;
                 TreeOut::Messages(out)
+            }
+            Write::Many(doomed, added, clear) => {
+                // Summaries are derived from the history: gone first, a crash after leaves the
+                // old history without them, which a later run summarises again.
+                if clear {
+                    for s in self.store.get_summaries(id).await? {
+                        self.store.delete_summary(id, &s.id).await?;
+                    }
+                }
+                self.store.write_messages(&session, &doomed, &added).await?;
+                for m in &added {
+                    self.emit(Event::MessageAdded(m.clone()));
+                }
+                TreeOut::Messages(added)
             }
             Write::Delete(seqs) => {
                 self.store.delete_messages(&session, &seqs).await?;
@@ -395,6 +475,10 @@ impl SessionManager {
             TreeOut::Message(m) => Ok(m),
             _ => Err(Error::internal("upsert gave no message")),
         }
+    }
+
+    pub async fn add_messages(&self, id: &str, add: AddMessages) -> Result<Vec<Message>> {
+        self.messages_op(id, TreeOp::Add(add)).await
     }
 
     pub async fn fork_session(&self, id: &str, opts: ForkOptions) -> Result<Session> {

@@ -120,6 +120,31 @@ pub trait Store {
     /// leaves messages the record no longer leads to, never a record leading to a message that
     /// is gone. Absent `seq`s are not an error.
     async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()>;
+    /// One write of several changes to a session's messages (`addMessages`): removes the
+    /// messages at the `delete` seqs, adds the `put` messages (new, at free seqs in ascending
+    /// order: a taken one fails with [`Error::seq_taken`](crate::core::error::Error::seq_taken))
+    /// and writes the record. Atomically where the backend can. This default writes in the
+    /// documented crash order: each message with a record that leads to it and to nothing not
+    /// yet written, then the final record and the deletions as
+    /// [`delete_messages`](Store::delete_messages) orders them.
+    async fn write_messages(
+        &self,
+        session: &Session,
+        delete: &[u64],
+        put: &[Message],
+    ) -> Result<()> {
+        let mut step = session.clone();
+        for (k, m) in put.iter().enumerate() {
+            step.next_seq = m.seq + 1;
+            step.message_count = session.message_count - (put.len() - 1 - k) as u64;
+            step.head_seq = session.head_seq.map(|_| m.seq);
+            self.put_message(&step, m).await?;
+        }
+        if delete.is_empty() && !put.is_empty() {
+            return Ok(());
+        }
+        self.delete_messages(session, delete).await
+    }
 
     async fn put_run(&self, run: &Run) -> Result<()>;
     async fn get_runs(&self, session_id: &str) -> Result<Vec<Run>>;
