@@ -381,6 +381,16 @@ mod tests {
                 .put_message(&s, &message("secret content"))
                 .await
                 .unwrap();
+            // Several at once (`addMessages`): each one sealed too.
+            let second = Message {
+                id: "m2".into(),
+                seq: 1,
+                ..message("secret second")
+            };
+            store
+                .write_messages(&s, &[], std::slice::from_ref(&second))
+                .await
+                .unwrap();
             let summary = Summary {
                 id: "sum".into(),
                 session_id: "s".into(),
@@ -408,7 +418,7 @@ mod tests {
             assert_eq!(store.get_session("s").await.unwrap().unwrap(), s);
             assert_eq!(
                 store.get_messages("s", MessageQuery::all()).await.unwrap(),
-                [message("secret content")]
+                [message("secret content"), second]
             );
             assert_eq!(store.get_summaries("s").await.unwrap(), [summary]);
         });

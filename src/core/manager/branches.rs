@@ -3,8 +3,10 @@
 //! writing a message by the caller's own id, and forking the active path into a new session.
 //!
 //! Every operation reads the whole tree under the session's lock and writes at most one message
-//! and the session record (a truncation: the record, then the deletions). Nothing existing is
-//! rewritten to make a branch: an alternative is one new record naming its parent.
+//! and the session record (a truncation: the record, then the deletions), except `addMessages`:
+//! its messages, deletions and record in one [`Store::write_messages`](crate::core::store::Store::write_messages).
+//! Nothing existing is rewritten to make a branch: an alternative is one new record naming its
+//! parent.
 
 use serde_json::Value;
 
