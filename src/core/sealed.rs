@@ -261,11 +261,6 @@ impl Store for SealedStore {
         self.inner.clear_messages(&s).await
     }
 
-    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()> {
-        let s = self.seal_session(session).await?;
-        self.inner.delete_messages(&s, seqs).await
-    }
-
     async fn write_messages(
         &self,
         session: &Session,

@@ -703,10 +703,6 @@ impl Store for IndexedDbStore {
         self.done(&tx).await
     }
 
-    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()> {
-        self.write_messages(session, seqs, &[]).await
-    }
-
     /// One `readwrite` transaction. `add` for the new messages: a `seq` already held fails its
     /// request with a ConstraintError, which aborts the transaction, so nothing is written.
     async fn write_messages(

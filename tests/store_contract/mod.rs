@@ -578,7 +578,7 @@ pub async fn a_damaged_session_is_reported_isolated_and_deletable(b: &Backend) {
 }
 
 /// The message tree's fields (a message's `parentSeq`, a session's `headSeq` and `firstSeq`)
-/// come back as written, from a new instance too; `delete_messages` writes the record and removes
+/// come back as written, from a new instance too; `write_messages` writes the record and removes
 /// exactly the named `seq`s, leaving a gap the reads skip.
 pub async fn a_tree_round_trips_and_truncation_deletes_only_what_it_names(b: &Backend) {
     use agent_sessions::core::model::Parent;
@@ -631,7 +631,7 @@ pub async fn a_tree_round_trips_and_truncation_deletes_only_what_it_names(b: &Ba
     // Truncate after m0 on its branches: m1, m2 and m3 go (9 was never there).
     s.head_seq = Some(0);
     s.message_count = 1;
-    store.delete_messages(&s, &[1, 2, 3, 9]).await.unwrap();
+    store.write_messages(&s, &[1, 2, 3, 9], &[]).await.unwrap();
     let again = (b.open)().await;
     let left = again
         .get_messages("tree", MessageQuery::all())

@@ -133,10 +133,10 @@ enum Write {
     Record,
     /// A message, new (`true`) or rewritten in place.
     Message(Message, bool),
-    Delete(Vec<u64>),
     /// An upsert of an id the session does not hold: a plain append.
     Append(NewMessage),
-    /// `Add`: the deletions, the new messages, and whether the summaries go first (a clear).
+    /// `Truncate`, `Add`: the deletions, the new messages, and whether the summaries go first
+    /// (a clear), as one [`Store::write_messages`](crate::core::store::Store::write_messages).
     Many(Vec<u64>, Vec<Message>, bool),
 }
 
@@ -160,6 +160,7 @@ impl SessionManager {
         };
         // Reads take no lock: a page reads the alternatives while a run holds the session.
         let reads = matches!(op, TreeOp::Branches(_) | TreeOp::BranchHistory(_));
+        let truncate = matches!(op, TreeOp::Truncate(_));
         let _guard = match reads {
             true => None,
             false => Some(self.lock(id).await),
@@ -207,7 +208,7 @@ impl SessionManager {
             TreeOp::Truncate(mid) => {
                 let i = find(&mid)?;
                 head(&mut session, i);
-                (Write::Delete(below(i)), Vec::new())
+                (Write::Many(below(i), Vec::new(), false), Vec::new())
             }
             TreeOp::Edit(mid, edit) => {
                 let i = find(&mid)?;
@@ -324,11 +325,10 @@ impl SessionManager {
                 for m in &added {
                     self.emit(Event::MessageAdded(m.clone()));
                 }
-                TreeOut::Messages(added)
-            }
-            Write::Delete(seqs) => {
-                self.store.delete_messages(&session, &seqs).await?;
-                TreeOut::Removed(seqs.len())
+                match truncate {
+                    true => TreeOut::Removed(doomed.len()),
+                    false => TreeOut::Messages(added),
+                }
             }
             Write::Message(message, added) => {
                 self.store.put_message(&session, &message).await?;

@@ -180,10 +180,6 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()> {
-        self.write_messages(session, seqs, &[]).await
-    }
-
     async fn write_messages(
         &self,
         session: &Session,

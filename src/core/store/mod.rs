@@ -115,36 +115,19 @@ pub trait Store {
     }
     /// Removes every message and summary of a session and writes its record (a reset).
     async fn clear_messages(&self, session: &Session) -> Result<()>;
-    /// Writes the session record, then removes the messages at these `seq`s (a truncation of a
-    /// branch): atomically where the backend can; elsewhere in that order, so an interruption
-    /// leaves messages the record no longer leads to, never a record leading to a message that
-    /// is gone. Absent `seq`s are not an error.
-    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()>;
-    /// One write of several changes to a session's messages (`addMessages`): removes the
-    /// messages at the `delete` seqs, adds the `put` messages (new, at free seqs in ascending
-    /// order: a taken one fails with [`Error::seq_taken`](crate::core::error::Error::seq_taken))
-    /// and writes the record. Atomically where the backend can. This default writes in the
-    /// documented crash order: each message with a record that leads to it and to nothing not
-    /// yet written, then the final record and the deletions as
-    /// [`delete_messages`](Store::delete_messages) orders them.
+    /// One write of a change to a session's messages (a truncation, `addMessages`): adds the
+    /// `put` messages (new, at free `seq`s, ascending: one already held fails the call with
+    /// [`Error::seq_taken`](crate::core::error::Error::seq_taken) before anything is written),
+    /// writes the record and removes the messages at the `delete` seqs (absent ones are not an
+    /// error). Atomically where the backend can (one transaction); elsewhere in that order, so an
+    /// interruption leaves new messages the record does not count yet or old ones it no longer
+    /// leads to, never a record leading to a message that is gone.
     async fn write_messages(
         &self,
         session: &Session,
         delete: &[u64],
         put: &[Message],
-    ) -> Result<()> {
-        let mut step = session.clone();
-        for (k, m) in put.iter().enumerate() {
-            step.next_seq = m.seq + 1;
-            step.message_count = session.message_count - (put.len() - 1 - k) as u64;
-            step.head_seq = session.head_seq.map(|_| m.seq);
-            self.put_message(&step, m).await?;
-        }
-        if delete.is_empty() && !put.is_empty() {
-            return Ok(());
-        }
-        self.delete_messages(session, delete).await
-    }
+    ) -> Result<()>;
 
     async fn put_run(&self, run: &Run) -> Result<()>;
     async fn get_runs(&self, session_id: &str) -> Result<Vec<Run>>;

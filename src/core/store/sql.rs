@@ -702,10 +702,6 @@ impl Store for SqlStore {
         self.db.batch(&batch).await.map_err(storage_error)
     }
 
-    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()> {
-        self.write_messages(session, seqs, &[]).await
-    }
-
     /// One transaction, in the crash order (new rows, the record, the deletions) for a host
     /// that runs a batch statement by statement (a Durable Object without `transactionSync`).
     async fn write_messages(
