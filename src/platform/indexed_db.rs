@@ -704,7 +704,8 @@ impl Store for IndexedDbStore {
     }
 
     /// One `readwrite` transaction. `add` for the new messages: a `seq` already held fails its
-    /// request with a ConstraintError, which aborts the transaction, so nothing is written.
+    /// request with a ConstraintError, which aborts the transaction (its error is that one), so
+    /// nothing is written.
     async fn write_messages(
         &self,
         session: &Session,
@@ -724,22 +725,18 @@ impl Store for IndexedDbStore {
             .collect();
             messages.delete(&key).map_err(|e| self.fail(e))?;
         }
-        let mut added = Vec::with_capacity(values.len());
         for v in &values {
-            added.push(messages.add(v).map_err(|e| self.fail(e))?);
+            messages.add(v).map_err(|e| self.fail(e))?;
         }
         self.store(&tx, SESSIONS)?
             .put(&s)
             .map_err(|e| self.fail(e))?;
         commit(&tx).await.map_err(|e| {
-            let taken = added.iter().zip(put).find(|(r, _)| {
-                r.error()
-                    .ok()
-                    .flatten()
-                    .is_some_and(|d| d.name() == "ConstraintError")
-            });
-            match taken {
-                Some((_, m)) if !self.closed.get() => Error::seq_taken(&session.id, m.seq),
+            let constraint = e
+                .dyn_ref::<web_sys::DomException>()
+                .is_some_and(|d| d.name() == "ConstraintError");
+            match put.first() {
+                Some(m) if constraint && !self.closed.get() => Error::seq_taken(&session.id, m.seq),
                 _ => self.fail(e),
             }
         })
