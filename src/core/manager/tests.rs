@@ -1075,3 +1075,29 @@ fn add_messages_on_a_branched_session_continue_the_active_branch() {
         assert_eq!((s.message_count, s.head_seq), (3, Some(written[1].seq)));
     });
 }
+
+#[test]
+fn add_messages_moves_past_a_position_another_writer_took() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        f.create("s").await;
+        let first = f.say("s", "first").await;
+        // Another writer's message at the next position, its record not written yet.
+        let stored = f.store.get_session("s").await.unwrap().unwrap();
+        let theirs = Message {
+            id: "theirs".into(),
+            seq: stored.next_seq,
+            content: "theirs".into(),
+            ..first
+        };
+        f.store.put_message(&stored, &theirs).await.unwrap();
+        let written = f
+            .manager
+            .add_messages("s", add(vec![user("a"), user("b")]))
+            .await
+            .unwrap();
+        assert_eq!(written.iter().map(|m| m.seq).collect::<Vec<_>>(), [2, 3]);
+        let history = f.manager.history("s", None).await.unwrap();
+        assert_eq!(texts(&history), ["first", "theirs", "a", "b"]);
+    });
+}
