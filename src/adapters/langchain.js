@@ -56,8 +56,8 @@ function parseArgs(text) {
 
 /**
  * LangChain's list chat history over one agent-sessions session: `getMessages()` returns the
- * whole active history, `addMessages()` writes its messages in one queued operation (all checked
- * before any is stored), `clear()` deletes the session.
+ * whole active history, `addMessages()` writes its messages as one write (all checked before
+ * any is stored), `clear()` deletes the session.
  */
 export class AgentSessionsChatMessageHistory extends BaseListChatMessageHistory {
   lc_namespace = ["agent_sessions", "chat_history"];
@@ -83,9 +83,7 @@ export class AgentSessionsChatMessageHistory extends BaseListChatMessageHistory 
     }
     const records = messages.map(toNewMessage);
     if (records.length === 0) return;
-    await this.#s.write(async (session) => {
-      for (const r of records) await session.addMessage(r);
-    });
+    await this.#s.write((session) => session.addMessages(records));
   }
 
   async clear() {

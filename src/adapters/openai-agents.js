@@ -8,8 +8,11 @@
 
 import { invalidArgument, plain, popMessage, same, sessionOf, textOf } from "./adapter-common.js";
 
-/** Where applied history transactions are recorded: the session's metadata, by operation id. */
+/** Where applied history transactions are recorded: the session's metadata, as
+ * `[operationId, SHA-256 of the transaction]` pairs, oldest first, the newest `KEPT_OPS` of them
+ * (bounded: metadata holds at most 64 KB). */
 const OPS = "openai-agents:operations";
+const KEPT_OPS = 64;
 
 const isItem = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
@@ -85,7 +88,7 @@ export class AgentSessionsSession {
   async addItems(items) {
     checkItems(items, "addItems: `items`");
     if (items.length === 0) return;
-    await this.#s.write((session) => append(session, items));
+    await this.#s.write((session) => session.addMessages(items.map(toMessage)));
   }
 
   /** Removes and returns the newest item (`undefined` when there is none). */
@@ -103,7 +106,8 @@ export class AgentSessionsSession {
    * Appends items, or replaces the history's newest items (`replace_suffix`, when they equal
    * `expectedSuffix`), once per `operationId`: the same operation again changes nothing, the id
    * reused for another transaction (or a suffix that no longer matches) is INVALID_ARGUMENT and
-   * changes nothing.
+   * changes nothing. The change and the operation's record are one write (`addMessages`); the
+   * newest 64 operation ids are remembered.
    */
   async applyHistoryTransaction({ operationId, transaction } = {}) {
     if (typeof operationId !== "string" || !operationId.trim()) throw invalidArgument("applyHistoryTransaction: `operationId` must be a non-empty string", this.#s.id);
@@ -113,35 +117,36 @@ export class AgentSessionsSession {
       checkItems(transaction.expectedSuffix, "replace_suffix: `expectedSuffix`");
       checkItems(transaction.replacement, "replace_suffix: `replacement`");
     } else throw invalidArgument("applyHistoryTransaction: `transaction.type` must be \"append_items\" or \"replace_suffix\"", this.#s.id);
-    const record = JSON.stringify(canonical(transaction));
+    const record = await digest(JSON.stringify(canonical(transaction)));
     await this.#s.write(async (session) => {
-      const ops = isItem(session.metadata[OPS]) ? session.metadata[OPS] : {};
-      if (Object.hasOwn(ops, operationId)) {
-        if (ops[operationId] === record) return;
+      const stored = session.metadata[OPS];
+      const ops = Array.isArray(stored) ? stored : [];
+      const seen = ops.find(([id]) => id === operationId);
+      if (seen) {
+        if (seen[1] === record) return;
         throw invalidArgument(`applyHistoryTransaction: operation ${operationId} was already applied with a different transaction`, this.#s.id);
       }
+      const metadata = { ...session.metadata, [OPS]: [...ops, [operationId, record]].slice(-KEPT_OPS) };
       if (type === "append_items") {
-        await append(session, transaction.items);
-      } else {
-        const n = transaction.expectedSuffix.length;
-        const history = await session.getHistory();
-        const suffix = history.slice(history.length - n).flatMap(toItems);
-        if (history.length < n || !same(suffix, plain(transaction.expectedSuffix))) {
-          throw invalidArgument("applyHistoryTransaction: the history's newest items no longer match `expectedSuffix`", this.#s.id);
-        }
-        if (n > 0) {
-          if (history.length > n) await session.truncateAfter(history[history.length - n - 1].id);
-          else await session.reset();
-        }
-        await append(session, transaction.replacement);
+        await session.addMessages(transaction.items.map(toMessage), { metadata });
+        return;
       }
-      await session.update({ metadata: { ...session.metadata, [OPS]: { ...ops, [operationId]: record } } });
+      const n = transaction.expectedSuffix.length;
+      const history = await session.getHistory();
+      const suffix = history.slice(history.length - n).flatMap(toItems);
+      if (history.length < n || !same(suffix, plain(transaction.expectedSuffix))) {
+        throw invalidArgument("applyHistoryTransaction: the history's newest items no longer match `expectedSuffix`", this.#s.id);
+      }
+      const options = { metadata };
+      if (n > 0) options.truncateAfter = history.length > n ? history[history.length - n - 1].id : null;
+      await session.addMessages(transaction.replacement.map(toMessage), options);
     });
   }
 }
 
-async function append(session, items) {
-  for (const item of items) await session.addMessage(toMessage(item));
+async function digest(text) {
+  const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** A JSON value with its object keys sorted (a stable form to compare transactions by). */

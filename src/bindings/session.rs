@@ -14,12 +14,12 @@ use super::errors::illegal_constructor;
 use super::run::Run;
 #[cfg(feature = "llm")]
 use crate::core::agent::AgentSettings;
-use crate::core::error::ErrorCode;
+use crate::core::error::{Error, ErrorCode};
 use crate::core::json::whole_number;
 #[cfg(feature = "llm")]
 use crate::core::llm::Provider;
 use crate::core::manager::{
-    EditOptions, ForkOptions, SessionManager, TreeOp, TreeOut, UpdateOptions,
+    AddMessages, EditOptions, ForkOptions, SessionManager, TreeOp, TreeOut, UpdateOptions,
 };
 use crate::core::model::{NewMessage, Session as SessionRecord};
 #[cfg(feature = "llm")]
@@ -142,7 +142,29 @@ impl FromValue for UpdateOptionsJs {
     }
 }
 
-crate::deserialize_via_value!(HistoryOptionsJs, UpdateOptionsJs);
+/// `addMessages`' options: `truncateAfter` a message id or `null` (everything), `metadata`.
+#[derive(Default)]
+struct AddMessagesOptionsJs {
+    truncate_after: Option<Option<String>>,
+    metadata: Option<Value>,
+}
+
+impl FromValue for AddMessagesOptionsJs {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let f = Fields::of(value, "an options object")?;
+        f.only(&["truncateAfter", "metadata"], &[])?;
+        let truncate_after = match value.get("truncateAfter") {
+            Some(_) => Some(f.opt_string("truncateAfter")?),
+            None => None,
+        };
+        Ok(AddMessagesOptionsJs {
+            truncate_after,
+            metadata: f.opt_value("metadata"),
+        })
+    }
+}
+
+crate::deserialize_via_value!(HistoryOptionsJs, UpdateOptionsJs, AddMessagesOptionsJs);
 
 fn message_id_arg(value: &JsValue) -> JsResult<String> {
     super::convert::string_arg(value, "messageId", ErrorCode::InvalidArgument)
@@ -209,6 +231,26 @@ impl Session {
             Session::refresh_snapshot(&snapshot, &manager, &id);
             message_to_js(&stored)
         })
+    }
+
+    /// Several messages as one write (`{ truncateAfter?, metadata? }`): all validated first,
+    /// appended after the truncation, with the new metadata. Resolves to the messages stored.
+    #[wasm_bindgen(js_name = addMessages)]
+    pub fn add_messages(&self, messages: JsValue, options: JsValue) -> Promise {
+        self.tree((|| {
+            if !js_sys::Array::is_array(&messages) {
+                return Err(Error::invalid_argument("messages must be an array").into());
+            }
+            readable_metadata(&options, "options")?;
+            let o: Option<AddMessagesOptionsJs> =
+                from_js(&options, "options", ErrorCode::InvalidArgument)?;
+            let o = o.unwrap_or_default();
+            Ok(TreeOp::Add(AddMessages {
+                messages: from_js(&messages, "messages", ErrorCode::InvalidMessage)?,
+                truncate_after: o.truncate_after,
+                metadata: o.metadata,
+            }))
+        })())
     }
 
     /// The active history, oldest first; `{ limit }` keeps the newest `limit`.

@@ -262,6 +262,13 @@ export interface UpdateSessionOptions {
   metadata?: Metadata;
 }
 
+export interface AddMessagesOptions {
+  /** First deletes everything after this message (as `truncateAfter`); `null`: the whole history (as `reset`, summaries too). */
+  truncateAfter?: string | null;
+  /** Replaces the whole metadata object, in the same write. */
+  metadata?: Metadata;
+}
+
 export interface HistoryOptions {
   /** Only the newest `limit` messages. */
   limit?: number;
@@ -459,6 +466,8 @@ export class Session {
   readonly messageCount: number;
   readonly usage: Usage;
   addMessage(message: NewMessage): Promise<Message>;
+  /** Several messages as one write: all are validated first (a bad one writes nothing), then appended after the optional truncation, with the optional metadata. Resolves to the messages stored. */
+  addMessages(messages: NewMessage[], options?: AddMessagesOptions): Promise<Message[]>;
   getHistory(options?: HistoryOptions): Promise<Message[]>;
   /** A new alternative to a message, made active; what followed the original stays on its branch. */
   editMessage(messageId: string, options: EditMessageOptions): Promise<Message>;

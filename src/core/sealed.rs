@@ -271,9 +271,18 @@ impl Store for SealedStore {
         self.inner.clear_messages(&s).await
     }
 
-    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()> {
+    async fn write_messages(
+        &self,
+        session: &Session,
+        delete: &[u64],
+        put: &[Message],
+    ) -> Result<()> {
         let s = self.seal_session(session).await?;
-        self.inner.delete_messages(&s, seqs).await
+        let mut sealed = Vec::with_capacity(put.len());
+        for m in put {
+            sealed.push(self.seal_message(m).await?);
+        }
+        self.inner.write_messages(&s, delete, &sealed).await
     }
 
     async fn put_run(&self, run: &Run) -> Result<()> {
@@ -377,6 +386,16 @@ mod tests {
                 .put_message(&s, &message("secret content"))
                 .await
                 .unwrap();
+            // Several at once (`addMessages`): each one sealed too.
+            let second = Message {
+                id: "m2".into(),
+                seq: 1,
+                ..message("secret second")
+            };
+            store
+                .write_messages(&s, &[], std::slice::from_ref(&second))
+                .await
+                .unwrap();
             let summary = Summary {
                 id: "sum".into(),
                 session_id: "s".into(),
@@ -404,7 +423,7 @@ mod tests {
             assert_eq!(store.get_session("s").await.unwrap().unwrap(), s);
             assert_eq!(
                 store.get_messages("s", MessageQuery::all()).await.unwrap(),
-                [message("secret content")]
+                [message("secret content"), second]
             );
             assert_eq!(store.get_summaries("s").await.unwrap(), [summary]);
         });

@@ -703,11 +703,20 @@ impl Store for IndexedDbStore {
         self.done(&tx).await
     }
 
-    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()> {
+    /// One `readwrite` transaction. `add` for the new messages: a `seq` already held fails its
+    /// request with a ConstraintError, which aborts the transaction (its error is that one), so
+    /// nothing is written.
+    async fn write_messages(
+        &self,
+        session: &Session,
+        delete: &[u64],
+        put: &[Message],
+    ) -> Result<()> {
         let s = to_js(session)?;
+        let values = put.iter().map(to_js).collect::<Result<Vec<_>>>()?;
         let tx = self.tx(&[SESSIONS, MESSAGES], true)?;
         let messages = self.store(&tx, MESSAGES)?;
-        for &seq in seqs {
+        for &seq in delete {
             let key: Array = [
                 JsValue::from_str(&session.id),
                 JsValue::from_f64(seq as f64),
@@ -716,10 +725,21 @@ impl Store for IndexedDbStore {
             .collect();
             messages.delete(&key).map_err(|e| self.fail(e))?;
         }
+        for v in &values {
+            messages.add(v).map_err(|e| self.fail(e))?;
+        }
         self.store(&tx, SESSIONS)?
             .put(&s)
             .map_err(|e| self.fail(e))?;
-        self.done(&tx).await
+        commit(&tx).await.map_err(|e| {
+            let constraint = e
+                .dyn_ref::<web_sys::DomException>()
+                .is_some_and(|d| d.name() == "ConstraintError");
+            match put.first() {
+                Some(m) if constraint && !self.closed.get() => Error::seq_taken(&session.id, m.seq),
+                _ => self.fail(e),
+            }
+        })
     }
 
     async fn put_run(&self, run: &Run) -> Result<()> {

@@ -105,6 +105,14 @@ test("a message another API stored comes back as a LangChain message; bad input 
   for (const bad of [undefined, { store }, { store, sessionId: "" }, { store: 1, sessionId: "x" }]) {
     assert.throws(() => new AgentSessionsChatMessageHistory(bad), { name: "AgentSessionsError", code: "INVALID_ARGUMENT" });
   }
+  // addMessages is one write: a message the store refuses (an empty human message) in the middle
+  // stores none of them.
+  const writes = [];
+  store.on("message:added", (e) => writes.push(e.message.content));
+  await assert.rejects(history.addMessages([new HumanMessage("one"), new HumanMessage(""), new AIMessage("three")]), { name: "AgentSessionsError", code: "INVALID_MESSAGE" });
+  assert.deepEqual([writes, (await history.getMessages()).length], [[], 3]);
+  await history.addMessages([new HumanMessage("one"), new AIMessage("two")]);
+  assert.deepEqual(writes, ["one", "two"]);
   const empty = new AgentSessionsChatMessageHistory({ store, sessionId: "never" });
   await assert.rejects(empty.addMessages([new HumanMessage("ok"), { role: "user", content: "not a message" }]), { name: "AgentSessionsError", code: "INVALID_ARGUMENT" });
   await assert.rejects(empty.addMessage("text"), { code: "INVALID_ARGUMENT" });

@@ -135,6 +135,40 @@ test("applyHistoryTransaction: once per operationId, a replaced suffix checked f
   assert.deepEqual(await reopened.getItems(), [call, result]);
 });
 
+test("applyHistoryTransaction is one write: a replacement the store refuses changes nothing, and the newest 64 operation ids are kept", async () => {
+  const kv = mapKv();
+  const store = await open(kv);
+  const s = new AgentSessionsSession({ store, sessionId: "tx-atomic" });
+  const item = (role, text) => ({ type: "message", role, content: text });
+  await s.applyHistoryTransaction({ operationId: "op-a", transaction: { type: "append_items", items: [item("user", "q"), item("assistant", "a1"), item("user", "more")] } });
+  const writes = [];
+  store.on("session:updated", (e) => writes.push(e));
+  store.on("message:added", (e) => writes.push(e));
+  // Replacing the last two items with a user message our store refuses (empty): nothing is
+  // truncated, nothing appended, the operation is not recorded.
+  const bad = { type: "replace_suffix", expectedSuffix: [item("assistant", "a1"), item("user", "more")], replacement: [item("assistant", "a2"), item("user", "")] };
+  await assert.rejects(s.applyHistoryTransaction({ operationId: "op-b", transaction: bad }), { name: "AgentSessionsError", code: "INVALID_MESSAGE" });
+  assert.deepEqual(writes, []);
+  const reopened = new AgentSessionsSession({ store: open(kv), sessionId: "tx-atomic" });
+  assert.deepEqual(json(await reopened.getItems()), [item("user", "q"), item("assistant", "a1"), item("user", "more")]);
+  // The same id with a good replacement: truncation, the new items and the record, one update.
+  const good = { ...bad, replacement: [item("assistant", "a2")] };
+  await s.applyHistoryTransaction({ operationId: "op-b", transaction: good });
+  assert.deepEqual(writes.map((e) => e.type), ["message:added", "session:updated"]);
+  assert.deepEqual(json(await reopened.getItems()), [item("user", "q"), item("assistant", "a2")]);
+  // Replacing the whole history (nothing before the suffix).
+  await s.applyHistoryTransaction({ operationId: "op-c", transaction: { type: "replace_suffix", expectedSuffix: [item("user", "q"), item("assistant", "a2")], replacement: [item("user", "fresh")] } });
+  assert.deepEqual(json(await s.getItems()), [item("user", "fresh")]);
+
+  for (let i = 0; i < 70; i++) await s.applyHistoryTransaction({ operationId: `n-${i}`, transaction: { type: "append_items", items: [item("user", `n${i}`)] } });
+  const ops = (await store.get("tx-atomic")).metadata["openai-agents:operations"];
+  assert.deepEqual(ops.map(([id]) => id), Array.from({ length: 64 }, (_, i) => `n-${i + 6}`));
+  // The newest are still applied once; the oldest are forgotten (applied again if replayed).
+  await s.applyHistoryTransaction({ operationId: "n-69", transaction: { type: "append_items", items: [item("user", "n69")] } });
+  await assert.rejects(s.applyHistoryTransaction({ operationId: "n-69", transaction: { type: "append_items", items: [item("user", "other")] } }), { code: "INVALID_ARGUMENT" });
+  assert.equal((await s.getItems()).length, 71);
+});
+
 test("bad input is a typed error and stores nothing", async () => {
   const kv = mapKv();
   const store = await open(kv);

@@ -1,6 +1,6 @@
 // The message tree through the public API, on any storage: edit, regenerate (the Agent's own
 // stream), branches, switch, rewind, truncate, upsert by id, fork, `getHistory({ branch })`,
-// export version 2 and import, and a new store over the same storage that finds the same active
+// export version 2 and import, `addMessages` (one write, after a truncation, with metadata), and a new store over the same storage that finds the same active
 // branch. Self-contained (no assert module), so that Node, a browser page and a Worker all run
 // the same function: `await treeCases({ SessionStore, Agent }, () => storageConfig, prefix)`,
 // which throws on the first difference and resolves to the number of checks made.
@@ -114,6 +114,24 @@ export async function treeCases({ SessionStore, Agent }, storage, prefix = "tree
   const agent2 = new Agent({ store: again, llm });
   await agent2.generate("What is my name?", id);
   same((await t.getHistory()).at(-1).content, "Your name is Sarah.", "the restarted agent answers on the active branch");
+
+  // addMessages: one write of several messages, after a truncation, with new metadata.
+  const base = await t.getHistory();
+  const batch = await t.addMessages([{ role: "user", content: "b1" }, { role: "assistant", content: "b2" }], { truncateAfter: base[0].id, metadata: { op: "one" } });
+  same(texts(batch), ["b1", "b2"], "addMessages resolves to the messages stored");
+  same(batch[0].parentSeq, base[0].seq, "the batch continues after the truncation point");
+  const batched = [base[0].content, "b1", "b2"];
+  same(texts(await t.getHistory()), batched, "truncated, then appended");
+  same(t.metadata, { op: "one" }, "the metadata, in the same write");
+  await rejects(t.addMessages([{ role: "user", content: "ok" }, { role: "user", content: "" }], { truncateAfter: null, metadata: { op: "two" } }), "INVALID_MESSAGE", "a bad message in a batch");
+  await rejects(t.addMessages([{ role: "user", content: "ok" }], { truncateAfter: "msg_nope" }), "MESSAGE_NOT_FOUND", "an unknown truncation point");
+  await rejects(t.addMessages({ role: "user", content: "ok" }), "INVALID_ARGUMENT", "messages that are not an array");
+  await rejects(t.addMessages([], { truncateAfter: 7 }), "INVALID_ARGUMENT", "a truncation point that is not a string");
+  const reread = await (await SessionStore.open({ storage: storage() })).get(id);
+  same([texts(await reread.getHistory()), reread.metadata], [batched, { op: "one" }], "refused batches changed nothing, after a restart too");
+  await t.addMessages([{ role: "user", content: "c1" }, { role: "assistant", content: "c2" }], { truncateAfter: null });
+  same(texts(await t.getHistory()), ["c1", "c2"], "truncateAfter: null replaces the whole history");
+  await rejects(t.getBranches(q1.id), "MESSAGE_NOT_FOUND", "the old tree is gone");
 
   // Reset makes it a plain session again.
   await t.reset();

@@ -81,7 +81,7 @@ test("the conformance suite passes on Durable Object SQLite and D1 inside worker
     }
     const summary = body.report.split("\n").filter((l) => /^test result/.test(l) || /\.\.\. (FAIL|fail)/.test(l));
     console.log(summary.join("\n"));
-    assert.equal(body.count, 36, "12 cases on each of 3 hosts");
+    assert.equal(body.count, 39, "13 cases on each of 3 hosts");
     assert.equal(body.ok, true, body.report);
   } finally {
     await mf.dispose();

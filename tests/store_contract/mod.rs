@@ -53,6 +53,7 @@ macro_rules! store_contract {
                 listing_and_windows_never_read_other_records,
                 a_damaged_session_is_reported_isolated_and_deletable,
                 a_tree_round_trips_and_truncation_deletes_only_what_it_names,
+                one_write_deletes_appends_and_refuses_a_taken_seq,
             );
         }
     };
@@ -577,7 +578,7 @@ pub async fn a_damaged_session_is_reported_isolated_and_deletable(b: &Backend) {
 }
 
 /// The message tree's fields (a message's `parentSeq`, a session's `headSeq` and `firstSeq`)
-/// come back as written, from a new instance too; `delete_messages` writes the record and removes
+/// come back as written, from a new instance too; `write_messages` writes the record and removes
 /// exactly the named `seq`s, leaving a gap the reads skip.
 pub async fn a_tree_round_trips_and_truncation_deletes_only_what_it_names(b: &Backend) {
     use agent_sessions::core::model::Parent;
@@ -630,7 +631,7 @@ pub async fn a_tree_round_trips_and_truncation_deletes_only_what_it_names(b: &Ba
     // Truncate after m0 on its branches: m1, m2 and m3 go (9 was never there).
     s.head_seq = Some(0);
     s.message_count = 1;
-    store.delete_messages(&s, &[1, 2, 3, 9]).await.unwrap();
+    store.write_messages(&s, &[1, 2, 3, 9], &[]).await.unwrap();
     let again = (b.open)().await;
     let left = again
         .get_messages("tree", MessageQuery::all())
@@ -650,6 +651,99 @@ pub async fn a_tree_round_trips_and_truncation_deletes_only_what_it_names(b: &Ba
     );
     assert_eq!(
         again.get_session("tree").await.unwrap().unwrap(),
+        s,
+        "{}",
+        b.name
+    );
+}
+
+/// `write_messages` (`addMessages`): deletions, new messages and the record in one write; a new
+/// message at a `seq` another writer holds fails it with `SESSION_BUSY` and nothing changes.
+pub async fn one_write_deletes_appends_and_refuses_a_taken_seq(b: &Backend) {
+    use agent_sessions::core::model::Parent;
+    let store = (b.open)().await;
+    let mut s = session("batch");
+    store.put_session(&s).await.unwrap();
+    for i in 0..3 {
+        append(&*store, &mut s, &format!("m{i}")).await;
+    }
+    // Truncate after m0 and continue there with two messages: one write.
+    s.first_seq = Some(0);
+    let mut m3 = message(&s, "m3");
+    m3.parent = Parent::Seq(0);
+    s.next_seq = 4;
+    let mut m4 = message(&s, "m4");
+    m4.parent = Parent::Seq(3);
+    s.next_seq = 5;
+    s.head_seq = Some(4);
+    s.message_count = 3;
+    s.metadata.insert("op".into(), json!("one"));
+    store.write_messages(&s, &[1, 2], &[m3, m4]).await.unwrap();
+    let again = (b.open)().await;
+    let all = again
+        .get_messages("batch", MessageQuery::all())
+        .await
+        .unwrap();
+    assert_eq!(seqs(&all), [0, 3, 4], "{}", b.name);
+    assert_eq!(all[2].parent, Parent::Seq(3), "{}", b.name);
+    assert_eq!(
+        again.get_session("batch").await.unwrap().unwrap(),
+        s,
+        "{}",
+        b.name
+    );
+    // Another writer's message at seq 4: nothing of this write lands, not even the deletion.
+    let mut next = s.clone();
+    next.next_seq = 4;
+    let mut theirs = message(&next, "not mine");
+    theirs.id = "another-writer".into();
+    next.next_seq = 5;
+    let after = message(&next, "m5");
+    next.next_seq = 6;
+    next.head_seq = None;
+    next.first_seq = None;
+    next.message_count = 2;
+    let err = store
+        .write_messages(&next, &[0, 3], &[theirs, after])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::SessionBusy, "{}", b.name);
+    let again = (b.open)().await;
+    let all = again
+        .get_messages("batch", MessageQuery::all())
+        .await
+        .unwrap();
+    assert_eq!(seqs(&all), [0, 3, 4], "{}", b.name);
+    assert_eq!(all[2].id, "msg-batch-4", "{}", b.name);
+    assert_eq!(
+        again.get_session("batch").await.unwrap().unwrap(),
+        s,
+        "{}",
+        b.name
+    );
+    // A clear and a new linear history after it.
+    let fresh = message(&s, "fresh");
+    s.next_seq = 6;
+    s.head_seq = None;
+    s.first_seq = None;
+    s.message_count = 1;
+    store
+        .write_messages(&s, &[0, 3, 4], &[fresh])
+        .await
+        .unwrap();
+    let again = (b.open)().await;
+    let all = again
+        .get_messages("batch", MessageQuery::all())
+        .await
+        .unwrap();
+    assert_eq!(seqs(&all), [5], "{}", b.name);
+    let newest = again
+        .get_messages("batch", MessageQuery::newest(1))
+        .await
+        .unwrap();
+    assert_eq!(seqs(&newest), [5], "{}", b.name);
+    assert_eq!(
+        again.get_session("batch").await.unwrap().unwrap(),
         s,
         "{}",
         b.name

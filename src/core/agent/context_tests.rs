@@ -100,8 +100,8 @@ impl Store for CountingStore {
     async fn clear_messages(&self, s: &Session) -> Result<()> {
         self.inner.clear_messages(s).await
     }
-    async fn delete_messages(&self, s: &Session, seqs: &[u64]) -> Result<()> {
-        self.inner.delete_messages(s, seqs).await
+    async fn write_messages(&self, s: &Session, delete: &[u64], put: &[Message]) -> Result<()> {
+        self.inner.write_messages(s, delete, put).await
     }
     async fn put_run(&self, r: &Run) -> Result<()> {
         self.inner.put_run(r).await

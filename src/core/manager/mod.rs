@@ -12,7 +12,7 @@ mod cache;
 mod locks;
 pub mod options;
 
-pub use branches::{EditOptions, ForkOptions, TreeOp, TreeOut};
+pub use branches::{AddMessages, EditOptions, ForkOptions, TreeOp, TreeOut};
 pub use locks::SessionGuard;
 pub use options::{
     CacheConfig, CreateOptions, ImportOptions, ManagerConfig, QueryOptions, RetentionConfig,

@@ -904,3 +904,200 @@ mod peers {
         });
     }
 }
+
+fn add(messages: Vec<NewMessage>) -> AddMessages {
+    AddMessages {
+        messages,
+        ..AddMessages::default()
+    }
+}
+
+fn texts(messages: &[Message]) -> Vec<&str> {
+    messages.iter().map(|m| m.content.as_str()).collect()
+}
+
+#[test]
+fn add_messages_appends_several_with_one_event_each() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        f.create("s").await;
+        f.say("s", "first").await;
+        let seen = Rc::new(std::cell::RefCell::new(Vec::new()));
+        for name in ["message:added", "session:updated"] {
+            let seen = seen.clone();
+            f.manager.events.on(
+                name,
+                Rc::new(move |e: &Event| seen.borrow_mut().push(e.name())),
+            );
+        }
+        let written = f
+            .manager
+            .add_messages("s", add(vec![user("a"), assistant("b"), user("c")]))
+            .await
+            .unwrap();
+        assert_eq!(written.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(
+            *seen.borrow(),
+            [
+                "message:added",
+                "message:added",
+                "message:added",
+                "session:updated"
+            ]
+        );
+        let history = f.manager.history("s", None).await.unwrap();
+        assert_eq!(texts(&history), ["first", "a", "b", "c"]);
+        let s = f.store.get_session("s").await.unwrap().unwrap();
+        assert_eq!((s.message_count, s.next_seq, s.head_seq), (4, 4, None));
+    });
+}
+
+#[test]
+fn add_messages_with_one_bad_message_writes_nothing() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        f.create("s").await;
+        f.say("s", "first").await;
+        let before = f.store.get_session("s").await.unwrap();
+        let bad = NewMessage {
+            role: "robot".into(),
+            ..user("x")
+        };
+        let mut batch = add(vec![user("a"), bad, user("c")]);
+        batch.metadata = Some(json!({ "op": 1 }));
+        batch.truncate_after = Some(None);
+        let err = f.manager.add_messages("s", batch).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidMessage);
+        // Bad metadata too, with good messages.
+        let mut batch = add(vec![user("a")]);
+        batch.metadata = Some(json!("not an object"));
+        let err = f.manager.add_messages("s", batch).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidMetadata);
+        // And an unknown truncation point.
+        let mut batch = add(vec![user("a")]);
+        batch.truncate_after = Some(Some("nope".into()));
+        let err = f.manager.add_messages("s", batch).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::MessageNotFound);
+        let err = f
+            .manager
+            .add_messages("gone", add(vec![]))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::SessionNotFound);
+        assert_eq!(f.store.get_session("s").await.unwrap(), before);
+        let stored = f
+            .store
+            .get_messages("s", MessageQuery::all())
+            .await
+            .unwrap();
+        assert_eq!(texts(&stored), ["first"]);
+    });
+}
+
+#[test]
+fn add_messages_truncates_appends_and_replaces_metadata_at_once() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        f.create("s").await;
+        let kept = f.say("s", "q1").await;
+        f.say("s", "a1").await;
+        f.say("s", "q2").await;
+        let mut batch = add(vec![assistant("a1'"), user("q2'")]);
+        batch.truncate_after = Some(Some(kept.id.clone()));
+        batch.metadata = Some(json!({ "ops": ["x"] }));
+        let written = f.manager.add_messages("s", batch).await.unwrap();
+        assert_eq!(written[0].parent, Parent::Seq(kept.seq));
+        assert_eq!(written[1].parent, Parent::Seq(written[0].seq));
+        let history = f.manager.history("s", None).await.unwrap();
+        assert_eq!(texts(&history), ["q1", "a1'", "q2'"]);
+        // The truncated messages are gone from storage, not only from the path.
+        let stored = f
+            .store
+            .get_messages("s", MessageQuery::all())
+            .await
+            .unwrap();
+        assert_eq!(texts(&stored), ["q1", "a1'", "q2'"]);
+        let s = f.store.get_session("s").await.unwrap().unwrap();
+        assert_eq!(s.metadata.get("ops"), Some(&json!(["x"])));
+        assert_eq!((s.message_count, s.head_seq), (3, Some(4)));
+        // A clear (`Some(None)`) replaces the whole history, summaries included.
+        f.manager
+            .store()
+            .put_summary(&Summary {
+                id: "sum".into(),
+                session_id: "s".into(),
+                content: "old".into(),
+                covers: vec![],
+                rolls_up: None,
+                through_seq: 3,
+                tokens: 1,
+                model: None,
+                created_at: 0.0,
+            })
+            .await
+            .unwrap();
+        let mut batch = add(vec![user("fresh")]);
+        batch.truncate_after = Some(None);
+        f.manager.add_messages("s", batch).await.unwrap();
+        let history = f.manager.history("s", None).await.unwrap();
+        assert_eq!(texts(&history), ["fresh"]);
+        assert_eq!(history[0].parent, Parent::Previous);
+        assert!(f.manager.summaries("s").await.unwrap().is_empty());
+        let s = f.store.get_session("s").await.unwrap().unwrap();
+        assert_eq!((s.message_count, s.head_seq, s.first_seq), (1, None, None));
+    });
+}
+
+#[test]
+fn add_messages_on_a_branched_session_continue_the_active_branch() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        f.create("s").await;
+        let q = f.say("s", "q").await;
+        f.manager.add_message("s", assistant("a")).await.unwrap();
+        let edit = EditOptions {
+            content: Some(json!("q'")),
+            ..EditOptions::default()
+        };
+        let alt = f.manager.edit_message("s", &q.id, edit).await.unwrap();
+        let written = f
+            .manager
+            .add_messages("s", add(vec![assistant("a'"), user("more")]))
+            .await
+            .unwrap();
+        assert_eq!(written[0].parent, Parent::Seq(alt.seq));
+        let history = f.manager.history("s", None).await.unwrap();
+        assert_eq!(texts(&history), ["q'", "a'", "more"]);
+        // The other branch is still there.
+        let branches = f.manager.branches("s", &q.id).await.unwrap();
+        assert_eq!(texts(&branches), ["q", "q'"]);
+        let s = f.store.get_session("s").await.unwrap().unwrap();
+        assert_eq!((s.message_count, s.head_seq), (3, Some(written[1].seq)));
+    });
+}
+
+#[test]
+fn add_messages_moves_past_a_position_another_writer_took() {
+    let f = fixture(ManagerConfig::default());
+    block_on(async {
+        f.create("s").await;
+        let first = f.say("s", "first").await;
+        // Another writer's message at the next position, its record not written yet.
+        let stored = f.store.get_session("s").await.unwrap().unwrap();
+        let theirs = Message {
+            id: "theirs".into(),
+            seq: stored.next_seq,
+            content: "theirs".into(),
+            ..first
+        };
+        f.store.put_message(&stored, &theirs).await.unwrap();
+        let written = f
+            .manager
+            .add_messages("s", add(vec![user("a"), user("b")]))
+            .await
+            .unwrap();
+        assert_eq!(written.iter().map(|m| m.seq).collect::<Vec<_>>(), [2, 3]);
+        let history = f.manager.history("s", None).await.unwrap();
+        assert_eq!(texts(&history), ["first", "theirs", "a", "b"]);
+    });
+}

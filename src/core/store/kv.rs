@@ -309,12 +309,31 @@ impl Store for KvStore {
         self.kv.delete_many(&doomed).await
     }
 
-    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()> {
-        self.put_session(session).await?;
-        let doomed: Vec<String> = seqs
-            .iter()
-            .map(|&seq| keys::message(&self.prefix, &session.id, seq))
+    /// In the crash order: the new messages with the record (one `put_many`: atomic on a
+    /// Durable Object, in order elsewhere), then the deletions.
+    async fn write_messages(
+        &self,
+        session: &Session,
+        delete: &[u64],
+        put: &[Message],
+    ) -> Result<()> {
+        let key = |seq: u64| keys::message(&self.prefix, &session.id, seq);
+        let new: Vec<String> = put.iter().map(|m| key(m.seq)).collect();
+        let held = self.kv.get_many(&new).await?;
+        if let Some((_, m)) = held.iter().zip(put).find(|(h, _)| h.is_some()) {
+            return Err(Error::seq_taken(&session.id, m.seq));
+        }
+        let mut entries: Vec<(String, String)> = new
+            .into_iter()
+            .zip(put)
+            .map(|(k, m)| (k, crate::core::record_json::message_json(m)))
             .collect();
+        entries.push((
+            keys::session(&self.prefix, &session.id),
+            crate::core::record_json::session_json(session),
+        ));
+        self.kv.put_many(&entries).await?;
+        let doomed: Vec<String> = delete.iter().map(|&seq| key(seq)).collect();
         self.kv.delete_many(&doomed).await
     }
 

@@ -180,10 +180,23 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()> {
+    async fn write_messages(
+        &self,
+        session: &Session,
+        delete: &[u64],
+        put: &[Message],
+    ) -> Result<()> {
         let mut st = self.state.borrow_mut();
         let entry = st.sessions.entry(&session.id);
-        entry.messages.retain(|m| !seqs.contains(&m.seq));
+        let held = |seq: u64| entry.messages.binary_search_by_key(&seq, |m| m.seq).is_ok();
+        if let Some(m) = put.iter().find(|m| held(m.seq)) {
+            return Err(Error::seq_taken(&session.id, m.seq));
+        }
+        entry.messages.retain(|m| !delete.contains(&m.seq));
+        for m in put {
+            let i = entry.messages.partition_point(|x| x.seq < m.seq);
+            entry.messages.insert(i, m.clone());
+        }
         entry.session = Some(session.clone());
         Ok(())
     }

@@ -115,11 +115,19 @@ pub trait Store {
     }
     /// Removes every message and summary of a session and writes its record (a reset).
     async fn clear_messages(&self, session: &Session) -> Result<()>;
-    /// Writes the session record, then removes the messages at these `seq`s (a truncation of a
-    /// branch): atomically where the backend can; elsewhere in that order, so an interruption
-    /// leaves messages the record no longer leads to, never a record leading to a message that
-    /// is gone. Absent `seq`s are not an error.
-    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()>;
+    /// One write of a change to a session's messages (a truncation, `addMessages`): adds the
+    /// `put` messages (new, at free `seq`s, ascending: one already held fails the call with
+    /// [`Error::seq_taken`](crate::core::error::Error::seq_taken) before anything is written),
+    /// writes the record and removes the messages at the `delete` seqs (absent ones are not an
+    /// error). Atomically where the backend can (one transaction); elsewhere in that order, so an
+    /// interruption leaves new messages the record does not count yet or old ones it no longer
+    /// leads to, never a record leading to a message that is gone.
+    async fn write_messages(
+        &self,
+        session: &Session,
+        delete: &[u64],
+        put: &[Message],
+    ) -> Result<()>;
 
     async fn put_run(&self, run: &Run) -> Result<()>;
     async fn get_runs(&self, session_id: &str) -> Result<Vec<Run>>;

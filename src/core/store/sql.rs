@@ -279,6 +279,8 @@ struct Sql {
     messages_newest: String,
     clear: [String; 2],
     delete_message: String,
+    /// A new message only: a taken `seq` fails the primary key, and with it the transaction.
+    insert_message: String,
     put_run: String,
     get_runs: String,
     put_summary: String,
@@ -363,6 +365,9 @@ impl Sql {
                 r("DELETE FROM {P}messages WHERE session_id = ?"),
             ],
             delete_message: r("DELETE FROM {P}messages WHERE session_id = ? AND seq = ?"),
+            insert_message: r(
+                "INSERT INTO {P}messages (session_id, seq, id, data) VALUES (?, ?, ?, ?)",
+            ),
             put_run: r(
                 "INSERT INTO {P}runs (session_id, id, ord, data) VALUES (?, ?, \
                         (SELECT COALESCE(MAX(ord), 0) + 1 FROM {P}runs WHERE session_id = ?), ?) \
@@ -697,15 +702,32 @@ impl Store for SqlStore {
         self.db.batch(&batch).await.map_err(storage_error)
     }
 
-    async fn delete_messages(&self, session: &Session, seqs: &[u64]) -> Result<()> {
-        let mut batch = vec![stmt(&self.sql.put_session, session_params(session)?)];
-        for &seq in seqs {
-            batch.push(stmt(
-                &self.sql.delete_message,
-                vec![text(&session.id), seq_value(seq)],
-            ));
+    /// One transaction, in the crash order (new rows, the record, the deletions) for a host
+    /// that runs a batch statement by statement (a Durable Object without `transactionSync`).
+    async fn write_messages(
+        &self,
+        session: &Session,
+        delete: &[u64],
+        put: &[Message],
+    ) -> Result<()> {
+        let sid = || text(&session.id);
+        let mut batch = Vec::with_capacity(put.len() + delete.len() + 1);
+        for m in put {
+            let data = SqlValue::Text(crate::core::record_json::message_json(m));
+            let params = vec![sid(), seq_value(m.seq), text(&m.id), data];
+            batch.push(stmt(&self.sql.insert_message, params));
         }
-        self.db.batch(&batch).await.map_err(storage_error)
+        batch.push(stmt(&self.sql.put_session, session_params(session)?));
+        for &seq in delete {
+            batch.push(stmt(&self.sql.delete_message, vec![sid(), seq_value(seq)]));
+        }
+        match self.db.batch(&batch).await {
+            Err(f) if f.kind == FailureKind::Constraint => Err(match put.first() {
+                Some(m) => Error::seq_taken(&session.id, m.seq),
+                None => storage_error(f),
+            }),
+            other => other.map_err(storage_error),
+        }
     }
 
     async fn put_run(&self, run: &Run) -> Result<()> {
