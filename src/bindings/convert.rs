@@ -8,7 +8,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use js_sys::{Array, Promise, Reflect, JSON};
-use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::core::record_read::FromValue;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -39,11 +41,23 @@ fn parse_result(text: serde_json::Result<String>) -> JsResult<JsValue> {
     JSON::parse(&text)
 }
 
-/// Reads a JSON-shaped argument. `undefined` reads as JSON `null`, so optional arguments
-/// deserialize to their defaults.
-pub fn from_js<T: DeserializeOwned>(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<T> {
+/// Reads a JSON-shaped argument by hand (`FromValue`, over the one `Value` parser). `undefined`
+/// reads as JSON `null`, so optional arguments read as their defaults.
+pub fn from_js<T: FromValue>(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<T> {
+    let v = from_js_value(value, what, code)?;
+    T::from_value(&v).map_err(|e| read_error(&e, what, code))
+}
+
+/// A JSON-shaped argument as its JSON value.
+#[inline(never)]
+pub fn from_js_value(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<Value> {
     let text = json_text(value, what, code)?;
     crate::core::json::from_str(&text).map_err(|e| parse_error(e, what, code))
+}
+
+#[inline(never)]
+fn read_error(e: &str, what: &str, code: ErrorCode) -> JsValue {
+    Error::new(code, format!("{what}: {e}")).into()
 }
 
 #[inline(never)]

@@ -10,7 +10,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::config::{get, is_absent};
-use super::convert::{from_js, to_js, JsResult};
+use super::convert::{from_js, from_js_value, to_js, JsResult};
 use super::errors::is_our_error;
 use crate::core::agent::options::AgentOptions;
 use crate::core::agent::AgentSettings;
@@ -111,7 +111,7 @@ fn tool_specs(value: &JsValue) -> JsResult<Option<Vec<ToolSpec>>> {
     let invalid = |e: String| -> JsValue {
         Error::new(ErrorCode::InvalidConfig, format!("tools: {e}")).into()
     };
-    match from_js::<Value>(value, "tools", ErrorCode::InvalidConfig)? {
+    match from_js_value(value, "tools", ErrorCode::InvalidConfig)? {
         Value::Null => Ok(None),
         Value::Array(items) => items
             .iter()
@@ -214,7 +214,7 @@ impl ChatModel for CustomModel {
                     .ok()
                     .and_then(|t| t.as_string())
                     .unwrap_or_else(|| "null".to_owned());
-                crate::core::json::from_str(&text).map_err(|e| {
+                crate::core::json::read(&text).map_err(|e| {
                     Error::new(
                         ErrorCode::LlmBadResponse,
                         format!("llm.handler result: {e}"),

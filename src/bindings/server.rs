@@ -66,7 +66,7 @@ pub fn server_error(code: &str, message: &str, details: JsValue) -> JsResult<JsV
     let details: Value = if details.is_undefined() || details.is_null() {
         Value::Null
     } else {
-        super::convert::from_js(&details, "details", crate::core::error::ErrorCode::Internal)?
+        super::convert::from_js_value(&details, "details", crate::core::error::ErrorCode::Internal)?
     };
     answer(Err(ApiError::new(code, message).with_details(details)))
 }

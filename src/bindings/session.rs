@@ -247,8 +247,11 @@ impl Session {
             let o = o.unwrap_or_default();
             // Each read by hand from the array's JSON value (serde's sequence reader would
             // link its type-mismatch messages and core's float formatter: bench/size.md).
-            let messages = match from_js::<Value>(&messages, "messages", ErrorCode::InvalidMessage)?
-            {
+            let messages = match super::convert::from_js_value(
+                &messages,
+                "messages",
+                ErrorCode::InvalidMessage,
+            )? {
                 Value::Array(items) => items
                     .iter()
                     .enumerate()

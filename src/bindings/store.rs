@@ -244,21 +244,23 @@ fn session_id_option(options: &JsValue) -> JsResult<String> {
 fn memory_entry(message: &crate::core::model::Message) -> JsResult<JsValue> {
     let m: Value = crate::core::json::from_str(&crate::core::record_json::message_json(message))
         .map_err(|e| Error::internal(format!("could not encode a message: {e}")))?;
-    // The metadata moves out of the message into `state` (by iteration: no map removal code).
+    // The metadata moves out of the message into `state`, by iteration and `insert`: no map
+    // removal code, and no `collect` (a map's bulk build sorts: more code again).
     let mut state = Value::Null;
-    let m: serde_json::Map<String, Value> = match m {
-        Value::Object(o) => o
-            .into_iter()
-            .filter_map(|(k, v)| match k.as_str() {
-                "metadata" => {
+    let mut m2 = serde_json::Map::new();
+    match m {
+        Value::Object(o) => {
+            for (k, v) in o {
+                if k == "metadata" {
                     state = v;
-                    None
+                } else {
+                    m2.insert(k, v);
                 }
-                _ => Some((k, v)),
-            })
-            .collect(),
+            }
+        }
         _ => return Err(Error::internal("a message encoded as a non-object").into()),
-    };
+    }
+    let m = m2;
     let entry = to_js(&serde_json::json!({ "message": m, "state": state }))?;
     let msg = js_sys::Reflect::get(&entry, &"message".into())?;
     let date = js_sys::Date::new(&JsValue::from_f64(message.created_at));
@@ -399,7 +401,7 @@ impl SessionStore {
         let manager = self.manager.clone();
         promise(async move {
             let bundle: Bundle = match bundle.as_string() {
-                Some(text) => crate::core::json::from_str(&text).map_err(|e| {
+                Some(text) => crate::core::json::read(&text).map_err(|e| {
                     Error::invalid_argument(format!("not a valid session export: {e}"))
                 })?,
                 None => from_js(&bundle, "bundle", ErrorCode::InvalidArgument)?,

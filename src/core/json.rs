@@ -9,6 +9,23 @@ pub fn from_str<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::Result<T> 
     serde_json::from_slice(text.as_bytes())
 }
 
+/// A JSON object of one entry. `insert` into a new map, not `Map::from_iter`/`collect`: a map's
+/// bulk build sorts its input and rebalances (~2 KB of wasm) for what is one key.
+pub fn object1(key: &str, value: Value) -> serde_json::Map<String, Value> {
+    let mut map = serde_json::Map::new();
+    map.insert(key.to_owned(), value);
+    map
+}
+
+/// `text` parsed as JSON and read by hand as a `T` (`core/record_read.rs`): the one `Value`
+/// parser for every type, and no serde glue per type (a typed `from_slice::<T>` instantiates
+/// serde's entry points for each `T`: ~0.5 KB of wasm a type). The error is the parser's or the
+/// reader's message.
+pub fn read<T: crate::core::record_read::FromValue>(text: &str) -> Result<T, String> {
+    let value: Value = from_str(text).map_err(|e| e.to_string())?;
+    T::from_value(&value)
+}
+
 /// `x` as a JSON value, through its text: `serde_json::to_value` (and `json!` with a typed
 /// value inside) builds one more serializer per type in the wasm, while the text writer and the
 /// `Value` parser are there anyway. A value serde cannot write is `null`, as `json!` makes it.

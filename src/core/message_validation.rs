@@ -162,10 +162,7 @@ pub const MAX_PAYLOAD_BYTES: usize = MAX_CONTENT_BYTES;
 /// A payload is plain JSON within the size limit, with no key that could reach a JavaScript
 /// prototype (the metadata rules, as `INVALID_MESSAGE`).
 fn check_payload(payload: Value) -> Result<Value> {
-    let wrapped = Value::Object(serde_json::Map::from_iter([(
-        "payload".to_owned(),
-        payload,
-    )]));
+    let wrapped = Value::Object(crate::core::json::object1("payload", payload));
     let size = serde_json::to_string(&wrapped).map_or(usize::MAX, |t| t.len());
     if size > MAX_PAYLOAD_BYTES + 12 {
         return Err(Error::invalid_message(format!(

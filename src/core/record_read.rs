@@ -28,6 +28,16 @@ pub fn via_value<'de, T: FromValue, D: Deserializer<'de>>(d: D) -> Result<T, D::
     T::from_value(&value).map_err(D::Error::custom)
 }
 
+/// `null` is `None`, as serde reads an `Option`.
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        match value {
+            Value::Null => Ok(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+}
+
 /// The fields of a JSON object.
 pub struct Fields<'a>(&'a Map<String, Value>);
 

@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 use crate::core::base64 as b64;
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::core::error::{Error, ErrorCode, Result};
@@ -127,11 +127,13 @@ impl SealedStore {
         Ok(b64::encode(self.cipher.seal(&plain).await?))
     }
 
-    async fn open_json<T: for<'de> Deserialize<'de>>(
-        &self,
-        text: &str,
-        session: &str,
-    ) -> Result<T> {
+    async fn open_json<T: FromValue>(&self, text: &str, session: &str) -> Result<T> {
+        let value = self.open_value(text, session).await?;
+        T::from_value(&value)
+            .map_err(|e| Error::corrupt(Some(session), format!("a sealed record: {e}")))
+    }
+
+    async fn open_value(&self, text: &str, session: &str) -> Result<Value> {
         let bytes = b64::decode(text)
             .ok_or_else(|| Error::corrupt(Some(session), "a sealed field is not base64"))?;
         let plain = self.cipher.open(&bytes).await.map_err(|_| {
@@ -151,7 +153,7 @@ impl SealedStore {
         };
         let mut out = s.clone();
         out.title = None;
-        out.metadata = Map::from_iter([(SEALED.to_owned(), self.seal_json(&secret).await?.into())]);
+        out.metadata = crate::core::json::object1(SEALED, self.seal_json(&secret).await?.into());
         Ok(out)
     }
 
@@ -177,10 +179,10 @@ impl SealedStore {
         out.payload = None;
         out.name = None;
         out.tool_calls = Vec::new();
-        out.metadata = Some(Map::from_iter([(
-            SEALED.to_owned(),
+        out.metadata = Some(crate::core::json::object1(
+            SEALED,
             self.seal_json(&secret).await?.into(),
-        )]));
+        ));
         Ok(out)
     }
 
@@ -212,7 +214,7 @@ impl SealedStore {
         if let Some(text) = s.content.strip_prefix(SEALED_PREFIX) {
             // Read as a `Value`, not a `String`: serde's typed string reader is the one path
             // that links serde's type-mismatch messages (and with them core's float formatter).
-            s.content = match self.open_json(text, &s.session_id).await? {
+            s.content = match self.open_value(text, &s.session_id).await? {
                 Value::String(content) => content,
                 _ => {
                     return Err(Error::corrupt(

@@ -35,7 +35,6 @@ use std::rc::Rc;
 
 use async_trait::async_trait;
 use js_sys::{Array, Object, Promise, Reflect, JSON};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -49,6 +48,7 @@ use web_sys::{
 use super::storage_error::{storage_error, unavailable};
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::model::{Message, Run, Session, Summary};
+use crate::core::record_read::FromValue;
 use crate::core::store::{AppendBuild, HostMessages, MessageQuery, Store};
 
 /// The database name when the configuration names none.
@@ -179,12 +179,12 @@ fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
 
 /// A stored record back into a model type; anything unreadable is `STORAGE_CORRUPT` naming the
 /// session.
-fn from_js<T: DeserializeOwned>(value: &JsValue, session_id: &str, what: &str) -> Result<T> {
+fn from_js<T: FromValue>(value: &JsValue, session_id: &str, what: &str) -> Result<T> {
     let text = JSON::stringify(value)
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| Error::corrupt(Some(session_id), format!("{what} is not JSON")))?;
-    crate::core::json::from_str(&text)
+    crate::core::json::read(&text)
         .map_err(|e| Error::corrupt(Some(session_id), format!("{what}: {e}")))
 }
 
@@ -440,7 +440,7 @@ impl IndexedDbStore {
         self.done(&tx).await
     }
 
-    async fn get_ordered<T: DeserializeOwned>(
+    async fn get_ordered<T: FromValue>(
         &self,
         name: &str,
         session_id: &str,

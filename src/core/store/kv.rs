@@ -39,13 +39,13 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{MessageQuery, Store};
 use crate::core::error::{Error, Result};
 use crate::core::io::KvBackend;
 use crate::core::model::{Message, Run, Session, Summary};
+use crate::core::record_read::FromValue;
 
 /// The prefix used when the configuration names none.
 pub const DEFAULT_PREFIX: &str = "agent-sessions/";
@@ -107,8 +107,8 @@ fn encode<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::internal(format!("could not encode: {e}")))
 }
 
-fn decode<T: DeserializeOwned>(text: &str, session_id: &str, what: &str) -> Result<T> {
-    crate::core::json::from_str(text)
+fn decode<T: FromValue>(text: &str, session_id: &str, what: &str) -> Result<T> {
+    crate::core::json::read(text)
         .map_err(|e| Error::corrupt(Some(session_id), format!("{what}: {e}")))
 }
 
@@ -135,7 +135,9 @@ impl KvStore {
     async fn read_index(&self, key: &str, session_id: &str) -> Result<Vec<String>> {
         match self.kv.get(key).await? {
             // Read as a `Value`, not a `Vec<String>` (see `SealedStore::open_summary`).
-            Some(text) => match decode(&text, session_id, "index")? {
+            Some(text) => match crate::core::json::from_str(&text)
+                .map_err(|e| Error::corrupt(Some(session_id), format!("index: {e}")))?
+            {
                 serde_json::Value::Array(ids) => ids
                     .into_iter()
                     .map(|id| match id {
@@ -175,7 +177,7 @@ impl KvStore {
             .await
     }
 
-    async fn read_indexed<T: DeserializeOwned>(
+    async fn read_indexed<T: FromValue>(
         &self,
         session_id: &str,
         index_key: &str,
@@ -225,7 +227,7 @@ impl Store for KvStore {
         Ok(values
             .into_iter()
             .flatten()
-            .filter_map(|text| crate::core::json::from_str(&text).ok())
+            .filter_map(|text| crate::core::json::read(&text).ok())
             .collect())
     }
 

@@ -30,12 +30,12 @@
 //!   `STORAGE_UNAVAILABLE` before anything is written to it.
 
 use async_trait::async_trait;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{HostMessages, MessageQuery, Store};
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::model::{Message, Run, Session, Summary};
+use crate::core::record_read::FromValue;
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -400,12 +400,12 @@ fn encode<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::internal(format!("could not encode: {e}")))
 }
 
-fn decode<T: DeserializeOwned>(row: &Row, session_id: &str, what: &str) -> Result<T> {
+fn decode<T: FromValue>(row: &Row, session_id: &str, what: &str) -> Result<T> {
     let text = row
         .first()
         .and_then(SqlValue::as_str)
         .ok_or_else(|| Error::corrupt(Some(session_id), format!("{what}: not text")))?;
-    crate::core::json::from_str(text)
+    crate::core::json::read(text)
         .map_err(|e| Error::corrupt(Some(session_id), format!("{what}: {e}")))
 }
 
@@ -542,7 +542,7 @@ impl SqlStore {
         Ok(())
     }
 
-    fn rows_of<T: DeserializeOwned>(rows: &[Row], session_id: &str, what: &str) -> Result<Vec<T>> {
+    fn rows_of<T: FromValue>(rows: &[Row], session_id: &str, what: &str) -> Result<Vec<T>> {
         rows.iter().map(|r| decode(r, session_id, what)).collect()
     }
 }
