@@ -51,12 +51,6 @@ const PACKED_FILES = [
   // the server runtimes' module (the node and workerd entries, agent-sessions/server) and the bin
   "agent_sessions_server.js",
   "agent_sessions_server_bg.wasm",
-  // the modules' JS imports (src/bindings/append.js in each, src/platform/records.js in the
-  // server module), where wasm-bindgen puts them: the directory is the crate's name and a hash
-  // of its name and version
-  ...readdirSync(path.join(root, "pkg/snippets"))
-    .filter((d) => /^agent-sessions-[0-9a-f]{16}$/.test(d))
-    .flatMap((d) => [`snippets/${d}/src/bindings/append.js`, `snippets/${d}/src/platform/records.js`]),
   "cli.js",
   "server-a2a.js",
   "server-config-file.js",
