@@ -62,11 +62,21 @@ export async function* uiChunkTexts(events, { store, session, sessionId, onRunId
 
 /** The agent's stream events for a parsed request: the new question stored (chatStore's form)
  * then answered, or the stored question answered again (a new branch, the old answer kept). */
-export function chatEvents(agent, session, { trigger, message }, signal) {
+export function chatEvents(agent, session, { trigger, message }, signal, onStored = () => {}) {
   const options = { sessionId: session.id, signal };
-  if (trigger === "regenerate-message") return agent.regenerate(message.id, options);
+  if (trigger === "regenerate-message") {
+    onStored(null);
+    return agent.regenerate(message.id, options);
+  }
   return (async function* () {
-    await session.addMessage(newRecord(message));
+    try {
+      await session.addMessage(newRecord(message));
+    } catch (e) {
+      // `onStored(e)`: the route answers with this error (a typed 4xx) instead of the stream.
+      onStored(e);
+      throw e;
+    }
+    onStored(null);
     yield* agent.stream(null, options);
   })();
 }

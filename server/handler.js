@@ -533,14 +533,25 @@ export function createHandler(config, options = {}) {
         const { id: chatId, trigger, message } = req.ok;
         const store = await agent.store();
         const regenerate = trigger === "regenerate-message";
-        const s = regenerate ? await store.get(chatId) : await store.getOrCreate(chatId);
-        if (!s) return notFound(chatId);
+        const existing = await store.get(chatId);
+        if (regenerate && !existing) return notFound(chatId);
+        const s = existing ?? (await store.getOrCreate(chatId));
+        // A chat this request created is deleted again when the request is refused: a bad
+        // request stores nothing.
+        const refused = async (res) => {
+          if (!existing && res.status >= 400) await store.delete(chatId);
+          return res;
+        };
         const known = await findMessage(s, message.id);
         if (regenerate && !known) return messageNotFound(chatId, message.id);
         if (!regenerate && known)
-          return fail("INVALID_ARGUMENT", `message ${JSON.stringify(message.id)} is already in chat ${JSON.stringify(chatId)}: a new message needs a new id (or regenerate its answer)`, { session_id: chatId, message_id: message.id });
+          return refused(fail("INVALID_ARGUMENT", `message ${JSON.stringify(message.id)} is already in chat ${JSON.stringify(chatId)}: a new message needs a new id (or regenerate its answer)`, { session_id: chatId, message_id: message.id }));
         const chatRoute = { endpoint: route.endpoint, session_id: chatId };
-        return runAnswer(chatRoute, s, `${tenant}\0${name}\0${chatId}`, (signal) => chatEvents(agent, s, req.ok, signal), { store, session: s });
+        // The answer waits for the question to be stored: a message the library refuses is a
+        // typed 4xx, not a 200 stream holding an error chunk.
+        let onStored;
+        const stored = new Promise((resolve) => (onStored = resolve));
+        return refused(await runAnswer(chatRoute, s, `${tenant}\0${name}\0${chatId}`, (signal) => chatEvents(agent, s, req.ok, signal, onStored), { store, session: s, stored }));
       }
       case "ui_chat_resume": {
         // 204 (nothing to resume) too for a chat that does not exist or whose run is not the AI SDK's.
@@ -593,7 +604,16 @@ export function createHandler(config, options = {}) {
     if (current && !current.ended) return busy(id, current);
     if (closing) return fail("STORAGE_UNAVAILABLE", "the server is shutting down");
     const run = startRun(runKey, id, events, ui);
-    if (ui) return sse(run, [], UI_STREAM_HEADERS);
+    if (ui) {
+      // (A run that ended before storing anything answers with its error as well.)
+      const refused = await Promise.race([ui.stored, run.done.then(() => run.error ?? null)]);
+      if (refused) {
+        await run.done;
+        dropRun(runKey, run);
+        return fromError(refused);
+      }
+      return sse(run, [], UI_STREAM_HEADERS);
+    }
     if (STREAMED.has(route.endpoint)) return sse(run, [], {});
     await run.done;
     if (run.result) {

@@ -16,7 +16,7 @@ function toRequest(req, base) {
   // card's) reach this server; the bound address when that header is missing or unusable.
   let url;
   try {
-    url = new URL(req.url, `http://${req.headers.host}`);
+    url = new URL(req.url, req.headers.host ? `http://${req.headers.host}` : base);
   } catch {
     url = new URL(req.url, base);
   }

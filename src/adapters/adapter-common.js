@@ -45,6 +45,24 @@ export function textOf(content) {
 }
 
 /**
+ * The content stored for a message whose parts hold no text: a user or system message needs
+ * some (the library refuses an empty one, and our context builder reads it), so one whose
+ * parts are all images, files or audio names what it holds (`[image]`, `[file: report.pdf]`, `[input_audio]`); an assistant message
+ * may stay empty. The message itself is kept whole in its payload either way.
+ */
+export function contentFor(role, text, content) {
+  // A blank string (or no parts at all) stays blank: an empty message is refused, as ours is.
+  if (text.trim() || role === "assistant" || role === "tool" || !Array.isArray(content) || !content.length) return text;
+  const names = content.map((p) => {
+    const type = typeof p?.type === "string" ? p.type : "part";
+    const name = p?.filename ?? p?.file?.filename ?? p?.name;
+    if (typeof name === "string" && name) return `[file: ${name}]`;
+    return /image/.test(type) ? "[image]" : /file/.test(type) ? "[file]" : `[${type}]`;
+  });
+  return names.join(" ");
+}
+
+/**
  * One session of a store, by id, for an adapter object: `{ store, sessionId }` checked (a store
  * or a promise of one; a non-empty string id), `read()` → the session or `null` (nothing is
  * created by reading), `write(fn)` → `fn(session)` with the session created on first use, the

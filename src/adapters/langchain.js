@@ -9,7 +9,7 @@
 
 import { BaseListChatMessageHistory } from "@langchain/core/chat_history";
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, isBaseMessage, mapStoredMessagesToChatMessages } from "@langchain/core/messages";
-import { invalidArgument, plain, sessionOf, textOf } from "./adapter-common.js";
+import { contentFor, invalidArgument, plain, sessionOf, textOf } from "./adapter-common.js";
 
 const ROLE = { human: "user", ai: "assistant", system: "system", tool: "tool", function: "tool" };
 const CHAT_ROLES = new Set(["user", "assistant", "system"]);
@@ -23,7 +23,7 @@ function toNewMessage(message) {
   let role = ROLE[type];
   if (type === "generic") role = CHAT_ROLES.has(message.role) ? message.role : "user";
   if (!role) throw invalidArgument(`AgentSessionsChatMessageHistory: a ${type} message cannot be stored`);
-  const m = { role, content: textOf(message.content), payload: dict };
+  const m = { role, content: contentFor(role, textOf(message.content), message.content), payload: dict };
   if (type === "ai" && message.tool_calls?.length) {
     m.toolCalls = message.tool_calls.map((t) => ({ id: t.id ?? crypto.randomUUID(), name: t.name, arguments: JSON.stringify(t.args ?? {}) }));
   }

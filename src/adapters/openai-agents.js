@@ -6,7 +6,7 @@
 // context builder reads beside it (a message's text; a function call as an assistant tool call;
 // its result as a tool message), so the conversation is the same one for both.
 
-import { invalidArgument, plain, popMessage, same, sessionOf, textOf } from "./adapter-common.js";
+import { contentFor, invalidArgument, plain, popMessage, same, sessionOf, textOf } from "./adapter-common.js";
 
 /** Where applied history transactions are recorded: the session's metadata, as
  * `[operationId, SHA-256 of the transaction]` pairs, oldest first, the newest `KEPT_OPS` of them
@@ -33,7 +33,7 @@ function toMessage(item) {
   if (item.type === "function_call_result") return { ...base, role: "tool", toolCallId: String(item.callId), content: outputText(item.output) };
   if ((item.type === "message" || item.type === undefined) && typeof item.role === "string") {
     const role = item.role === "developer" ? "system" : item.role;
-    if (role === "user" || role === "system" || role === "assistant") return { ...base, role, content: textOf(item.content) };
+    if (role === "user" || role === "system" || role === "assistant") return { ...base, role, content: contentFor(role, textOf(item.content), item.content) };
   }
   // Reasoning, hosted tool calls, compaction markers…: kept, but not text our builder sends.
   return { ...base, role: "assistant", content: "" };

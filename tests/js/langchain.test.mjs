@@ -124,3 +124,14 @@ test("the declarations type a consumer against the real LangChain and Agents SDK
   const r = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, "-p", `${root}tests/types/adapters`], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
+
+test("a message with no text (an image) is stored whole, named in our content", async () => {
+  const store = await open(mapKv());
+  const history = new AgentSessionsChatMessageHistory({ store, sessionId: "pictures" });
+  const image = new HumanMessage({ content: [{ type: "image_url", image_url: { url: "https://example.invalid/cat.png" } }] });
+  await history.addMessages([image]);
+  const [back] = await history.getMessages();
+  assert.deepEqual(back.toDict(), image.toDict());
+  const [stored] = await (await store.get("pictures")).getHistory();
+  assert.equal(stored.content, "[image]");
+});

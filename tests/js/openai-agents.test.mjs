@@ -183,3 +183,14 @@ test("bad input is a typed error and stores nothing", async () => {
   await assert.rejects(s.applyHistoryTransaction({ operationId: "op", transaction: { type: "rewrite" } }), { code: "INVALID_ARGUMENT" });
   assert.deepEqual(await store.listSessions(), []);
 });
+
+test("an item with no text (an image, a file) is stored whole, named in our content", async () => {
+  const store = await open(mapKv());
+  const session = new AgentSessionsSession({ store, sessionId: "pictures" });
+  const image = { type: "message", role: "user", content: [{ type: "input_image", image: "https://example.invalid/cat.png" }] };
+  const file = { type: "message", role: "user", content: [{ type: "input_file", file: { id: "file_1" }, filename: "report.pdf" }] };
+  await session.addItems([image, file]);
+  assert.deepEqual(await session.getItems(), [image, file]);
+  const stored = await (await store.get("pictures")).getHistory();
+  assert.deepEqual(stored.map((m) => m.content), ["[image]", "[file: report.pdf]"]);
+});

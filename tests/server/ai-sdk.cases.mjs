@@ -135,6 +135,13 @@ export function aiSdkCases(test, server) {
     errorShape(await a.call("POST", "/agents/nobody/chat", ok), 404, "AGENT_NOT_FOUND");
     errorShape(await a.call("GET", C), 405, "METHOD_NOT_ALLOWED");
     errorShape(await a.call("GET", `${S}/${id}`), 404, "SESSION_NOT_FOUND");
+    // A question the library refuses (blank text; a payload key that could reach a prototype) is
+    // a typed 400 before any stream, and the chat it would have created does not exist.
+    const blank = { id: "m-blank", role: "user", parts: [{ type: "text", text: "   " }] };
+    errorShape(await a.call("POST", C, { ...ok, messages: [blank] }), 400, "INVALID_MESSAGE");
+    const proto = JSON.parse('{"id":"m-proto","role":"user","parts":[{"type":"text","text":"hi"}],"metadata":{"__proto__":{"x":1}}}');
+    errorShape(await a.call("POST", C, { ...ok, messages: [proto] }), 400, "INVALID_MESSAGE");
+    errorShape(await a.call("GET", `${S}/${id}`), 404, "SESSION_NOT_FOUND");
     // The AI SDK's client reports the error body.
     await assert.rejects(transport(TOKENS.a).sendMessages({ chatId: id, messages: [], trigger: "submit-message" }), /INVALID_ARGUMENT/);
     // A question sent twice (same id) is refused: the first one is stored and answered once.
