@@ -339,7 +339,8 @@ impl SessionManager {
                     match self.store.write_messages(&session, &doomed, &added).await {
                         Err(e) if e.code == ErrorCode::SessionBusy && attempt < 24 => {
                             attempt += 1;
-                            self.resync(id).await?;
+                            // Past the first position tried, at least: each try moves on.
+                            self.resync(id, added.first().map_or(0, |m| m.seq)).await?;
                             continue;
                         }
                         written => written?,

@@ -399,6 +399,8 @@ impl SessionManager {
         loop {
             let now = self.now();
             let expired = std::cell::Cell::new(false);
+            // The position this attempt takes (what a refusal says is taken).
+            let tried = std::cell::Cell::new(0u64);
             let mut build = |stored: Option<Session>| -> Result<(Session, Message)> {
                 let mut session = stored.ok_or_else(|| Error::session_not_found(id))?;
                 if session.id != id {
@@ -416,6 +418,7 @@ impl SessionManager {
                     session.next_seq = f.next_seq;
                 }
                 let mut message = build_message(&session, input.clone(), now, &*self.rng)?;
+                tried.set(message.seq);
                 // With branches, the message continues the active one.
                 if let Some(head) = session.head_seq {
                     message.parent = Parent::Seq(head);
@@ -457,7 +460,7 @@ impl SessionManager {
                 }
                 Err(e) if e.code == ErrorCode::SessionBusy && attempt < ATTEMPTS => {
                     attempt += 1;
-                    floor = Some(self.resync(id).await?);
+                    floor = Some(self.resync(id, tried.get()).await?);
                 }
                 Err(e) => return Err(e),
             }
@@ -465,16 +468,19 @@ impl SessionManager {
     }
 
     /// Re-reads a session written by someone else: the record, corrected by the newest message
-    /// actually stored (a record write may lag its message on stores without transactions).
-    async fn resync(&self, id: &str) -> Result<Session> {
+    /// actually stored (a record write may lag its message on stores without transactions), and
+    /// past `taken`, the position the store just refused: a message written there without its
+    /// record (an interrupted write on a store without transactions) is one the record's range
+    /// does not reach, so the newest message read may not show it, and the next try would be
+    /// refused at the same place forever.
+    pub(super) async fn resync(&self, id: &str, taken: u64) -> Result<Session> {
         self.cache.borrow_mut().remove(id);
         let mut session = self.require(id).await?;
         let newest = self.store.get_messages(id, MessageQuery::newest(1)).await?;
-        if let Some(m) = newest.last() {
-            if m.seq >= session.next_seq {
-                session.message_count += m.seq + 1 - session.next_seq;
-                session.next_seq = m.seq + 1;
-            }
+        let end = newest.last().map_or(0, |m| m.seq + 1).max(taken + 1);
+        if end > session.next_seq {
+            session.message_count += end - session.next_seq;
+            session.next_seq = end;
         }
         self.remember(&session);
         Ok(session)

@@ -1101,3 +1101,60 @@ fn add_messages_moves_past_a_position_another_writer_took() {
         assert_eq!(texts(&history), ["first", "theirs", "a", "b"]);
     });
 }
+
+/// On a key-value store without transactions an interrupted write can leave a message past the
+/// record's range (its record never written). Reads do not reach it, so only the refused
+/// position tells where the session really ends: appends move past it instead of failing with
+/// SESSION_BUSY forever.
+#[test]
+fn appends_move_past_a_message_whose_record_was_never_written_on_kv() {
+    use crate::core::store::kv::{keys, KvStore, MemoryKv};
+    let kv = MemoryKv::new();
+    let manager = SessionManager::new(
+        Rc::new(KvStore::new(kv.clone(), "t/")),
+        Rc::new(ManualClock(Cell::new(1_700_000_000_000.0))),
+        Rc::new(SeqRandom::new(7)),
+        ManagerConfig::default(),
+    );
+    block_on(async {
+        manager
+            .create(Some("s"), CreateOptions::default())
+            .await
+            .unwrap();
+        let first = manager.add_message("s", user("first")).await.unwrap();
+        for seq in [1, 2] {
+            let orphan = Message {
+                id: format!("orphan{seq}"),
+                seq,
+                content: "orphan".into(),
+                ..first.clone()
+            };
+            kv.set_raw(
+                &keys::message("t/", "s", seq),
+                &crate::core::record_json::message_json(&orphan),
+            );
+        }
+        let a = manager.add_message("s", user("a")).await.unwrap();
+        assert_eq!(a.seq, 3);
+        let orphan = Message {
+            id: "orphan4".into(),
+            seq: 4,
+            content: "orphan".into(),
+            ..first.clone()
+        };
+        kv.set_raw(
+            &keys::message("t/", "s", 4),
+            &crate::core::record_json::message_json(&orphan),
+        );
+        let more = manager
+            .add_messages("s", add(vec![user("b"), user("c")]))
+            .await
+            .unwrap();
+        assert_eq!(more.iter().map(|m| m.seq).collect::<Vec<_>>(), [5, 6]);
+        let history = manager.history("s", None).await.unwrap();
+        assert_eq!(
+            texts(&history),
+            ["first", "orphan", "orphan", "a", "orphan", "b", "c"]
+        );
+    });
+}
