@@ -10,7 +10,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::config::{get, is_absent};
-use super::convert::{from_js, from_js_value, to_js, JsResult};
+use super::convert::{from_js, to_js, JsResult};
 use super::errors::is_our_error;
 use crate::core::agent::options::AgentOptions;
 use crate::core::agent::AgentSettings;
@@ -18,7 +18,6 @@ use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::llm::chat::{
     reply_events, ChatModel, EventSource, HttpModel, ListSource, MockModel,
 };
-use crate::core::llm::request::ToolSpec;
 use crate::core::llm::{
     openai_chat_messages, ChatRequest, ChatResponse, LlmChoice, LlmOptions, Provider,
 };
@@ -100,29 +99,9 @@ pub fn settings(
             "context",
             ErrorCode::InvalidConfig,
         )?,
-        tools: tool_specs(&get(config, "tools")?)?,
+        tools: from_js(&get(config, "tools")?, "tools", ErrorCode::InvalidConfig)?,
     };
     Ok(options.parse()?)
-}
-
-/// `tools`, read by hand from its JSON value (serde's sequence reader would link its
-/// type-mismatch messages, and with them core's float formatter).
-fn tool_specs(value: &JsValue) -> JsResult<Option<Vec<ToolSpec>>> {
-    let invalid = |e: String| -> JsValue {
-        Error::new(ErrorCode::InvalidConfig, format!("tools: {e}")).into()
-    };
-    match from_js_value(value, "tools", ErrorCode::InvalidConfig)? {
-        Value::Null => Ok(None),
-        Value::Array(items) => items
-            .iter()
-            .map(ToolSpec::from_value)
-            .collect::<Result<Vec<_>, String>>()
-            .map(Some)
-            .map_err(invalid),
-        _ => Err(invalid(
-            "invalid type: expected an array of tools".to_owned(),
-        )),
-    }
 }
 
 /// `{ provider: "custom", handler }`: the handler gets `{ model, system, messages, tools, stream }`

@@ -245,24 +245,7 @@ impl Session {
             let o: Option<AddMessagesOptionsJs> =
                 from_js(&options, "options", ErrorCode::InvalidArgument)?;
             let o = o.unwrap_or_default();
-            // Each read by hand from the array's JSON value (serde's sequence reader would
-            // link its type-mismatch messages and core's float formatter: bench/size.md).
-            let messages = match super::convert::from_js_value(
-                &messages,
-                "messages",
-                ErrorCode::InvalidMessage,
-            )? {
-                Value::Array(items) => items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, m)| {
-                        NewMessage::from_value(m).map_err(|e| {
-                            Error::new(ErrorCode::InvalidMessage, format!("messages[{i}]: {e}"))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-                _ => return Err(Error::invalid_argument("messages must be an array").into()),
-            };
+            let messages = from_js(&messages, "messages", ErrorCode::InvalidMessage)?;
             Ok(TreeOp::Add(AddMessages {
                 messages,
                 truncate_after: o.truncate_after,

@@ -38,6 +38,20 @@ impl<T: FromValue> FromValue for Option<T> {
     }
 }
 
+/// A JSON array, each item read as a `T`; an error names the item's index.
+impl<T: FromValue> FromValue for Vec<T> {
+    fn from_value(value: &Value) -> ReadResult<Self> {
+        let Value::Array(items) = value else {
+            return Err(format!("invalid type: {}, expected an array", kind(value)));
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| T::from_value(item).map_err(|e| format!("[{i}]: {e}")))
+            .collect()
+    }
+}
+
 /// The fields of a JSON object.
 pub struct Fields<'a>(&'a Map<String, Value>);
 

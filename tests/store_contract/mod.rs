@@ -119,6 +119,16 @@ pub async fn append(store: &dyn Store, session: &mut Session, content: &str) -> 
     m
 }
 
+/// A new session holding `n` messages, `m0`…, as plain appends write them.
+pub async fn linear(store: &dyn Store, id: &str, n: usize) -> Session {
+    let mut s = session(id);
+    store.put_session(&s).await.unwrap();
+    for i in 0..n {
+        append(store, &mut s, &format!("m{i}")).await;
+    }
+    s
+}
+
 pub fn run(session_id: &str, id: &str) -> Run {
     Run {
         id: id.to_owned(),
@@ -583,11 +593,7 @@ pub async fn a_damaged_session_is_reported_isolated_and_deletable(b: &Backend) {
 pub async fn a_tree_round_trips_and_truncation_deletes_only_what_it_names(b: &Backend) {
     use agent_sessions::core::model::Parent;
     let store = (b.open)().await;
-    let mut s = session("tree");
-    store.put_session(&s).await.unwrap();
-    for i in 0..3 {
-        append(&*store, &mut s, &format!("m{i}")).await;
-    }
+    let mut s = linear(&*store, "tree", 3).await;
     // An alternative to m1 (parent m0), then a new root: written as an edit writes them.
     s.head_seq = Some(3);
     s.first_seq = Some(0);
@@ -662,11 +668,7 @@ pub async fn a_tree_round_trips_and_truncation_deletes_only_what_it_names(b: &Ba
 pub async fn one_write_deletes_appends_and_refuses_a_taken_seq(b: &Backend) {
     use agent_sessions::core::model::Parent;
     let store = (b.open)().await;
-    let mut s = session("batch");
-    store.put_session(&s).await.unwrap();
-    for i in 0..3 {
-        append(&*store, &mut s, &format!("m{i}")).await;
-    }
+    let mut s = linear(&*store, "batch", 3).await;
     // Truncate after m0 and continue there with two messages: one write.
     s.first_seq = Some(0);
     let mut m3 = message(&s, "m3");
