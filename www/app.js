@@ -628,8 +628,13 @@ async function follow(sessionId, base, messageId, open) {
   } finally {
     if (paint) cancelAnimationFrame(paint);
     running = null;
-    setBusy(false);
-    await render();
+    // Not busy only once the page shows the finished run: a render started by the store's own
+    // events may have drawn the reply before its run was marked completed.
+    try {
+      await render();
+    } finally {
+      setBusy(false);
+    }
   }
 }
 
