@@ -9,13 +9,16 @@
 
 // A panic in wasm aborts the whole instance (every session of the page with it): outside tests,
 // a failure is a typed `Error`, and the few places that truly cannot fail say why in an `allow`.
+// No `{:?}` either: the wasm modules are built with `-Zfmt-debug=none` (scripts/build), so a
+// Debug-formatted value would print as nothing; messages quote through `core::json::quote`.
 #![cfg_attr(
     not(test),
     deny(
         clippy::unwrap_used,
         clippy::expect_used,
         clippy::panic,
-        clippy::unreachable
+        clippy::unreachable,
+        clippy::use_debug
     )
 )]
 

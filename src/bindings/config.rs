@@ -73,7 +73,9 @@ fn check_keys(storage: &JsValue, kind: &str, allowed: &[&str]) -> JsResult<()> {
                 allowed.join(", ")
             };
             return Err(Error::invalid_config(format!(
-                "storage type {kind:?} has no option {k:?} (it takes {expected})"
+                "storage type {} has no option {} (it takes {expected})",
+                crate::core::json::quote(kind),
+                crate::core::json::quote(&k)
             ))
             .into());
         }
@@ -103,7 +105,8 @@ fn fallback_option(storage: &JsValue) -> JsResult<Option<Fallback>> {
         None => Ok(None),
         Some("memory") => Ok(Some(Fallback::Memory)),
         Some(other) => Err(Error::invalid_config(format!(
-            "storage.fallback must be \"memory\", not {other:?}"
+            "storage.fallback must be \"memory\", not {}",
+            crate::core::json::quote(other)
         ))
         .into()),
     }
@@ -189,8 +192,9 @@ pub fn storage_config(config: &JsValue) -> JsResult<StorageConfig> {
         }
         "sqlite" | "postgres" | "postgresql" => super::sql::typed(&storage, kind).map(from_sql),
         other => Err(Error::invalid_config(format!(
-            "unknown storage type {other:?} (expected memory, indexeddb, localstorage, kv, \
-             sqlite or postgres)"
+            "unknown storage type {} (expected memory, indexeddb, localstorage, kv, \
+             sqlite or postgres)",
+            crate::core::json::quote(other)
         ))
         .into()),
     }
@@ -208,7 +212,8 @@ pub fn encryption_config(config: &JsValue) -> JsResult<Option<KeySource>> {
     for k in keys(&enc, "encryption", ErrorCode::InvalidConfig)? {
         if !matches!(k.as_str(), "passphrase" | "key" | "iterations") {
             return Err(Error::invalid_config(format!(
-                "unknown encryption option {k:?} (expected passphrase, iterations or key)"
+                "unknown encryption option {} (expected passphrase, iterations or key)",
+                crate::core::json::quote(&k)
             ))
             .into());
         }

@@ -107,7 +107,11 @@ pub fn field(value: &JsValue, key: &str, what: &str, code: ErrorCode) -> JsResul
         return Err(Error::new(code, format!("{what} must be an object")).into());
     }
     Reflect::get(value, &JsValue::from_str(key)).map_err(|thrown| {
-        super::errors::wrap_js_error(code, &format!("reading {key:?} of {what} threw"), thrown)
+        super::errors::wrap_js_error(
+            code,
+            &format!("reading {} of {what} threw", crate::core::json::quote(key)),
+            thrown,
+        )
     })
 }
 

@@ -33,7 +33,8 @@ pub fn subscribe<E: BusEvent>(
         )
         .ok_or_else(|| {
             Error::invalid_argument(format!(
-                "unknown event {name:?}; expected one of {}",
+                "unknown event {}; expected one of {}",
+                crate::core::json::quote(&name),
                 E::NAMES.join(", ")
             ))
         })?;

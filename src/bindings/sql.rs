@@ -100,7 +100,8 @@ mod on {
             .find(|k| !allowed.contains(&k.as_str()))
         {
             return Err(Error::invalid_config(format!(
-                "{what} has no option {k:?} (it takes {})",
+                "{what} has no option {} (it takes {})",
+                crate::core::json::quote(&k),
                 allowed.join(", ")
             ))
             .into());
@@ -193,10 +194,10 @@ mod on {
             let kind = string(&cache, "type", "storage.cache")?;
             if kind.as_deref() != Some("in-memory") {
                 return Err(Error::invalid_config(format!(
-                    "storage.cache type {:?} is not supported: the only cache is \"in-memory\" \
+                    "storage.cache type {} is not supported: the only cache is \"in-memory\" \
                  (sessions are cached in memory; tune it with sessions: {{ maxSessions, \
                  sessionTTL }}); storage.database may be sqlite, postgres or in-memory",
-                    kind.unwrap_or_default()
+                    crate::core::json::quote(&kind.unwrap_or_default())
                 ))
                 .into());
             }
@@ -225,9 +226,10 @@ mod on {
             }
             other => {
                 return Err(Error::invalid_config(format!(
-                "storage.database type {other:?} is not supported (expected sqlite, postgres or \
-                 in-memory)"
-            ))
+                    "storage.database type {} is not supported (expected sqlite, postgres or \
+                 in-memory)",
+                    crate::core::json::quote(other)
+                ))
                 .into())
             }
         };
@@ -258,7 +260,8 @@ mod on {
             "postgres" | "postgresql" => SqlSource::PgUrl(database),
             other => {
                 return Err(Error::invalid_config(format!(
-                    "storage.sql.driver {other:?} is not supported (expected sqlite or postgres)"
+                    "storage.sql.driver {} is not supported (expected sqlite or postgres)",
+                    crate::core::json::quote(other)
                 ))
                 .into())
             }

@@ -347,7 +347,8 @@ impl SessionStore {
                 Some("createdAt") => SessionOrder::CreatedAt,
                 Some(other) => {
                     return Err(Error::invalid_argument(format!(
-                        "order must be \"updatedAt\" or \"createdAt\", not {other:?}"
+                        "order must be \"updatedAt\" or \"createdAt\", not {}",
+                        crate::core::json::quote(other)
                     ))
                     .into())
                 }
@@ -357,7 +358,8 @@ impl SessionStore {
                 Some("asc") => true,
                 Some(other) => {
                     return Err(Error::invalid_argument(format!(
-                        "direction must be \"asc\" or \"desc\", not {other:?}"
+                        "direction must be \"asc\" or \"desc\", not {}",
+                        crate::core::json::quote(other)
                     ))
                     .into())
                 }

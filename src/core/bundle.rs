@@ -171,8 +171,9 @@ pub fn prepare_import(
 ) -> Result<Import> {
     if bundle.format != BUNDLE_FORMAT {
         return Err(bad(format!(
-            "format is {:?}, expected {BUNDLE_FORMAT:?}",
-            ids::truncate_for_message(&bundle.format)
+            "format is {}, expected {}",
+            crate::core::json::quote(&ids::truncate_for_message(&bundle.format)),
+            crate::core::json::quote(BUNDLE_FORMAT)
         )));
     }
     if bundle.version == 0 || bundle.version > BUNDLE_VERSION {

@@ -112,7 +112,7 @@ impl Error {
     pub fn session_not_found(id: &str) -> Self {
         Error::new(
             ErrorCode::SessionNotFound,
-            format!("session {id:?} does not exist"),
+            format!("session {} does not exist", crate::core::json::quote(id)),
         )
         .with_session(id)
     }
@@ -121,8 +121,9 @@ impl Error {
         Error::new(
             ErrorCode::MessageNotFound,
             format!(
-                "session {session_id:?} has no message {:?}",
-                crate::core::ids::truncate_for_message(id)
+                "session {} has no message {}",
+                crate::core::json::quote(session_id),
+                crate::core::json::quote(&crate::core::ids::truncate_for_message(id))
             ),
         )
         .with_session(session_id)
@@ -142,7 +143,10 @@ impl Error {
 
     pub fn corrupt(session_id: Option<&str>, detail: impl fmt::Display) -> Self {
         let message = match session_id {
-            Some(id) => format!("stored data of session {id:?} is corrupt: {detail}"),
+            Some(id) => format!(
+                "stored data of session {} is corrupt: {detail}",
+                crate::core::json::quote(id)
+            ),
             None => format!("stored data is corrupt: {detail}"),
         };
         let mut e = Error::new(ErrorCode::StorageCorrupt, message);
@@ -155,7 +159,10 @@ impl Error {
     pub fn seq_taken(session_id: &str, seq: u64) -> Self {
         Error::new(
             ErrorCode::SessionBusy,
-            format!("position {seq} of session {session_id:?} was taken by another writer"),
+            format!(
+                "position {seq} of session {} was taken by another writer",
+                crate::core::json::quote(session_id)
+            ),
         )
         .with_session(session_id)
         .with_retryable(true)

@@ -50,7 +50,10 @@ pub fn validate_id(kind: &str, id: &str) -> Result<()> {
     let invalid = |why: &str| {
         Error::new(
             ErrorCode::InvalidId,
-            format!("invalid {kind} id {:?}: {why}", truncate_for_message(id)),
+            format!(
+                "invalid {kind} id {}: {why}",
+                crate::core::json::quote(&truncate_for_message(id))
+            ),
         )
     };
     if id.is_empty() {

@@ -9,6 +9,13 @@ pub fn from_str<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::Result<T> 
     serde_json::from_slice(text.as_bytes())
 }
 
+/// `text` as a JSON string literal (`"a\\"b"`), for naming a value in a message. Messages never
+/// use `{:?}`: the wasm modules are built with `-Zfmt-debug=none` (Debug formatting compiled out,
+/// ~2.3 KB gzip), and `clippy::use_debug` keeps `{:?}` out of non-test code.
+pub fn quote(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}
+
 /// A JSON object of one entry. `insert` into a new map, not `Map::from_iter`/`collect`: a map's
 /// bulk build sorts its input and rebalances (~2 KB of wasm) for what is one key.
 pub fn object1(key: &str, value: Value) -> serde_json::Map<String, Value> {

@@ -23,8 +23,8 @@ pub(crate) fn build_message(
 ) -> Result<Message> {
     let role = Role::parse(&input.role).ok_or_else(|| {
         Error::invalid_message(format!(
-            "unknown role {:?} (expected system, user, assistant or tool)",
-            ids::truncate_for_message(&input.role)
+            "unknown role {} (expected system, user, assistant or tool)",
+            crate::core::json::quote(&ids::truncate_for_message(&input.role))
         ))
     })?;
     let content = content_text(input.content)?;

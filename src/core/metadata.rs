@@ -58,7 +58,8 @@ fn check_keys(map: &Map<String, Value>, depth: usize, path: &str) -> Result<()> 
     for (k, v) in map {
         if FORBIDDEN_KEYS.contains(&k.as_str()) {
             return Err(invalid(format!(
-                "metadata key {k:?} is not allowed (at {path})"
+                "metadata key {} is not allowed (at {path})",
+                crate::core::json::quote(k)
             )));
         }
         check_value(v, depth, &format!("{path}.{}", truncate_for_message(k)))?;

@@ -32,7 +32,8 @@ pub fn messages_for_llm_config(
     if let Some(s) = options.strategy.as_deref() {
         if s != "recent" {
             return Err(Error::invalid_argument(format!(
-                "strategy {s:?} is not known here (expected \"recent\")"
+                "strategy {} is not known here (expected \"recent\")",
+                crate::core::json::quote(s)
             )));
         }
     }

@@ -441,7 +441,7 @@ fn body_error(e: JsValue) -> Error {
 }
 
 /// `message` of an Error (plus its `cause`'s, which is where Node's "fetch failed" puts the
-/// real reason), a string as is, anything else through its debug form. Never throws.
+/// real reason), a string as is, anything else as JSON (or its type). Never throws.
 pub(crate) fn js_error_message(e: &JsValue) -> String {
     if let Some(s) = e.as_string() {
         return s;
@@ -470,5 +470,8 @@ pub(crate) fn js_error_message(e: &JsValue) -> String {
             return out;
         }
     }
-    format!("{e:?}")
+    match js_sys::JSON::stringify(e).ok().and_then(|s| s.as_string()) {
+        Some(json) => json,
+        None => format!("a thrown {}", e.js_typeof().as_string().unwrap_or_default()),
+    }
 }

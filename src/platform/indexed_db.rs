@@ -263,7 +263,7 @@ impl IndexedDbStore {
     /// Opens at an older schema version: for testing the upgrade path only.
     #[doc(hidden)]
     pub async fn open_at_version(name: &str, version: u32) -> Result<Self> {
-        let what = format!("IndexedDB database {name:?}");
+        let what = format!("IndexedDB database {}", crate::core::json::quote(name));
         let request: IdbOpenDbRequest = factory()?
             .open_with_u32(name, version)
             .map_err(|e| unavailable(format!("{what} cannot be opened: {}", describe(&e))))?;
@@ -363,7 +363,10 @@ impl IndexedDbStore {
     }
 
     fn what(&self) -> String {
-        format!("IndexedDB database {:?}", self.name)
+        format!(
+            "IndexedDB database {}",
+            crate::core::json::quote(&self.name)
+        )
     }
 
     fn closed_error(&self) -> Error {

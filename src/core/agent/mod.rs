@@ -567,8 +567,7 @@ impl<'a> Turn<'a> {
                 Ok(m.clone())
             }
             _ => Err(Error::invalid_argument(format!(
-                "nothing to continue: the last message of session {session_id:?} is not an interrupted assistant reply with text"
-            ))),
+                "nothing to continue: the last message of session {} is not an interrupted assistant reply with text", crate::core::json::quote(session_id)))),
         }
     }
 

@@ -99,8 +99,7 @@ impl ContextOptions {
             }
             Some(other) => {
                 return Err(bad(format!(
-                    "context strategy {other:?} is unknown (expected full, buffer_window, token_window or summary_buffer)"
-                )))
+                    "context strategy {} is unknown (expected full, buffer_window, token_window or summary_buffer)", crate::core::json::quote(other))))
             }
         };
         Ok(ContextConfig {

@@ -49,8 +49,8 @@ pub(super) fn encode(cfg: &ProviderConfig, req: &ChatRequest) -> Result<HttpRequ
                     .filter(|s| !s.is_empty())
                     .ok_or_else(|| {
                         Error::invalid_message(format!(
-                            "tool message {:?} has no tool_call_id, which anthropic requires",
-                            m.id
+                            "tool message {} has no tool_call_id, which anthropic requires",
+                            crate::core::json::quote(&m.id)
                         ))
                     })?;
                 let mut block = Map::new();

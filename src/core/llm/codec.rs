@@ -70,12 +70,14 @@ pub(crate) fn arguments_object(
     match crate::core::json::from_str::<Value>(&call.arguments) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(Error::invalid_message(format!(
-            "tool call {:?} ({}) has arguments that are not a JSON object, which {provider} requires",
-            call.id, call.name
+            "tool call {} ({}) has arguments that are not a JSON object, which {provider} requires",
+            crate::core::json::quote(&call.id),
+            call.name
         ))),
         Err(e) => Err(Error::invalid_message(format!(
-            "tool call {:?} ({}) has arguments that are not valid JSON: {e}",
-            call.id, call.name
+            "tool call {} ({}) has arguments that are not valid JSON: {e}",
+            crate::core::json::quote(&call.id),
+            call.name
         ))),
     }
 }

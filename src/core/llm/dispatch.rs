@@ -72,12 +72,14 @@ fn merge_user_headers(
         let name = name.trim();
         if name.is_empty() || !name.bytes().all(is_token_char) {
             return Err(Error::invalid_config(format!(
-                "{name:?} is not a valid HTTP header name"
+                "{} is not a valid HTTP header name",
+                crate::core::json::quote(name)
             )));
         }
         if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
             return Err(Error::invalid_config(format!(
-                "the value of header {name:?} contains a line break or NUL character"
+                "the value of header {} contains a line break or NUL character",
+                crate::core::json::quote(name)
             )));
         }
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));

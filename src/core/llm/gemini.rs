@@ -40,9 +40,7 @@ pub(super) fn encode(cfg: &ProviderConfig, req: &ChatRequest) -> Result<HttpRequ
                 let latest = call_names.iter().rev().find(|(call, _)| *call == id);
                 let name = latest.map(|&(_, name)| name).ok_or_else(|| {
                     Error::invalid_message(format!(
-                        "tool message {:?} answers call {id:?}, but no earlier assistant message made that call; gemini needs the function name",
-                        m.id
-                    ))
+                        "tool message {} answers call {}, but no earlier assistant message made that call; gemini needs the function name", crate::core::json::quote(&m.id), crate::core::json::quote(id)))
                 })?;
                 (
                     "user",

@@ -128,8 +128,8 @@ fn encode_message(m: &Message) -> Result<Value> {
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| {
                     Error::invalid_message(format!(
-                        "tool message {:?} has no tool_call_id, which openai requires",
-                        m.id
+                        "tool message {} has no tool_call_id, which openai requires",
+                        crate::core::json::quote(&m.id)
                     ))
                 })?;
             o.insert("tool_call_id".into(), Value::String(id.into()));

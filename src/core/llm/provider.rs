@@ -37,7 +37,8 @@ impl Provider {
     pub fn from_config(s: &str) -> Result<Provider> {
         Provider::parse(s).ok_or_else(|| {
             Error::invalid_config(format!(
-                "unknown llm.provider {s:?} (expected openai, anthropic, gemini, mock or custom)"
+                "unknown llm.provider {} (expected openai, anthropic, gemini, mock or custom)",
+                crate::core::json::quote(s)
             ))
         })
     }

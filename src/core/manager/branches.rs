@@ -230,8 +230,10 @@ impl SessionManager {
                     let original = &all[i];
                     if let Some(taken) = edit.id.as_deref().filter(|x| tree.by_id(x).is_some()) {
                         return Err(Error::invalid_message(format!(
-                            "the session already holds a message {:?}",
-                            crate::core::ids::truncate_for_message(taken)
+                            "the session already holds a message {}",
+                            crate::core::json::quote(&crate::core::ids::truncate_for_message(
+                                taken
+                            ))
                         )));
                     }
                     let input = NewMessage {
@@ -381,7 +383,8 @@ impl SessionManager {
         };
         let Some(&user) = path.iter().rev().find(|&&j| all[j].role == Role::User) else {
             return Err(Error::invalid_argument(format!(
-                "nothing to regenerate: session {id:?} has no user message to answer there"
+                "nothing to regenerate: session {} has no user message to answer there",
+                crate::core::json::quote(id)
             )));
         };
         if tree.head(&session) != Some(user) {

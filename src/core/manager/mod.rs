@@ -226,7 +226,7 @@ impl SessionManager {
         if self.get(id).await?.is_some() {
             return Err(Error::new(
                 ErrorCode::SessionExists,
-                format!("session {id:?} already exists"),
+                format!("session {} already exists", crate::core::json::quote(id)),
             )
             .with_session(id));
         }
@@ -649,7 +649,10 @@ impl SessionManager {
             if !overwrite {
                 return Err(Error::new(
                     ErrorCode::SessionExists,
-                    format!("session {id:?} already exists (pass overwrite: true to replace it)"),
+                    format!(
+                        "session {} already exists (pass overwrite: true to replace it)",
+                        crate::core::json::quote(&id)
+                    ),
                 )
                 .with_session(&id));
             }

@@ -67,10 +67,11 @@ fn kind(v: &Value) -> &'static str {
 
 fn unknown_field(o: &Map<String, Value>, known: &[&str]) -> Result<(), ApiError> {
     match o.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(
-            ApiError::new("INVALID_ARGUMENT", format!("unknown field {k:?}"))
-                .with_details(serde_json::json!({ "field": k, "allowed": known })),
-        ),
+        Some(k) => Err(ApiError::new(
+            "INVALID_ARGUMENT",
+            format!("unknown field {}", crate::core::json::quote(k)),
+        )
+        .with_details(serde_json::json!({ "field": k, "allowed": known }))),
         None => Ok(()),
     }
 }
@@ -205,8 +206,8 @@ pub fn parse_limit(raw: Option<&str>, default: u32, max: u32) -> Result<u32, Api
         _ => Err(ApiError::new(
             "INVALID_ARGUMENT",
             format!(
-                "limit must be an integer from 1 to {max}, not {:?}",
-                ids::truncate_for_message(raw)
+                "limit must be an integer from 1 to {max}, not {}",
+                crate::core::json::quote(&ids::truncate_for_message(raw))
             ),
         )),
     }

@@ -248,7 +248,8 @@ fn llm(name: &str, o: &Map<String, Value>) -> Result<(Value, Map<String, Value>)
         return Err(bad(
             &format!("{key}.type"),
             format!(
-                "unknown provider {provider:?} (expected {})",
+                "unknown provider {} (expected {})",
+                crate::core::json::quote(&provider),
                 PROVIDERS.join(", ")
             ),
         ));
@@ -349,7 +350,8 @@ fn memory(agent_key: &str, v: Option<&Value>) -> Result<Option<Value>> {
         return Err(bad(
             &format!("{wkey}.strategy"),
             format!(
-                "unknown strategy {strategy:?} (expected {})",
+                "unknown strategy {} (expected {})",
+                crate::core::json::quote(&strategy),
                 STRATEGIES.join(", ")
             ),
         ));
@@ -406,7 +408,10 @@ fn store(name: &str, o: &Map<String, Value>) -> Result<Value> {
             if !["sqlite", "postgres"].contains(&driver.as_str()) {
                 return Err(bad(
                     &format!("{skey}.driver"),
-                    format!("unknown driver {driver:?} (expected sqlite or postgres)"),
+                    format!(
+                        "unknown driver {} (expected sqlite or postgres)",
+                        crate::core::json::quote(&driver)
+                    ),
                 ));
             }
             let database = string(s, &skey, "database")?.ok_or_else(|| {
@@ -421,7 +426,10 @@ fn store(name: &str, o: &Map<String, Value>) -> Result<Value> {
         }
         other => Err(bad(
             &format!("{key}.backend"),
-            format!("unknown backend {other:?} (expected sql, memory or kv)"),
+            format!(
+                "unknown backend {} (expected sql, memory or kv)",
+                crate::core::json::quote(other)
+            ),
         )),
     }
 }
@@ -648,7 +656,8 @@ pub fn normalize(raw: &Value, env: EnvLookup) -> Result<Value> {
             bad(
                 &format!("{key}.llm"),
                 format!(
-                    "{llm_name:?} is not defined under llms (defined: {})",
+                    "{} is not defined under llms (defined: {})",
+                    crate::core::json::quote(&llm_name),
                     llms.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
             )
@@ -667,7 +676,10 @@ pub fn normalize(raw: &Value, env: EnvLookup) -> Result<Value> {
             if !stores.contains_key(s) {
                 return Err(bad(
                     &format!("{key}.session_store"),
-                    format!("{s:?} is not defined under session_stores"),
+                    format!(
+                        "{} is not defined under session_stores",
+                        crate::core::json::quote(s)
+                    ),
                 ));
             }
         }

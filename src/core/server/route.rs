@@ -103,7 +103,7 @@ pub fn match_route(method: &str, path: &str) -> Result<Route, ApiError> {
     if !valid_agent_name(&agent) {
         return Err(ApiError::new(
             "AGENT_NOT_FOUND",
-            format!("unknown agent {:?}", clip(&agent)),
+            format!("unknown agent {}", crate::core::json::quote(&clip(&agent))),
         ));
     }
     let route = |endpoint, session_id| Route {

@@ -217,10 +217,11 @@ pub fn validate_prefix(prefix: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid_config(format!(
-            "storage.prefix {prefix:?} must be 1 to 40 lowercase letters, digits or _ (not starting with a \
-             digit): it becomes part of table names"
-        )))
+        Err(Error::invalid_config(
+            format!(
+            "storage.prefix {} must be 1 to 40 lowercase letters, digits or _ (not starting with a \
+             digit): it becomes part of table names", crate::core::json::quote(prefix)),
+        ))
     }
 }
 
