@@ -141,10 +141,7 @@ mod tests {
         assert_eq!(decode("not json"), []);
         assert_eq!(decode("[1,2]"), []);
         assert_eq!(decode("{\"t\":\"SessionUpdated\"}"), []);
-        assert_eq!(
-            decode("{\"t\":\"SessionDeleted\",\"d\":{\"nope\":1}}"),
-            []
-        );
+        assert_eq!(decode("{\"t\":\"SessionDeleted\",\"d\":{\"nope\":1}}"), []);
     }
 
     #[test]
@@ -189,7 +186,10 @@ mod tests {
         ];
         let texts: Vec<String> = events.iter().filter_map(encode).collect();
         let one_text = batch(vec![texts[0].clone()]).unwrap();
-        assert_eq!(one_text, texts[0], "a batch of one is that event's own form");
+        assert_eq!(
+            one_text, texts[0],
+            "a batch of one is that event's own form"
+        );
         assert_eq!(batch(Vec::new()), None);
         let text = batch(texts).unwrap();
         assert_eq!(decode(&text), events);
