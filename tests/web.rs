@@ -154,6 +154,97 @@ mod peers {
             ]
         );
     }
+    /// The wire as another tab sees it, through a raw `BroadcastChannel` on the same name: one
+    /// post per append, whose own `t`/`d` are the message (what a tab running an older version,
+    /// which reads one event per post, understands) with the session record under `more`; and a
+    /// post in that older single form is heard here.
+    #[wasm_bindgen_test]
+    async fn one_post_per_append_readable_by_an_older_reader_and_the_older_form_is_heard() {
+        use js_sys::{Function, Reflect, JSON};
+        let scope = scope();
+        let a = manager(&scope);
+        let ctor: Function = Reflect::get(&js_sys::global(), &"BroadcastChannel".into())
+            .unwrap()
+            .into();
+        let raw = Reflect::construct(
+            &ctor,
+            &js_sys::Array::of1(&format!("agent-sessions:{scope}").into()),
+        )
+        .unwrap();
+        let posts = Rc::new(RefCell::new(Vec::<String>::new()));
+        let p2 = posts.clone();
+        let on = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+            let data = Reflect::get(&ev, &"data".into()).unwrap();
+            p2.borrow_mut().push(data.as_string().unwrap());
+        });
+        Reflect::set(&raw, &"onmessage".into(), on.as_ref()).unwrap();
+        a.create(Some("s"), CreateOptions::default()).await.unwrap();
+        for _ in 0..1000 {
+            if !posts.borrow().is_empty() {
+                break;
+            }
+            sleep(10).await;
+        }
+        posts.borrow_mut().clear();
+        a.add_message(
+            "s",
+            NewMessage {
+                role: "user".into(),
+                content: Some("hi".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        for _ in 0..1000 {
+            if !posts.borrow().is_empty() {
+                break;
+            }
+            sleep(10).await;
+        }
+        sleep(50).await;
+        let posts = posts.borrow().clone();
+        assert_eq!(posts.len(), 1, "{posts:?}");
+        let wire = JSON::parse(&posts[0]).unwrap();
+        let get = |v: &JsValue, k: &str| Reflect::get(v, &k.into()).unwrap();
+        assert_eq!(get(&wire, "t").as_string().as_deref(), Some("MessageAdded"));
+        assert_eq!(
+            get(&get(&wire, "d"), "content").as_string().as_deref(),
+            Some("hi")
+        );
+        let more = get(&wire, "more");
+        assert_eq!(get(&more, "length").as_f64(), Some(1.0));
+        let second = get(&more, "0");
+        assert_eq!(
+            get(&second, "t").as_string().as_deref(),
+            Some("SessionUpdated")
+        );
+        assert_eq!(get(&get(&second, "d"), "messageCount").as_f64(), Some(1.0));
+
+        // A tab of an older version posts one event per message.
+        let heard = Rc::new(RefCell::new(Vec::<(String, bool)>::new()));
+        let h = heard.clone();
+        a.events.on(
+            "session:deleted",
+            Rc::new(move |e: &Event| {
+                let v = e.to_json();
+                h.borrow_mut()
+                    .push((v["sessionId"].as_str().unwrap().into(), v["remote"] == true));
+            }),
+        );
+        let post: Function = get(&raw, "postMessage").into();
+        post.call1(&raw, &r#"{"t":"SessionDeleted","d":{"id":"s"}}"#.into())
+            .unwrap();
+        for _ in 0..1000 {
+            if !heard.borrow().is_empty() {
+                break;
+            }
+            sleep(10).await;
+        }
+        assert_eq!(*heard.borrow(), [("s".into(), true)]);
+        let close: Function = get(&raw, "close").into();
+        close.call0(&raw).unwrap();
+    }
 }
 
 /// Two stores over one IndexedDB database in the same page (two connections, two channels): the

@@ -4,16 +4,17 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::core::model::{Message, Run, Session};
 
-/// A change to a store, reported after it is durable. The serde form is what other contexts
-/// (tabs, workers) sharing the storage receive over the wire; JavaScript listeners get
-/// [`Event::to_json`]. Reading it back is [`crate::core::peers::decode`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "t", content = "d")]
+/// A change to a store, reported after it is durable. Other contexts (tabs, workers) sharing the
+/// storage receive it in the wire form of [`crate::core::peers`] (serde's adjacently tagged form
+/// of this enum, written by hand; the tests derive serde's to compare); JavaScript listeners get
+/// [`Event::to_json`].
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[cfg_attr(test, serde(tag = "t", content = "d"))]
 pub enum Event {
     SessionCreated(Session),
     SessionUpdated(Session),
@@ -29,7 +30,7 @@ pub enum Event {
     MessageUpdated(Message),
     RunUpdated(Run),
     /// The same change, made by another context sharing the storage.
-    #[serde(skip)]
+    #[cfg_attr(test, serde(skip))]
     Remote(Box<Event>),
 }
 

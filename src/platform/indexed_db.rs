@@ -48,6 +48,7 @@ use web_sys::{
 use super::storage_error::{storage_error, unavailable};
 use crate::core::error::{Error, ErrorCode, Result};
 use crate::core::model::{Message, Run, Session, Summary};
+use crate::core::record_json;
 use crate::core::record_read::FromValue;
 use crate::core::store::{AppendBuild, HostMessages, MessageQuery, Store};
 
@@ -174,7 +175,20 @@ async fn commit(tx: &IdbTransaction) -> std::result::Result<(), JsValue> {
 fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
     let text = serde_json::to_string(value)
         .map_err(|e| Error::internal(format!("could not encode a record: {e}")))?;
-    JSON::parse(&text).map_err(|_| Error::internal("could not encode a record"))
+    record_js(&text)
+}
+
+/// A record as IndexedDB stores it, from its JSON text (`record_json`: the public form).
+fn record_js(text: &str) -> Result<JsValue> {
+    JSON::parse(text).map_err(|_| Error::internal("could not encode a record"))
+}
+
+fn message_js(message: &Message) -> Result<JsValue> {
+    record_js(&record_json::message_json(message))
+}
+
+fn session_js(session: &Session) -> Result<JsValue> {
+    record_js(&record_json::session_json(session))
 }
 
 /// A stored record back into a model type; anything unreadable is `STORAGE_CORRUPT` naming the
@@ -549,7 +563,7 @@ impl Store for IndexedDbStore {
     }
 
     async fn put_session(&self, session: &Session) -> Result<()> {
-        self.put_one(SESSIONS, &to_js(session)?, None).await
+        self.put_one(SESSIONS, &session_js(session)?, None).await
     }
 
     async fn list_sessions(&self) -> Result<Vec<Session>> {
@@ -581,7 +595,7 @@ impl Store for IndexedDbStore {
     }
 
     async fn put_message(&self, session: &Session, message: &Message) -> Result<()> {
-        let (m, s) = (to_js(message)?, to_js(session)?);
+        let (m, s) = (message_js(message)?, session_js(session)?);
         let tx = self.tx(&[MESSAGES, SESSIONS], true)?;
         let messages = self.store(&tx, MESSAGES)?;
         // The seq-slot check, inside the transaction: IndexedDB runs overlapping readwrite
@@ -628,7 +642,7 @@ impl Store for IndexedDbStore {
         };
         let decided = stored
             .and_then(&mut *build)
-            .and_then(|(s, m)| Ok((to_js(&m)?, to_js(&s)?, s, m)));
+            .and_then(|(s, m)| Ok((message_js(&m)?, session_js(&s)?, s, m)));
         let (m_js, s_js, session, message) = match decided {
             Ok(d) => d,
             Err(e) => {
@@ -693,7 +707,7 @@ impl Store for IndexedDbStore {
     }
 
     async fn clear_messages(&self, session: &Session) -> Result<()> {
-        let s = to_js(session)?;
+        let s = session_js(session)?;
         let tx = self.tx(&[SESSIONS, MESSAGES, SUMMARIES], true)?;
         let range = self.all_messages(&session.id)?;
         self.store(&tx, MESSAGES)?
@@ -715,8 +729,8 @@ impl Store for IndexedDbStore {
         delete: &[u64],
         put: &[Message],
     ) -> Result<()> {
-        let s = to_js(session)?;
-        let values = put.iter().map(to_js).collect::<Result<Vec<_>>>()?;
+        let s = session_js(session)?;
+        let values = put.iter().map(message_js).collect::<Result<Vec<_>>>()?;
         let tx = self.tx(&[SESSIONS, MESSAGES], true)?;
         let messages = self.store(&tx, MESSAGES)?;
         for &seq in delete {

@@ -117,17 +117,16 @@ impl Leases {
         posted
     }
 
-    /// Posts the notices waiting, in order.
+    /// Posts the notices waiting, in order, as one message (an append's two notices in one post:
+    /// each post is a trip to the browser's other processes).
     fn flush(&self) {
         let notices = std::mem::take(&mut *self.notices.borrow_mut());
         let broadcast = self.broadcast.borrow();
-        let Some(channel) = broadcast.as_ref() else {
+        let (Some(channel), Some(text)) = (broadcast.as_ref(), peers::batch(notices)) else {
             return;
         };
         if let Some(post) = function_property(channel, "postMessage") {
-            for text in notices {
-                let _ = post.call1(channel, &JsValue::from_str(&text));
-            }
+            let _ = post.call1(channel, &JsValue::from_str(&text));
         }
     }
 
@@ -206,9 +205,10 @@ fn open_channel(name: &str, manager: Weak<SessionManager>) -> Option<Channel> {
         let text = Reflect::get(&ev, &JsValue::from_str("data"))
             .ok()
             .and_then(|d| d.as_string());
-        if let (Some(event), Some(m)) = (text.as_deref().and_then(peers::decode), manager.upgrade())
-        {
-            m.apply_remote(event);
+        if let (Some(text), Some(m)) = (text, manager.upgrade()) {
+            for event in peers::decode(&text) {
+                m.apply_remote(event);
+            }
         }
     });
     Reflect::set(

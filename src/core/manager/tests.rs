@@ -787,7 +787,9 @@ mod peers {
             for (i, m) in self.hub.managers.borrow().iter().enumerate() {
                 if i != self.index {
                     if let Some(m) = m.upgrade() {
-                        m.apply_remote(crate::core::peers::decode(&text).unwrap());
+                        for e in crate::core::peers::decode(&text) {
+                            m.apply_remote(e);
+                        }
                     }
                 }
             }
