@@ -2,6 +2,10 @@
 //
 //   node bench/cold-start.mjs             (after ./scripts/build; ROUNDS=11 by default)
 //   ROUNDS=1 node bench/cold-start.mjs    (what tests/js/cold-start-smoke.test.mjs runs once)
+//   BASE=/tmp/base-pkg node bench/cold-start.mjs
+//                                         (the Node figures also for another build's pkg/, e.g. a
+//                                         copy of main's, in the same interleaved rounds, with
+//                                         the ratio of the headline figure: a change side by side)
 //
 // - Node: a fresh process per round and per figure (the package imported by name, as a user
 //   does): `import("agent-sessions")` (read, compile and instantiate the module: the Node entry
@@ -24,10 +28,11 @@
 // Rounds are interleaved (each round runs every figure once); medians are printed as Markdown.
 // bench/cold-start.md records a run.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { tmpdir } from "node:os";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 11);
@@ -36,8 +41,10 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => x.toFixed(1);
 
 // --- Node: one fresh process per figure and round --------------------------------------------
-const serverWasm = path.join(root, "pkg/agent_sessions_server_bg.wasm");
-const childScripts = {
+// The scripts for a package directory `pkg` (this build's pkg/, or BASE's copy).
+const childScripts = (pkg) => {
+  const serverWasm = path.join(pkg, "agent_sessions_server_bg.wasm");
+  return {
   // The figure of the issue: import + init + first create(), from the process's first line.
   full: `
     const t0 = performance.now();
@@ -68,9 +75,25 @@ const childScripts = {
     console.log(JSON.stringify({ loader: performance.now() - t0 }));`,
   glue: `
     const t0 = performance.now();
-    await import(${JSON.stringify(new URL("../pkg/agent_sessions_server.js", import.meta.url).href)});
+    await import(${JSON.stringify(pathToFileURL(path.join(pkg, "agent_sessions_server.js")).href)});
     console.log(JSON.stringify({ glue: performance.now() - t0 }));`,
+  };
 };
+
+// Where each package is run from: the repository (node_modules/agent-sessions is pkg/), and for
+// BASE a temporary directory whose node_modules/agent-sessions is BASE.
+function packages() {
+  const list = [["", root, path.join(root, "pkg")]];
+  if (process.env.BASE) {
+    const base = path.resolve(process.env.BASE);
+    const dir = mkdtempSync(path.join(tmpdir(), "cold-start-base-"));
+    mkdirSync(path.join(dir, "node_modules"));
+    symlinkSync(base, path.join(dir, "node_modules", "agent-sessions"), "dir");
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+    list.push([` — BASE (${base})`, dir, base]);
+  }
+  return list;
+}
 
 function nodes() {
   const list = [[`Node ${process.version}`, process.execPath]];
@@ -83,27 +106,34 @@ function nodes() {
   return list;
 }
 
-function runChild(node, script) {
+function runChild(node, script, cwd) {
   const out = execFileSync(node, ["--no-warnings", "--input-type=module", "-e", script], {
-    cwd: root, encoding: "utf8",
+    cwd, encoding: "utf8",
   });
   return JSON.parse(out.trim().split("\n").pop());
 }
 
+const ratios = [];
 async function nodeFigures() {
   const lines = [
     "| Node | import + open + first create() | of which import (read, compile, instantiate) | open | create | compile alone: `new WebAssembly.Module` | `WebAssembly.compile` | glue import alone | an empty module's import (the loader) | process boot before the first line |",
     "|---|---|---|---|---|---|---|---|---|---|",
   ];
+  const pkgs = packages();
   for (const [label, bin] of nodes()) {
-    const got = {};
+    const got = pkgs.map(() => ({}));
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, script] of Object.entries(childScripts)) {
-        for (const [k, v] of Object.entries(runChild(bin, script))) (got[k] ??= []).push(v);
-      }
+      pkgs.forEach(([, cwd, pkg], i) => {
+        for (const [name, script] of Object.entries(childScripts(pkg))) {
+          for (const [k, v] of Object.entries(runChild(bin, script, cwd))) (got[i][k] ??= []).push(v);
+        }
+      });
     }
-    const m = (k) => ms(median(got[k]));
-    lines.push(`| ${label} | **${m("total")} ms** | ${m("import")} | ${m("open")} | ${m("create")} | ${m("compileSync")} | ${m("compileAsync")} | ${m("glue")} | ${m("loader")} | ${m("boot")} |`);
+    pkgs.forEach(([suffix], i) => {
+      const m = (k) => ms(median(got[i][k]));
+      lines.push(`| ${label}${suffix} | **${m("total")} ms** | ${m("import")} | ${m("open")} | ${m("create")} | ${m("compileSync")} | ${m("compileAsync")} | ${m("glue")} | ${m("loader")} | ${m("boot")} |`);
+    });
+    if (pkgs.length > 1) ratios.push(`${label}: import + open + first create() ${ms(median(got[0].total))} ms here, ${ms(median(got[1].total))} ms BASE: ${(median(got[0].total) / median(got[1].total)).toFixed(2)}×`);
   }
   return lines;
 }
@@ -218,7 +248,7 @@ export default { async fetch() {
 }
 
 const out = [`Cold start, median of ${ROUNDS} rounds; ${new Date().toISOString().slice(0, 10)}; bench/cold-start.mjs`, ""];
-if (ONLY.includes("node")) out.push(...(await nodeFigures()), "");
+if (ONLY.includes("node")) out.push(...(await nodeFigures()), "", ...(ratios.length ? [...ratios, ""] : []));
 if (ONLY.includes("chromium")) out.push(...(await chromiumFigures()), "");
 if (ONLY.includes("workerd")) out.push(...(await workerdFigures()), "");
 console.log(out.join("\n"));

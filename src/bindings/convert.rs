@@ -51,6 +51,13 @@ pub fn from_js<T: FromValue>(value: &JsValue, what: &str, code: ErrorCode) -> Js
 /// A JSON-shaped argument as its JSON value.
 #[inline(never)]
 pub fn from_js_value(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<Value> {
+    // An absent option (the common case) without a JSON round trip: it is `null` either way, and
+    // a first call then runs (and the engine compiles) no JSON reader (bench/cold-start.md). In
+    // the server runtimes' module only (`sql`): the storage-only module's budget has no room for
+    // the check (bench/size.md).
+    if cfg!(feature = "sql") && value.is_undefined() {
+        return Ok(Value::Null);
+    }
     let text = json_text(value, what, code)?;
     crate::core::json::from_str(&text).map_err(|e| parse_error(e, what, code))
 }

@@ -74,6 +74,13 @@ impl SessionStore {
     pub(crate) async fn open_manager(config: &JsValue) -> JsResult<Rc<SessionManager>> {
         let manager_config = config::manager_config(config)?;
         let encryption = config::encryption_config(config)?;
+        // Memory here, every other backend in a boxed future of its own (see `open_boxed`).
+        #[cfg(feature = "sql")]
+        let (store, shared_scope) = match config::storage_config(config)? {
+            StorageConfig::Memory => (memory_store(), None),
+            other => open_boxed(other).await?,
+        };
+        #[cfg(not(feature = "sql"))]
         let (store, shared_scope) = open_storage(config::storage_config(config)?).await?;
         let store: Rc<dyn Store> = match encryption {
             Some(source) => Rc::new(crypto::sealed_store(store, source).await?),
@@ -96,11 +103,34 @@ impl SessionStore {
 /// A store, and the name other contexts (tabs, workers) would open the same storage by.
 type Opened = (Rc<dyn Store>, Option<String>);
 
+// Cold start (bench/cold-start.md): the engine compiles a wasm function at its first call, the
+// whole of it, and an `async fn` awaited inline becomes part of its caller's state machine. So
+// the opening of every backend but memory is a boxed future made by a function of its own
+// (`inline(never)`, so the compiler cannot see through the box): a store's first `open` over
+// memory compiles none of their code (Node's figure: -12 KB of code compiled at the first `open`).
+// Only in the server runtimes' module (the `sql` feature, which Node and workerd load): in the
+// browser modules the box costs ~0.3 KB gzip, more than their budgets have left (bench/size.md).
+#[cfg(feature = "sql")]
+#[inline(never)]
+fn open_boxed(
+    config: StorageConfig,
+) -> futures_util::future::LocalBoxFuture<'static, Result<Opened, Error>> {
+    Box::pin(open_storage(config))
+}
+
+/// A new memory store: one function for the three places that make one (smaller code in the
+/// server module; in the others, where the call is not smaller, it is inlined).
+#[cfg_attr(feature = "sql", inline(never))]
+#[cfg_attr(not(feature = "sql"), inline(always))]
+fn memory_store() -> Rc<dyn Store> {
+    Rc::new(MemoryStore::new())
+}
+
 /// Opens the configured backend; an unavailable one gives way to the configured fallback (with a
 /// console warning, since the data will not outlive the page).
 async fn open_storage(config: StorageConfig) -> Result<Opened, Error> {
     let (opened, fallback): (Result<Opened, Error>, _) = match config {
-        StorageConfig::Memory => return Ok((Rc::new(MemoryStore::new()), None)),
+        StorageConfig::Memory => return Ok((memory_store(), None)),
         StorageConfig::IndexedDb { name, fallback } => (
             IndexedDbStore::open(&name)
                 .await
@@ -129,7 +159,7 @@ async fn open_storage(config: StorageConfig) -> Result<Opened, Error> {
                  so sessions last only as long as this page",
                 e.message
             )));
-            Ok((Rc::new(MemoryStore::new()), None))
+            Ok((memory_store(), None))
         }
         (other, _) => other,
     }
