@@ -11,6 +11,8 @@
 // a failure is a typed `Error`, and the few places that truly cannot fail say why in an `allow`.
 // No `{:?}` either: the wasm modules are built with `-Zfmt-debug=none` (scripts/build), so a
 // Debug-formatted value would print as nothing; messages quote through `core::json::quote`.
+// `clippy::use_debug` sees only `write!`/`print!`; scripts/no-debug-format.mjs (a lint gate)
+// finds the rest (`format!`, `panic!`, …).
 #![cfg_attr(
     not(test),
     deny(

@@ -154,6 +154,75 @@ mod peers {
             ]
         );
     }
+    /// Appends that finish in one task (a loop of awaited appends over memory: the kept Web Lock
+    /// and a store that needs no other task) still go out as one post each, the message first:
+    /// a tab of an older version reads only a post's first event, so a post carrying several
+    /// appends would hide all but the first message from it.
+    #[wasm_bindgen_test]
+    async fn appends_of_one_task_go_out_as_one_post_each() {
+        use js_sys::{Function, Reflect, JSON};
+        let scope = scope();
+        let a = manager(&scope);
+        let ctor: Function = Reflect::get(&js_sys::global(), &"BroadcastChannel".into())
+            .unwrap()
+            .into();
+        let raw = Reflect::construct(
+            &ctor,
+            &js_sys::Array::of1(&format!("agent-sessions:{scope}").into()),
+        )
+        .unwrap();
+        let posts = Rc::new(RefCell::new(Vec::<String>::new()));
+        let p2 = posts.clone();
+        let on = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+            let data = Reflect::get(&ev, &"data".into()).unwrap();
+            p2.borrow_mut().push(data.as_string().unwrap());
+        });
+        Reflect::set(&raw, &"onmessage".into(), on.as_ref()).unwrap();
+        a.create(Some("s"), CreateOptions::default()).await.unwrap();
+        for _ in 0..1000 {
+            if !posts.borrow().is_empty() {
+                break;
+            }
+            sleep(10).await;
+        }
+        posts.borrow_mut().clear();
+        for text in ["one", "two", "three"] {
+            a.add_message(
+                "s",
+                NewMessage {
+                    role: "user".into(),
+                    content: Some(text.into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        }
+        for _ in 0..1000 {
+            if posts.borrow().len() >= 3 {
+                break;
+            }
+            sleep(10).await;
+        }
+        let get = |v: &JsValue, k: &str| Reflect::get(v, &k.into()).unwrap();
+        let heard: Vec<(String, String, f64)> = posts
+            .borrow()
+            .iter()
+            .map(|text| {
+                let wire = JSON::parse(text).unwrap();
+                (
+                    get(&wire, "t").as_string().unwrap(),
+                    get(&get(&wire, "d"), "content").as_string().unwrap(),
+                    get(&get(&wire, "more"), "length").as_f64().unwrap(),
+                )
+            })
+            .collect();
+        let want = |c: &str| ("MessageAdded".to_string(), c.to_string(), 1.0);
+        assert_eq!(heard, [want("one"), want("two"), want("three")]);
+        let close: Function = get(&raw, "close").into();
+        close.call0(&raw).unwrap();
+    }
+
     /// The wire as another tab sees it, through a raw `BroadcastChannel` on the same name: one
     /// post per append, whose own `t`/`d` are the message (what a tab running an older version,
     /// which reads one event per post, understands) with the session record under `more`; and a

@@ -633,7 +633,8 @@ async function follow(sessionId, base, messageId, open) {
     try {
       await render();
     } finally {
-      setBusy(false);
+      // Another answer may have started meanwhile (its own follow() is now the busy one).
+      if (!running) setBusy(false);
     }
   }
 }

@@ -9,11 +9,36 @@ pub fn from_str<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::Result<T> 
     serde_json::from_slice(text.as_bytes())
 }
 
-/// `text` as a JSON string literal (`"a\\"b"`), for naming a value in a message. Messages never
-/// use `{:?}`: the wasm modules are built with `-Zfmt-debug=none` (Debug formatting compiled out,
-/// ~2.3 KB gzip), and `clippy::use_debug` keeps `{:?}` out of non-test code.
+/// `text` in double quotes, for naming a value in a message: `"`, `\\`, line breaks and tabs
+/// escaped as in JSON, and every other control character (C0, DEL, C1) and the invisible ones
+/// that would reorder or hide text in a console or a log (bidirectional controls, zero-width
+/// characters, line and paragraph separators, the byte order mark) as Rust's `{:?}` wrote them
+/// (`\u{85}`). Messages never use `{:?}` itself: the wasm modules are built with
+/// `-Zfmt-debug=none` (Debug formatting compiled out, ~2.8 KB gzip), and the lint stage keeps it
+/// out of non-test code (scripts/no-debug-format.mjs, `clippy::use_debug`).
 pub fn quote(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_default()
+    use std::fmt::Write;
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || invisible(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 /// A JSON object of one entry. `insert` into a new map, not `Map::from_iter`/`collect`: a map's
@@ -55,5 +80,30 @@ pub fn whole_number(value: Option<f64>, what: &str) -> crate::core::error::Resul
         }
         Some(v) => Ok(Some(v.min(u32::MAX as f64) as usize)),
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn quote_escapes_what_would_break_or_hide_a_message() {
+        assert_eq!(quote("abc"), r#""abc""#);
+        assert_eq!(quote("é 中 🙂"), "\"é 中 🙂\"");
+        assert_eq!(quote("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(quote("l1\nl2\r\t"), r#""l1\nl2\r\t""#);
+        assert_eq!(
+            quote("\u{0}\u{1f}\u{7f}\u{85}"),
+            r#""\u{0}\u{1f}\u{7f}\u{85}""#
+        );
+        assert_eq!(
+            quote("x\u{202e}y\u{200b}\u{2028}\u{feff}"),
+            r#""x\u{202e}y\u{200b}\u{2028}\u{feff}""#
+        );
+        // What Rust's Debug wrote for the same, wherever both escape.
+        for s in ["plain", "a\"b", "\u{1}", "\u{85}", "\u{202e}", "tab\t"] {
+            assert_eq!(quote(s), format!("{s:?}"));
+        }
     }
 }

@@ -441,7 +441,8 @@ fn body_error(e: JsValue) -> Error {
 }
 
 /// `message` of an Error (plus its `cause`'s, which is where Node's "fetch failed" puts the
-/// real reason), a string as is, anything else as JSON (or its type). Never throws.
+/// real reason), a string as is, an Error without a message by its name, anything else as JSON
+/// (or its type). Never throws.
 pub(crate) fn js_error_message(e: &JsValue) -> String {
     if let Some(s) = e.as_string() {
         return s;
@@ -468,6 +469,10 @@ pub(crate) fn js_error_message(e: &JsValue) -> String {
                 }
             }
             return out;
+        }
+        // An Error without a message (`new TypeError("")`) is named by its kind.
+        if let Some(name) = get(e, "name") {
+            return name;
         }
     }
     match js_sys::JSON::stringify(e).ok().and_then(|s| s.as_string()) {

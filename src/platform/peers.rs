@@ -47,8 +47,14 @@ pub struct BrowserPeers {
 #[derive(Default)]
 struct Leases {
     idle: RefCell<Vec<Idle>>,
-    /// Notices not yet posted, in order.
-    notices: RefCell<Vec<String>>,
+    /// Notices not yet posted, in order, one list per post: an append's `message:added` and its
+    /// `session:updated` share a post; every other notice has its own, so that a reader of the
+    /// single form (an older version of this library in another tab, which reads only a post's
+    /// first event) still hears every change but an append's new session record, whose news its
+    /// `message:added` already gives (it drops that session's cached record).
+    notices: RefCell<Vec<Vec<String>>>,
+    /// The session of the last notice, when it was a message's: its record's notice may join it.
+    pairs_with: RefCell<Option<String>>,
     /// The `BroadcastChannel` the notices go to.
     broadcast: RefCell<Option<JsValue>>,
     /// An end-of-task message is on its way.
@@ -117,22 +123,39 @@ impl Leases {
         posted
     }
 
-    /// Posts the notices waiting, in order, as one message (an append's two notices in one post:
-    /// each post is a trip to the browser's other processes).
+    /// Posts the notices waiting, in order (an append's two notices in one post: each post is a
+    /// trip to the browser's other processes).
     fn flush(&self) {
-        let notices = std::mem::take(&mut *self.notices.borrow_mut());
+        let posts = std::mem::take(&mut *self.notices.borrow_mut());
+        self.pairs_with.borrow_mut().take();
         let broadcast = self.broadcast.borrow();
-        let (Some(channel), Some(text)) = (broadcast.as_ref(), peers::batch(notices)) else {
+        let Some(channel) = broadcast.as_ref() else {
             return;
         };
-        if let Some(post) = function_property(channel, "postMessage") {
+        let Some(post) = function_property(channel, "postMessage") else {
+            return;
+        };
+        for text in posts.into_iter().filter_map(peers::batch) {
             let _ = post.call1(channel, &JsValue::from_str(&text));
         }
     }
 
     /// Tells the other contexts at the end of this task (at once when that cannot be arranged).
-    fn notify(&self, text: String) {
-        self.notices.borrow_mut().push(text);
+    fn notify(&self, text: String, event: &Event) {
+        let joins = match event {
+            Event::SessionUpdated(s) => self.pairs_with.borrow().as_deref() == Some(s.id.as_str()),
+            _ => false,
+        };
+        *self.pairs_with.borrow_mut() = match event {
+            Event::MessageAdded(m) | Event::MessageUpdated(m) => Some(m.session_id.clone()),
+            _ => None,
+        };
+        let mut posts = self.notices.borrow_mut();
+        match posts.last_mut() {
+            Some(last) if joins => last.push(text),
+            _ => posts.push(vec![text]),
+        }
+        drop(posts);
         if !self.wake_later() {
             self.flush();
         }
@@ -332,7 +355,7 @@ impl Peers for BrowserPeers {
             return;
         }
         if let Some(text) = peers::encode(event) {
-            self.leases.notify(text);
+            self.leases.notify(text, event);
         }
     }
 }
