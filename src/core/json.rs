@@ -17,21 +17,25 @@ pub fn from_str<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::Result<T> 
 /// `-Zfmt-debug=none` (Debug formatting compiled out, ~2.8 KB gzip), and the lint stage keeps it
 /// out of non-test code (scripts/no-debug-format.mjs, `clippy::use_debug`).
 pub fn quote(text: &str) -> String {
-    use std::fmt::Write;
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
+        let short = match c {
+            '"' | '\\' => c,
+            '\n' => 'n',
+            '\r' => 'r',
+            '\t' => 't',
             c if c.is_control() || invisible(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+                push_code(&mut out, c);
+                continue;
             }
-            c => out.push(c),
-        }
+            c => {
+                out.push(c);
+                continue;
+            }
+        };
+        out.push('\\');
+        out.push(short);
     }
     out.push('"');
     out
@@ -39,6 +43,17 @@ pub fn quote(text: &str) -> String {
 
 fn invisible(c: char) -> bool {
     matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+/// `\u{hex}`, digits by hand (no formatter for one rare escape).
+fn push_code(out: &mut String, c: char) {
+    out.push_str("\\u{");
+    let n = c as u32;
+    let digits = (32 - n.leading_zeros()).div_ceil(4).max(1);
+    for i in (0..digits).rev() {
+        out.push(char::from_digit((n >> (i * 4)) & 0xf, 16).unwrap_or('0'));
+    }
+    out.push('}');
 }
 
 /// A JSON object of one entry. `insert` into a new map, not `Map::from_iter`/`collect`: a map's
