@@ -53,6 +53,7 @@ mod peers {
     use agent_sessions::core::model::NewMessage;
     use agent_sessions::core::store::MemoryStore;
     use agent_sessions::platform::{clock::JsClock, peers, random::CryptoRandom};
+    use js_sys::{Reflect, JSON};
     use wasm_bindgen::prelude::*;
     use wasm_bindgen_futures::{spawn_local, JsFuture};
     use wasm_bindgen_test::*;
@@ -130,16 +131,7 @@ mod peers {
             );
         }
         a.create(Some("s"), CreateOptions::default()).await.unwrap();
-        a.add_message(
-            "s",
-            NewMessage {
-                role: "user".into(),
-                content: Some("hi".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        a.add_message("s", user("hi")).await.unwrap();
         for _ in 0..1000 {
             if heard.borrow().len() >= 2 {
                 break;
@@ -154,59 +146,97 @@ mod peers {
             ]
         );
     }
+    /// Another tab's view of the wire: a raw `BroadcastChannel` on the store's channel name,
+    /// keeping the text of every post it hears.
+    struct RawTab {
+        channel: JsValue,
+        posts: Rc<RefCell<Vec<String>>>,
+        _on: Closure<dyn FnMut(JsValue)>,
+    }
+
+    impl RawTab {
+        fn open(scope: &str) -> RawTab {
+            let ctor: js_sys::Function =
+                Reflect::get(&js_sys::global(), &"BroadcastChannel".into())
+                    .unwrap()
+                    .into();
+            let channel = Reflect::construct(
+                &ctor,
+                &js_sys::Array::of1(&format!("agent-sessions:{scope}").into()),
+            )
+            .unwrap();
+            let posts = Rc::new(RefCell::new(Vec::<String>::new()));
+            let p2 = posts.clone();
+            let on = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+                let data = Reflect::get(&ev, &"data".into()).unwrap();
+                p2.borrow_mut().push(data.as_string().unwrap());
+            });
+            Reflect::set(&channel, &"onmessage".into(), on.as_ref()).unwrap();
+            RawTab {
+                channel,
+                posts,
+                _on: on,
+            }
+        }
+
+        /// Waits until at least `n` posts were heard; the posts so far.
+        async fn heard(&self, n: usize) -> Vec<String> {
+            for _ in 0..1000 {
+                if self.posts.borrow().len() >= n {
+                    break;
+                }
+                sleep(10).await;
+            }
+            self.posts.borrow().clone()
+        }
+
+        fn clear(&self) {
+            self.posts.borrow_mut().clear();
+        }
+
+        fn post(&self, text: &str) {
+            let post: js_sys::Function = get(&self.channel, "postMessage").into();
+            post.call1(&self.channel, &text.into()).unwrap();
+        }
+    }
+
+    impl Drop for RawTab {
+        fn drop(&mut self) {
+            let close: js_sys::Function = get(&self.channel, "close").into();
+            close.call0(&self.channel).unwrap();
+        }
+    }
+
+    fn get(v: &JsValue, k: &str) -> JsValue {
+        Reflect::get(v, &k.into()).unwrap()
+    }
+
+    fn user(text: &str) -> NewMessage {
+        NewMessage {
+            role: "user".into(),
+            content: Some(text.into()),
+            ..Default::default()
+        }
+    }
+
     /// Appends that finish in one task (a loop of awaited appends over memory: the kept Web Lock
     /// and a store that needs no other task) still go out as one post each, the message first:
     /// a tab of an older version reads only a post's first event, so a post carrying several
     /// appends would hide all but the first message from it.
     #[wasm_bindgen_test]
     async fn appends_of_one_task_go_out_as_one_post_each() {
-        use js_sys::{Function, Reflect, JSON};
         let scope = scope();
         let a = manager(&scope);
-        let ctor: Function = Reflect::get(&js_sys::global(), &"BroadcastChannel".into())
-            .unwrap()
-            .into();
-        let raw = Reflect::construct(
-            &ctor,
-            &js_sys::Array::of1(&format!("agent-sessions:{scope}").into()),
-        )
-        .unwrap();
-        let posts = Rc::new(RefCell::new(Vec::<String>::new()));
-        let p2 = posts.clone();
-        let on = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
-            let data = Reflect::get(&ev, &"data".into()).unwrap();
-            p2.borrow_mut().push(data.as_string().unwrap());
-        });
-        Reflect::set(&raw, &"onmessage".into(), on.as_ref()).unwrap();
+        let tab = RawTab::open(&scope);
         a.create(Some("s"), CreateOptions::default()).await.unwrap();
-        for _ in 0..1000 {
-            if !posts.borrow().is_empty() {
-                break;
-            }
-            sleep(10).await;
-        }
-        posts.borrow_mut().clear();
+        tab.heard(1).await;
+        tab.clear();
         for text in ["one", "two", "three"] {
-            a.add_message(
-                "s",
-                NewMessage {
-                    role: "user".into(),
-                    content: Some(text.into()),
-                    ..Default::default()
-                },
-            )
+            a.add_message("s", user(text)).await.unwrap();
+        }
+        let heard: Vec<(String, String, f64)> = tab
+            .heard(3)
             .await
-            .unwrap();
-        }
-        for _ in 0..1000 {
-            if posts.borrow().len() >= 3 {
-                break;
-            }
-            sleep(10).await;
-        }
-        let get = |v: &JsValue, k: &str| Reflect::get(v, &k.into()).unwrap();
-        let heard: Vec<(String, String, f64)> = posts
-            .borrow()
             .iter()
             .map(|text| {
                 let wire = JSON::parse(text).unwrap();
@@ -219,8 +249,6 @@ mod peers {
             .collect();
         let want = |c: &str| ("MessageAdded".to_string(), c.to_string(), 1.0);
         assert_eq!(heard, [want("one"), want("two"), want("three")]);
-        let close: Function = get(&raw, "close").into();
-        close.call0(&raw).unwrap();
     }
 
     /// The wire as another tab sees it, through a raw `BroadcastChannel` on the same name: one
@@ -229,53 +257,18 @@ mod peers {
     /// post in that older single form is heard here.
     #[wasm_bindgen_test]
     async fn one_post_per_append_readable_by_an_older_reader_and_the_older_form_is_heard() {
-        use js_sys::{Function, Reflect, JSON};
         let scope = scope();
         let a = manager(&scope);
-        let ctor: Function = Reflect::get(&js_sys::global(), &"BroadcastChannel".into())
-            .unwrap()
-            .into();
-        let raw = Reflect::construct(
-            &ctor,
-            &js_sys::Array::of1(&format!("agent-sessions:{scope}").into()),
-        )
-        .unwrap();
-        let posts = Rc::new(RefCell::new(Vec::<String>::new()));
-        let p2 = posts.clone();
-        let on = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
-            let data = Reflect::get(&ev, &"data".into()).unwrap();
-            p2.borrow_mut().push(data.as_string().unwrap());
-        });
-        Reflect::set(&raw, &"onmessage".into(), on.as_ref()).unwrap();
+        let tab = RawTab::open(&scope);
         a.create(Some("s"), CreateOptions::default()).await.unwrap();
-        for _ in 0..1000 {
-            if !posts.borrow().is_empty() {
-                break;
-            }
-            sleep(10).await;
-        }
-        posts.borrow_mut().clear();
-        a.add_message(
-            "s",
-            NewMessage {
-                role: "user".into(),
-                content: Some("hi".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-        for _ in 0..1000 {
-            if !posts.borrow().is_empty() {
-                break;
-            }
-            sleep(10).await;
-        }
+        tab.heard(1).await;
+        tab.clear();
+        a.add_message("s", user("hi")).await.unwrap();
+        tab.heard(1).await;
         sleep(50).await;
-        let posts = posts.borrow().clone();
+        let posts = tab.heard(1).await;
         assert_eq!(posts.len(), 1, "{posts:?}");
         let wire = JSON::parse(&posts[0]).unwrap();
-        let get = |v: &JsValue, k: &str| Reflect::get(v, &k.into()).unwrap();
         assert_eq!(get(&wire, "t").as_string().as_deref(), Some("MessageAdded"));
         assert_eq!(
             get(&get(&wire, "d"), "content").as_string().as_deref(),
@@ -301,9 +294,7 @@ mod peers {
                     .push((v["sessionId"].as_str().unwrap().into(), v["remote"] == true));
             }),
         );
-        let post: Function = get(&raw, "postMessage").into();
-        post.call1(&raw, &r#"{"t":"SessionDeleted","d":{"id":"s"}}"#.into())
-            .unwrap();
+        tab.post(r#"{"t":"SessionDeleted","d":{"id":"s"}}"#);
         for _ in 0..1000 {
             if !heard.borrow().is_empty() {
                 break;
@@ -311,8 +302,6 @@ mod peers {
             sleep(10).await;
         }
         assert_eq!(*heard.borrow(), [("s".into(), true)]);
-        let close: Function = get(&raw, "close").into();
-        close.call0(&raw).unwrap();
     }
 }
 
