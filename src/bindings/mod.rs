@@ -9,6 +9,8 @@ pub mod config;
 pub mod convert;
 pub mod errors;
 pub mod events;
+#[cfg(feature = "sql")]
+pub mod host;
 #[cfg(feature = "llm")]
 pub mod llm;
 pub mod run;
