@@ -20,6 +20,18 @@ test("the public declarations never use `any`", () => {
   assert.match(dts, /export class SessionStore/);
 });
 
+test("every module imports under short names: no wasm-bindgen hash is shipped (scripts/short-imports.mjs)", () => {
+  for (const name of ["agent_sessions", "agent_sessions_store", "agent_sessions_server"]) {
+    const module = new WebAssembly.Module(readFileSync(new URL(`../../pkg/${name}_bg.wasm`, import.meta.url)));
+    const imports = WebAssembly.Module.imports(module);
+    assert.ok(imports.length > 50, name);
+    assert.deepEqual([...new Set(imports.map((i) => i.module))], ["a"], name);
+    for (const i of imports) assert.match(i.name, /^[a-zA-Z]{1,2}$/, `${name}: ${i.name}`);
+    const glue = readFileSync(new URL(`../../pkg/${name}.js`, import.meta.url), "utf8");
+    assert.doesNotMatch(glue, /__wbg_[A-Za-z0-9_]*_[0-9a-f]{16}\b/, name);
+  }
+});
+
 test("errors are Error instances named AgentSessionsError with a stable code", async () => {
   const store = await lib.SessionStore.open();
   await assert.rejects(store.create("   "), (e) => {
