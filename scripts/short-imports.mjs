@@ -1,7 +1,8 @@
-// node scripts/short-imports.mjs MODULE.wasm GLUE.js
+// node scripts/short-imports.mjs MODULE.wasm GLUE.js [OUT.js]
 //
 // Gives a module's imports short names, in the wasm's import section and in wasm-bindgen's glue
-// alike (./scripts/build runs it after wasm-opt, before the glue is minified). wasm-bindgen names
+// alike (./scripts/build runs it after wasm-opt, before the glue is minified). The module is
+// rewritten in place; the glue is written to OUT.js (in place without it). wasm-bindgen names
 // each import after the JS it calls plus a 16-digit hash (`__wbg_getRandomValues_8b6f1f663e6f188d`)
 // and repeats the module name (`./agent_sessions_bg.js`) in every entry; both appear in the wasm
 // and the hashed names again in the glue's import object, and the hashes do not compress
@@ -13,9 +14,9 @@
 // anything else fails the build rather than leaving the two out of step.
 import { readFileSync, writeFileSync } from "node:fs";
 
-const [wasmPath, gluePath] = process.argv.slice(2);
+const [wasmPath, gluePath, outPath = gluePath] = process.argv.slice(2);
 if (!wasmPath || !gluePath) {
-  console.error("usage: node scripts/short-imports.mjs MODULE.wasm GLUE.js");
+  console.error("usage: node scripts/short-imports.mjs MODULE.wasm GLUE.js [OUT.js]");
   process.exit(2);
 }
 
@@ -136,4 +137,4 @@ for (const [mod, to] of modules) {
 }
 
 writeFileSync(wasmPath, Buffer.concat(parts));
-writeFileSync(gluePath, glue);
+writeFileSync(outPath, glue);
