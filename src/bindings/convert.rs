@@ -59,7 +59,7 @@ pub fn from_js_value(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<V
         return Ok(Value::Null);
     }
     let text = json_text(value, what, code)?;
-    crate::core::json::from_str(&text).map_err(|e| parse_error(e, what, code))
+    crate::core::json::parse(&text).map_err(|e| parse_error(e, what, code))
 }
 
 #[inline(never)]
@@ -83,13 +83,13 @@ fn json_text(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<String> {
 }
 
 #[inline(never)]
-fn parse_error(e: serde_json::Error, what: &str, code: ErrorCode) -> JsValue {
+fn parse_error(e: crate::core::json::ParseError, what: &str, code: ErrorCode) -> JsValue {
     Error::new(code, format!("{what}: {}", without_position(&e))).into()
 }
 
 /// serde's message without its " at line 1 column 27": the text it counts in is our own
 /// `JSON.stringify` of the caller's object, which they never see.
-fn without_position(e: &serde_json::Error) -> String {
+fn without_position(e: &crate::core::json::ParseError) -> String {
     let text = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
     match text.strip_suffix(&suffix) {

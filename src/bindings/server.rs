@@ -75,7 +75,7 @@ pub fn server_error(code: &str, message: &str, details: JsValue) -> JsResult<JsV
 /// `env` is an object of environment variables (`process.env`, a Worker's `env`).
 #[wasm_bindgen(js_name = serverNormalizeConfig, skip_typescript)]
 pub fn server_normalize_config(config_json: &str, env: JsValue) -> JsResult<JsValue> {
-    let raw: Value = crate::core::json::from_str(config_json)
+    let raw: Value = crate::core::json::parse(config_json)
         .map_err(|e| Error::invalid_config(format!("the config is not valid JSON: {e}")))?;
     let lookup = |name: &str| -> Option<String> {
         if env.is_undefined() || env.is_null() {

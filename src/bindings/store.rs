@@ -272,7 +272,7 @@ fn session_id_option(options: &JsValue) -> JsResult<String> {
 
 /// AG-Kit's list shape: `{ message: { id, role, content, timestamp: Date, … }, state }`.
 fn memory_entry(message: &crate::core::model::Message) -> JsResult<JsValue> {
-    let m: Value = crate::core::json::from_str(&crate::core::record_json::message_json(message))
+    let m: Value = crate::core::json::parse(&crate::core::record_json::message_json(message))
         .map_err(|e| Error::internal(format!("could not encode a message: {e}")))?;
     // The metadata moves out of the message into `state`, by iteration and `insert`: no map
     // removal code, and no `collect` (a map's bulk build sorts: more code again).

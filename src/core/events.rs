@@ -95,7 +95,7 @@ impl Event {
             Event::SessionDeleted { .. } | Event::SessionExpired { .. } | Event::Remote(_) => None,
         };
         if let (Some((key, Ok(text))), Some(obj)) = (extra, v.as_object_mut()) {
-            if let Ok(payload) = crate::core::json::from_str::<Value>(&text) {
+            if let Ok(payload) = crate::core::json::parse(&text) {
                 obj.insert(key.to_owned(), payload);
             }
         }

@@ -5,7 +5,7 @@
 //! | trait | what it gives the core | implemented in `platform/` |
 //! |---|---|---|
 //! | [`Clock`] | wall-clock milliseconds | `clock.rs` (`JsClock`: `Date.now()`) |
-//! | [`RandomSource`] | random bytes (ids, backoff jitter) | `random.rs` (`CryptoRandom`: `crypto.getRandomValues`, 1 KB at a time) |
+//! | [`RandomSource`] | random bytes (ids, backoff jitter) | `random.rs` (`CryptoRandom`: `crypto.getRandomValues`, or /dev/urandom where the Node entry installs it; 4 KB at a time) |
 //! | [`HttpClient`], [`ByteStream`] | a request, its response body chunk by chunk | `fetch.rs` (`FetchClient`, `FetchBody`: `fetch`) |
 //! | [`Timer`] | a cancellable sleep | `timer.rs` (`JsTimer`: `setTimeout`) |
 //! | [`CancelSignal`] | the caller's cancellation | `abort.rs` (`JsAbortSignal`: `AbortSignal`); the core's own in [`crate::core::cancel`] |

@@ -84,7 +84,7 @@ pub fn batch(texts: Vec<String>) -> Option<String> {
 /// Read by hand: the shared `Value` parser, then the payload type's own reader
 /// (core/record_read.rs).
 pub fn decode(text: &str) -> Vec<Event> {
-    let Ok(wire) = crate::core::json::from_str::<Value>(text) else {
+    let Ok(wire) = crate::core::json::parse(text) else {
         return Vec::new();
     };
     let mut events: Vec<Event> = one(&wire).into_iter().collect();

@@ -142,7 +142,7 @@ impl SealedStore {
                 "a sealed record does not open with this key (altered or damaged)",
             )
         })?;
-        serde_json::from_slice(&plain)
+        crate::core::json::parse_bytes(&plain)
             .map_err(|e| Error::corrupt(Some(session), format!("a sealed record: {e}")))
     }
 

@@ -42,7 +42,7 @@ impl Default for CryptoRandom {
 thread_local! {
     /// The source the host's entry installed (`__setRandomFill`): the Node entry's reads of
     /// /dev/urandom. Node loads its whole Web Crypto implementation at the first touch of
-    /// `globalThis.crypto` (~7 ms on Node 24: most of a first `create()` with a generated id),
+    /// `globalThis.crypto` (~3–6 ms on Node 24: most of a first `create()` with a generated id),
     /// while a read of the kernel's CSPRNG through node:fs, which that entry has loaded already,
     /// takes ~0.05 ms.
     static HOST: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };

@@ -17,7 +17,7 @@ pub(crate) fn snippet(bytes: &[u8], max_chars: usize) -> String {
 /// is worth fetching again (retryable); one that is not JSON at all (an HTML page from a wrong
 /// base URL, a proxy's banner) would come back the same and is not.
 pub(crate) fn parse_body(provider: Provider, body: &[u8]) -> Result<Value> {
-    serde_json::from_slice(body).map_err(|e| {
+    crate::core::json::parse_bytes(body).map_err(|e| {
         Error::new(
             ErrorCode::LlmBadResponse,
             format!(
@@ -67,7 +67,7 @@ pub(crate) fn arguments_object(
     if call.arguments.trim().is_empty() {
         return Ok(serde_json::Map::new());
     }
-    match crate::core::json::from_str::<Value>(&call.arguments) {
+    match crate::core::json::parse(&call.arguments) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(Error::invalid_message(format!(
             "tool call {} ({}) has arguments that are not a JSON object, which {provider} requires",

@@ -16,7 +16,7 @@ pub fn decode_error(
     retry_after_ms: Option<u64>,
     body: &[u8],
 ) -> Error {
-    let detail = serde_json::from_slice::<Value>(body)
+    let detail = crate::core::json::parse_bytes(body)
         .ok()
         .and_then(|v| error_detail(&v))
         .map(|d| match d.kind {

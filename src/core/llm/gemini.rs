@@ -134,7 +134,7 @@ fn text_part(text: &str) -> Vec<Value> {
 /// `functionResponse.response` must be an object. A tool that returned a JSON object is passed
 /// through; anything else goes under `output`, the key Gemini's documentation names for it.
 fn tool_response(content: &str) -> Value {
-    match crate::core::json::from_str::<Value>(content) {
+    match crate::core::json::parse(content) {
         Ok(v @ Value::Object(_)) => v,
         Ok(v) if !content.trim().is_empty() => json!({"output": v}),
         _ => json!({"output": content}),

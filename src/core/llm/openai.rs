@@ -204,173 +204,33 @@ pub(super) fn decode(v: &Value) -> Result<ChatResponse> {
 /// Parses a stream chunk as [`parse_payload`] does, leaving out of the `Value` the fields the
 /// decoder never reads, which are most of a typical chunk: `id`, `created`,
 /// `system_fingerprint`, `service_tier`, `obfuscation`, each choice's `logprobs`, and `model`
-/// once it is known (skipped fields are still checked to be well-formed JSON). Anything this
-/// does not take (not an object, `choices` not an array of objects, a key with escapes, any
-/// syntax error) goes through the plain parse, so other payloads, and every error, come out
-/// exactly as before.
+/// once it is known (`core::json::reader::Prune`: left out while reading, still checked, so a
+/// chunk is accepted or refused exactly as by the plain parse). An error goes through the plain
+/// parse, so it comes out exactly as there.
 fn parse_chunk(data: &str, model_known: bool) -> Result<Value> {
-    use serde::de::DeserializeSeed as _;
-    // Over bytes, as `parse_body` reads: the same deserializer type, so no second copy of it.
-    let mut de = serde_json::Deserializer::from_slice(data.as_bytes());
-    let level = if model_known {
-        Pruned::TopModelKnown
-    } else {
-        Pruned::Top
+    const TOP: &[&str] = &[
+        "id",
+        "created",
+        "system_fingerprint",
+        "service_tier",
+        "obfuscation",
+    ];
+    const TOP_MODEL_KNOWN: &[&str] = &[
+        "id",
+        "created",
+        "system_fingerprint",
+        "service_tier",
+        "obfuscation",
+        "model",
+    ];
+    let prune = crate::core::json::Prune {
+        top: if model_known { TOP_MODEL_KNOWN } else { TOP },
+        list: "choices",
+        item: &["logprobs"],
     };
-    let pruned = level
-        .deserialize(&mut de)
-        .and_then(|v| de.end().map(|()| v));
-    match pruned {
+    match crate::core::json::parse_pruned(data.as_bytes(), &prune) {
         Ok(v) => Ok(v),
         Err(_) => parse_payload(P, data),
-    }
-}
-
-/// One level of [`parse_chunk`]'s reading: the chunk object, its `choices` array, or a choice.
-/// One type for the three, so serde's reader is instantiated once for maps and once for arrays.
-#[derive(Clone, Copy, PartialEq)]
-enum Pruned {
-    Top,
-    TopModelKnown,
-    Choices,
-    Choice,
-}
-
-impl Pruned {
-    fn skips(self, key: &str) -> bool {
-        match self {
-            Pruned::Top | Pruned::TopModelKnown => {
-                matches!(
-                    key,
-                    "id" | "created" | "system_fingerprint" | "service_tier" | "obfuscation"
-                ) || (self == Pruned::TopModelKnown && key == "model")
-            }
-            Pruned::Choice => key == "logprobs",
-            Pruned::Choices => false,
-        }
-    }
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for Pruned {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(
-        self,
-        d: D,
-    ) -> std::result::Result<Value, D::Error> {
-        // `deserialize_any`, not `deserialize_map`/`_seq`, and every other kind refused by hand
-        // below: serde's typed readers and default visits link its type-mismatch messages (and
-        // with them core's float formatter, ~3 KB gzip) for errors that only send the chunk
-        // down the plain path anyway.
-        d.deserialize_any(self)
-    }
-}
-
-/// An object key without escapes, borrowed from the chunk (an escaped one fails over to the
-/// plain parse).
-struct Key;
-
-impl<'de> serde::de::DeserializeSeed<'de> for Key {
-    type Value = &'de str;
-
-    fn deserialize<D: serde::Deserializer<'de>>(
-        self,
-        d: D,
-    ) -> std::result::Result<&'de str, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Key {
-    type Value = &'de str;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_borrowed_str<E: serde::de::Error>(
-        self,
-        v: &'de str,
-    ) -> std::result::Result<&'de str, E> {
-        Ok(v)
-    }
-
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> std::result::Result<&'de str, E> {
-        Err(E::custom("an escaped key"))
-    }
-}
-
-/// What [`Pruned`] does with a value of the wrong kind: fail, so the plain parse takes over.
-fn not_pruned<T, E: serde::de::Error>() -> std::result::Result<T, E> {
-    Err(E::custom("not a chunk"))
-}
-
-impl<'de> serde::de::Visitor<'de> for Pruned {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a chunk")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(
-        self,
-        mut map: A,
-    ) -> std::result::Result<Value, A::Error> {
-        if self == Pruned::Choices {
-            return not_pruned();
-        }
-        let mut out = Map::new();
-        while let Some(key) = map.next_key_seed(Key)? {
-            if self.skips(key) {
-                map.next_value::<serde::de::IgnoredAny>()?;
-                continue;
-            }
-            let value = if self != Pruned::Choice && key == "choices" {
-                map.next_value_seed(Pruned::Choices)?
-            } else {
-                map.next_value::<Value>()?
-            };
-            out.insert(key.to_owned(), value);
-        }
-        Ok(Value::Object(out))
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(
-        self,
-        mut seq: A,
-    ) -> std::result::Result<Value, A::Error> {
-        if self != Pruned::Choices {
-            return not_pruned();
-        }
-        let mut out = Vec::new();
-        while let Some(choice) = seq.next_element_seed(Pruned::Choice)? {
-            out.push(choice);
-        }
-        Ok(Value::Array(out))
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> std::result::Result<Value, E> {
-        not_pruned()
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> std::result::Result<Value, E> {
-        not_pruned()
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> std::result::Result<Value, E> {
-        not_pruned()
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> std::result::Result<Value, E> {
-        not_pruned()
-    }
-
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> std::result::Result<Value, E> {
-        not_pruned()
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<Value, E> {
-        not_pruned()
     }
 }
 
@@ -1085,12 +945,10 @@ mod tests {
         assert_eq!(r.tool_calls[1].name, "g");
     }
 
-    #[test]
-    fn chunks_parse_as_the_plain_parse_without_the_unread_fields() {
-        let full = r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","system_fingerprint":"fp","service_tier":"default","obfuscation":"x","choices":[{"index":0,"delta":{"content":"a\"b","tool_calls":[{"index":0,"id":"call_1","function":{"name":"f","arguments":{"id":1,"created":2}}}]},"logprobs":null,"finish_reason":null}],"usage":null}"#;
-        for skip_model in [false, true] {
-            let mut want = super::parse_payload(super::P, full).unwrap();
-            let top = want.as_object_mut().unwrap();
+    /// The plain parse of `text` without what the pruned parse leaves out.
+    fn plain_without_unread(text: &str, skip_model: bool) -> serde_json::Value {
+        let mut v = super::parse_payload(super::P, text).unwrap();
+        if let Some(top) = v.as_object_mut() {
             for k in [
                 "id",
                 "created",
@@ -1103,31 +961,52 @@ mod tests {
             if skip_model {
                 top.remove("model");
             }
-            top["choices"][0]
-                .as_object_mut()
-                .unwrap()
-                .remove("logprobs");
-            assert_eq!(super::parse_chunk(full, skip_model).unwrap(), want);
+            if let Some(choices) = top
+                .get_mut("choices")
+                .and_then(serde_json::Value::as_array_mut)
+            {
+                for c in choices
+                    .iter_mut()
+                    .filter_map(serde_json::Value::as_object_mut)
+                {
+                    c.remove("logprobs");
+                }
+            }
         }
-        // What the pruned parse does not take comes out of the plain parse, errors included.
+        v
+    }
+
+    #[test]
+    fn chunks_parse_as_the_plain_parse_without_the_unread_fields() {
+        let full = r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","system_fingerprint":"fp","service_tier":"default","obfuscation":"x","choices":[{"index":0,"delta":{"content":"a\"b","tool_calls":[{"index":0,"id":"call_1","function":{"name":"f","arguments":{"id":1,"created":2}}}]},"logprobs":null,"finish_reason":null}],"usage":null}"#;
+        for skip_model in [false, true] {
+            let got = super::parse_chunk(full, skip_model).unwrap();
+            assert_eq!(got, plain_without_unread(full, skip_model));
+            // Only those: a nested "id" or "created" stays.
+            assert_eq!(got["choices"][0]["delta"]["tool_calls"][0]["id"], "call_1");
+            assert_eq!(got.get("id"), None);
+        }
         for other in [
             r#"[{"error":{"message":"x"}}]"#,
             r#""text""#,
-            r#"{"choices":[null,{"index":0}]}"#,
-            r#"{"choices":{"index":0}}"#,
+            r#"{"choices":[null,{"index":0,"logprobs":1}]}"#,
+            r#"{"choices":{"index":0,"logprobs":1}}"#,
             r#"{"choices":[1.5,true,"c",-1,2]}"#,
             "1.5",
             "true",
             "null",
             "-3",
-            r#"{"ch\u006fices":[],"id":"x"}"#,
+            r#"{"ch\u006fices":[{"logprobs":1}],"i\u0064":"x"}"#,
             r#"{"error":{"message":"overloaded","type":"server_error"}}"#,
+            r#"{"id":"a","id":"b","model":"m","choices":[{"logprobs":null,"logprobs":2}]}"#,
         ] {
-            assert_eq!(
-                super::parse_chunk(other, false).unwrap(),
-                super::parse_payload(super::P, other).unwrap(),
-                "{other}"
-            );
+            for skip_model in [false, true] {
+                assert_eq!(
+                    super::parse_chunk(other, skip_model).unwrap(),
+                    plain_without_unread(other, skip_model),
+                    "{other}"
+                );
+            }
         }
         for bad in [
             r#"{"id":"x","choices":[{"delta":{"content":"a"}}]"#,

@@ -83,7 +83,7 @@ fn parse_non_negative_number(s: &str) -> Option<f64> {
         s.to_owned()
     };
     // As a `Value`: serde's typed number reader would link its type-mismatch messages.
-    crate::core::json::from_str::<serde_json::Value>(&text)
+    crate::core::json::parse(&text)
         .ok()
         .and_then(|v| v.as_f64())
         .filter(|v| v.is_finite() && *v >= 0.0)

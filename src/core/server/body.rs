@@ -41,7 +41,7 @@ fn parse_object(text: &str, empty_ok: bool) -> Result<Option<Map<String, Value>>
             ))
         };
     }
-    let value: Value = crate::core::json::from_str(text).map_err(|e| {
+    let value: Value = crate::core::json::parse(text).map_err(|e| {
         ApiError::new("INVALID_JSON", format!("the body is not JSON: {e}"))
             .with_details(serde_json::json!({ "line": e.line(), "column": e.column() }))
     })?;

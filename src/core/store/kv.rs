@@ -135,7 +135,7 @@ impl KvStore {
     async fn read_index(&self, key: &str, session_id: &str) -> Result<Vec<String>> {
         match self.kv.get(key).await? {
             // Read as a `Value`, not a `Vec<String>` (see `SealedStore::open_summary`).
-            Some(text) => match crate::core::json::from_str(&text)
+            Some(text) => match crate::core::json::parse(&text)
                 .map_err(|e| Error::corrupt(Some(session_id), format!("index: {e}")))?
             {
                 serde_json::Value::Array(ids) => ids
@@ -242,7 +242,7 @@ impl Store for KvStore {
         // The seq-slot check (atomic within one tab or one Durable Object; best effort across
         // tabs over localStorage, where Web Locks serialise writers).
         if let Some(text) = self.kv.get(&key).await? {
-            let holder = crate::core::json::from_str::<serde_json::Value>(&text).ok();
+            let holder = crate::core::json::parse(&text).ok();
             let holder_id = holder.as_ref().and_then(|h| h.get("id")?.as_str());
             if holder_id != Some(message.id.as_str()) {
                 return Err(Error::seq_taken(&session.id, message.seq));

@@ -1,11 +1,25 @@
-//! One JSON reader for the whole crate. serde_json builds every deserializer once per kind of
-//! input (`&str`, `&[u8]`); reading text as its bytes too keeps a single copy of each in the wasm.
+//! One JSON reader for the whole crate ([`parse`], `reader.rs`: text to a `serde_json::Value`,
+//! serde_json's own results without its `Deserializer`), and the small helpers around it.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
-/// `serde_json::from_str`, through the byte reader. Same results: the text is valid UTF-8.
-pub fn from_str<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::Result<T> {
+mod reader;
+pub use reader::{parse_pruned, ParseError, Prune};
+
+/// `text` as one JSON value: what `serde_json::from_str::<Value>` gives, errors included.
+pub fn parse(text: &str) -> Result<Value, ParseError> {
+    reader::parse(text.as_bytes())
+}
+
+/// `bytes` as one JSON value (a body off the network: not necessarily UTF-8).
+pub fn parse_bytes(bytes: &[u8]) -> Result<Value, ParseError> {
+    reader::parse(bytes)
+}
+
+/// `serde_json::from_str`, for tests of types that still derive `Deserialize`.
+#[cfg(test)]
+pub fn from_str<'a, T: serde::Deserialize<'a>>(text: &'a str) -> serde_json::Result<T> {
     serde_json::from_slice(text.as_bytes())
 }
 
@@ -69,7 +83,7 @@ pub fn object1(key: &str, value: Value) -> serde_json::Map<String, Value> {
 /// serde's entry points for each `T`: ~0.5 KB of wasm a type). The error is the parser's or the
 /// reader's message.
 pub fn read<T: crate::core::record_read::FromValue>(text: &str) -> Result<T, String> {
-    let value: Value = from_str(text).map_err(|e| e.to_string())?;
+    let value = parse(text).map_err(|e| e.to_string())?;
     T::from_value(&value)
 }
 
@@ -79,7 +93,7 @@ pub fn read<T: crate::core::record_read::FromValue>(text: &str) -> Result<T, Str
 pub fn value_of<T: Serialize + ?Sized>(x: &T) -> Value {
     serde_json::to_string(x)
         .ok()
-        .and_then(|text| from_str(&text).ok())
+        .and_then(|text| parse(&text).ok())
         .unwrap_or(Value::Null)
 }
 
