@@ -486,7 +486,7 @@ impl Parser<'_> {
         match self.peek() {
             Some(b'.') => {
                 self.i += 1;
-                let mut fraction = 0;
+                let mut fraction: i32 = 0;
                 let mut ignored = false;
                 while let Some(c @ b'0'..=b'9') = self.peek() {
                     let digit = (c - b'0') as u64;
@@ -494,7 +494,7 @@ impl Parser<'_> {
                         ignored = true;
                     } else {
                         significand = significand * 10 + digit;
-                        fraction -= 1;
+                        fraction = fraction.wrapping_sub(1);
                     }
                     self.i += 1;
                 }
