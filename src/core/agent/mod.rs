@@ -168,7 +168,7 @@ impl StreamItem {
                 out.push('}');
             }
             StreamItem::ToolCall(_) | StreamItem::Restart { .. } | StreamItem::Done(_) => {
-                out.push_str(&self.to_json().to_string());
+                out.push_str(&crate::core::json::text(&self.to_json()));
             }
         }
     }

@@ -87,6 +87,13 @@ pub fn read<T: crate::core::record_read::FromValue>(text: &str) -> Result<T, Str
     T::from_value(&value)
 }
 
+/// `v`'s JSON text, through serde_json's writer into a buffer: what `v.to_string()` gives, without
+/// `Value`'s `Display`, which links a second copy of the writer for a formatter target, and a
+/// third for `{:#}`'s pretty form (~2 KB of wasm).
+pub fn text(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
 /// `x` as a JSON value, through its text: `serde_json::to_value` (and `json!` with a typed
 /// value inside) builds one more serializer per type in the wasm, while the text writer and the
 /// `Value` parser are there anyway. A value serde cannot write is `null`, as `json!` makes it.

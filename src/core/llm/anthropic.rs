@@ -205,7 +205,7 @@ pub(super) fn decode(v: &Value) -> Result<ChatResponse> {
                 id: str_at(b, "id").unwrap_or_default().to_owned(),
                 name: str_at(b, "name").unwrap_or_default().to_owned(),
                 arguments: match b.get("input") {
-                    Some(i @ Value::Object(_)) => i.to_string(),
+                    Some(i @ Value::Object(_)) => crate::core::json::text(i),
                     _ => "{}".to_owned(),
                 },
             }),
@@ -292,7 +292,9 @@ impl StreamState {
                         name: str_at(block, "name").unwrap_or_default().to_owned(),
                         partial_json: String::new(),
                         initial_input: match block.get("input") {
-                            Some(i @ Value::Object(m)) if !m.is_empty() => i.to_string(),
+                            Some(i @ Value::Object(m)) if !m.is_empty() => {
+                                crate::core::json::text(i)
+                            }
                             _ => String::new(),
                         },
                     }),

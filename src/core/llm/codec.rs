@@ -150,6 +150,6 @@ pub(crate) fn arguments_text(v: Option<&Value>) -> String {
     match v {
         Some(Value::String(s)) => s.clone(),
         None | Some(Value::Null) => String::new(),
-        Some(other) => other.to_string(),
+        Some(other) => crate::core::json::text(other),
     }
 }

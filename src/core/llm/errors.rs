@@ -75,7 +75,7 @@ fn error_detail(v: &Value) -> Option<ErrorDetail> {
                 .or_else(|| str_of(e, "code"));
             let message = str_of(e, "message")
                 .or_else(|| kind.clone())
-                .unwrap_or_else(|| e.to_string());
+                .unwrap_or_else(|| crate::core::json::text(e));
             let code = e
                 .get("code")
                 .and_then(Value::as_u64)
@@ -96,7 +96,7 @@ fn error_detail(v: &Value) -> Option<ErrorDetail> {
             let message = str_of(v, "message").or_else(|| match v.get("detail") {
                 Some(Value::String(s)) => Some(s.clone()),
                 Some(d @ (Value::Array(_) | Value::Object(_))) => {
-                    Some(snippet(d.to_string().as_bytes(), 200))
+                    Some(snippet(crate::core::json::text(d).as_bytes(), 200))
                 }
                 _ => None,
             })?;

@@ -200,7 +200,7 @@ fn parse_response(v: &Value) -> Parsed {
             }
             if let Some(fc) = part.get("functionCall") {
                 let args = match fc.get("args") {
-                    Some(a @ Value::Object(_)) => a.to_string(),
+                    Some(a @ Value::Object(_)) => crate::core::json::text(a),
                     _ => "{}".to_owned(),
                 };
                 p.calls.push((
