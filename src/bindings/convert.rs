@@ -84,18 +84,9 @@ fn json_text(value: &JsValue, what: &str, code: ErrorCode) -> JsResult<String> {
 
 #[inline(never)]
 fn parse_error(e: crate::core::json::ParseError, what: &str, code: ErrorCode) -> JsValue {
-    Error::new(code, format!("{what}: {}", without_position(&e))).into()
-}
-
-/// serde's message without its " at line 1 column 27": the text it counts in is our own
-/// `JSON.stringify` of the caller's object, which they never see.
-fn without_position(e: &crate::core::json::ParseError) -> String {
-    let text = e.to_string();
-    let suffix = format!(" at line {} column {}", e.line(), e.column());
-    match text.strip_suffix(&suffix) {
-        Some(head) if e.line() > 0 => head.to_owned(),
-        _ => text,
-    }
+    // The message without its position: the text it counts in is our own `JSON.stringify` of
+    // the caller's object, which they never see.
+    Error::new(code, format!("{what}: {}", e.message())).into()
 }
 
 #[wasm_bindgen]

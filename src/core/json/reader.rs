@@ -21,6 +21,10 @@ pub struct ParseError {
 }
 
 impl ParseError {
+    /// What is wrong, without where.
+    pub fn message(&self) -> &'static str {
+        self.message
+    }
     /// The text ended before its JSON did (a cut-off body, not a wrong one).
     pub fn is_eof(&self) -> bool {
         self.message.starts_with("EOF")
@@ -363,11 +367,11 @@ impl Parser<'_> {
                     self.escape()?;
                     start = self.i;
                 }
-                0..=0x1f => {
+                // `skip_plain` stops only at a quote, a backslash or a control character.
+                _ => {
                     self.i += 1;
                     return Err(self.error(CONTROL));
                 }
-                _ => self.i += 1,
             }
         }
     }

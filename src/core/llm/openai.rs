@@ -208,23 +208,17 @@ pub(super) fn decode(v: &Value) -> Result<ChatResponse> {
 /// chunk is accepted or refused exactly as by the plain parse). An error goes through the plain
 /// parse, so it comes out exactly as there.
 fn parse_chunk(data: &str, model_known: bool) -> Result<Value> {
-    const TOP: &[&str] = &[
-        "id",
-        "created",
-        "system_fingerprint",
-        "service_tier",
-        "obfuscation",
-    ];
-    const TOP_MODEL_KNOWN: &[&str] = &[
-        "id",
-        "created",
-        "system_fingerprint",
-        "service_tier",
-        "obfuscation",
+    // `model` first, so that the list without it is the rest.
+    const UNREAD: &[&str] = &[
         "model",
+        "id",
+        "created",
+        "system_fingerprint",
+        "service_tier",
+        "obfuscation",
     ];
     let prune = crate::core::json::Prune {
-        top: if model_known { TOP_MODEL_KNOWN } else { TOP },
+        top: if model_known { UNREAD } else { &UNREAD[1..] },
         list: "choices",
         item: &["logprobs"],
     };
